@@ -1,0 +1,314 @@
+"""The ``sandbox`` command: parse options, call the library, render results.
+
+Domain errors become a clean message and exit code in one place
+(``SandboxGroup.invoke``); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import InvalidInput, SandboxError
+
+STATUS_STYLE = {"changed": "yellow", "failed": "red", "unreachable": "red", "skipped": "dim"}
+
+
+class CommandError(click.ClickException):
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class SandboxGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SandboxError as exc:
+            if ctx.obj is not None and getattr(ctx.obj, "debug", False):
+                raise
+            raise CommandError(str(exc), exc.exit_code) from None
+
+
+@dataclass
+class Options:
+    config: Path
+    state_dir: Path | None
+    registry: str | None
+    debug: bool
+
+    def env(self, **overrides: Any):
+        from .environment import Environment
+
+        return Environment.from_env(state_dir=self.state_dir, **overrides)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@click.group(cls=SandboxGroup)
+@click.option(
+    "-c",
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="SANDBOX_CONFIG",
+    default="config/sandbox.yaml",
+    show_default=True,
+    help="The sandbox.yaml to use.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="SANDBOX_STATE_DIR",
+    help="Where provisioned state lives [default: ~/.local/state/data-sandbox].",
+)
+@click.option(
+    "--registry",
+    envvar="SANDBOX_REGISTRY_URL",
+    help="Experiment registry database URL [default: SQLite file in the state dir].",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="data-sandbox")
+@click.pass_context
+def cli(ctx: click.Context, config: Path, state_dir: Path | None, registry: str | None, debug: bool):
+    """Provision governed JupyterHub data sandboxes from YAML."""
+    ctx.obj = Options(config, state_dir, registry, debug)
+
+
+pass_options = click.make_pass_decorator(Options)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+def init(directory: Path):
+    """Scaffold DIRECTORY/sandbox.yaml and DIRECTORY/datasets/ with a working example."""
+    from .scaffold import scaffold
+
+    written = scaffold(directory)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: sandbox -c {directory / 'sandbox.yaml'} validate")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def validate(opts: Options, as_json: bool):
+    """Load and validate the config, data cards, files and governance policy."""
+    from .operations import validate as run_validate
+    from .policy import dataset_tier
+
+    checked = run_validate(opts.config)
+    loaded = checked.loaded
+    if as_json:
+        emit_json(
+            {
+                "valid": True,
+                "sandboxes": [s.name for s in loaded.config.sandboxes],
+                "datasets": {i: dataset_tier(c.card) for i, c in loaded.cards.items()},
+                "warnings": [str(w) for w in checked.warnings],
+            }
+        )
+        return
+    for warning in checked.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"{opts.config}: valid ({len(loaded.config.sandboxes)} sandbox(es), "
+        f"{len(loaded.cards)} dataset(s))"
+    )
+
+
+@cli.command()
+@click.argument("sandbox", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def plan(opts: Options, sandbox: str | None, as_json: bool):
+    """Show what `up` would change. Changes nothing."""
+    from .operations import make_plan
+
+    plans = make_plan(opts.config, opts.env(), sandbox)
+    if as_json:
+        emit_json({"sandboxes": [p.as_dict() for p in plans]})
+        return
+    out = console()
+    for item in plans:
+        out.print(f"[bold]{item.sandbox.name}[/] ({item.desired['url']}, tier {item.desired['tier']})")
+        for warning in item.warnings:
+            out.print(f"  [yellow]warning:[/] {warning}")
+        if not item.changes:
+            out.print("  no changes")
+        for change in item.changes:
+            sign = {"create": "+", "remove": "-", "change": "~", "start": ">"}[change.action]
+            detail = f"  ({change.detail})" if change.detail else ""
+            out.print(f"  {sign} {change.action} {change.kind} {change.name}{detail}")
+
+
+def _progress(out):
+    def show(event):
+        style = STATUS_STYLE.get(event.status, "green")
+        line = f"  [{style}]{event.status:>9}[/] {event.task}"
+        if event.message:
+            line += f": {event.message}"
+        out.print(line)
+
+    return show
+
+
+@cli.command()
+@click.argument("sandbox", required=False)
+@click.option(
+    "-i",
+    "--inventory",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Ansible inventory [default: localhost].",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="SANDBOX_CA_BUNDLE",
+    help="CA bundle for image builds behind TLS-inspecting proxies.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only print the summary.")
+@pass_options
+def up(opts: Options, sandbox: str | None, inventory: Path | None, ca_bundle: Path | None, quiet: bool):
+    """Provision or update sandboxes (idempotent)."""
+    from .operations import up as run_up
+
+    out = console()
+    env = opts.env(inventory=inventory, ca_bundle=ca_bundle)
+    result = run_up(opts.config, env, sandbox, None if quiet else _progress(out))
+    for item in result.plans:
+        for warning in item.warnings:
+            out.print(f"[yellow]warning:[/] {warning}")
+        out.print(f"[bold]{item.sandbox.name}[/]: {item.desired['url']}")
+    if result.changed:
+        out.print(f"up: {result.run.changed} change(s) applied")
+    else:
+        out.print("up: no changes (everything was already in place)")
+
+
+@cli.command()
+@click.argument("sandbox", required=False)
+@click.option("--purge", is_flag=True, help="Also remove user home volumes (asks first).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation with --purge.")
+@pass_options
+def down(opts: Options, sandbox: str | None, purge: bool, yes: bool):
+    """Stop sandboxes and their user servers."""
+    from .operations import down as run_down
+
+    if purge and not yes:
+        click.confirm(
+            f"Remove the home volumes of {sandbox or 'every sandbox'}? Users' files are lost",
+            abort=True,
+        )
+    out = console()
+    run_down(opts.config, opts.env(), sandbox, purge, _progress(out))
+    out.print("down: stopped" + (" and purged" if purge else ""))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def status(opts: Options, as_json: bool):
+    """Per sandbox: URL, hub health, running servers, datasets, expiry."""
+    from rich.table import Table
+
+    from .operations import status as run_status
+
+    items = run_status(opts.config, opts.env())
+    if as_json:
+        emit_json({"sandboxes": [s.as_dict() for s in items]})
+        return
+    table = Table("sandbox", "url", "hub", "servers", "datasets", "expires")
+    for s in items:
+        health = f"up ({s.hub_version})" if s.hub_version else ("down" if not s.hub_running else "error")
+        table.add_row(
+            s.name, s.url, health, ", ".join(s.servers) or "-", ", ".join(s.datasets) or "-",
+            s.expires or "-",
+        )
+    console().print(table)
+    for s in items:
+        if s.error:
+            click.echo(f"{s.name}: {s.error}", err=True)
+
+
+@cli.group()
+def datasets():
+    """The curated dataset catalog."""
+
+
+@datasets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def datasets_list(opts: Options, as_json: bool):
+    """List data cards with tier, owner and classification."""
+    from rich.table import Table
+
+    from .config import load_config
+    from .policy import dataset_tier
+
+    loaded = load_config(opts.config, verify_checksums=False)
+    rows = [
+        {
+            "id": c.card.id,
+            "title": c.card.title,
+            "version": c.card.version,
+            "tier": dataset_tier(c.card),
+            "owner": c.card.owner,
+            "access_rights": c.card.access_rights,
+            "personal_data": c.card.personal_data.kind,
+        }
+        for c in loaded.cards.values()
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "title", "version", "tier", "owner", "access", "personal data")
+    for r in rows:
+        table.add_row(*(str(v) for v in r.values()))
+    console().print(table)
+
+
+@datasets.command("show")
+@click.argument("dataset_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def datasets_show(opts: Options, dataset_id: str, as_json: bool):
+    """Show one data card."""
+    from .config import load_config
+    from .policy import dataset_tier
+
+    loaded = load_config(opts.config, verify_checksums=False)
+    if dataset_id not in loaded.cards:
+        raise InvalidInput(f"unknown dataset {dataset_id!r} (known: {', '.join(loaded.cards)})")
+    card = loaded.cards[dataset_id].card
+    data = {"tier": dataset_tier(card), **card.model_dump(mode="json", by_alias=True)}
+    if as_json:
+        emit_json(data)
+        return
+    import yaml
+
+    click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
+
+
+def main() -> None:
+    cli(prog_name="sandbox")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

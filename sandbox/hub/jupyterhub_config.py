@@ -1,0 +1,7 @@
+# Rendered by data-sandbox; do not edit. All settings live in hub.json beside
+# this file, secrets in the 0600 files it names.
+import os
+
+from sandbox.hubruntime import configure
+
+configure(get_config(), os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub.json"))  # noqa: F821

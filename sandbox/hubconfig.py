@@ -1,0 +1,194 @@
+"""The hub configuration as a pure function of the model.
+
+``hub_settings`` returns plain JSON data: traitlets sections and values, plus
+the names of secret files the hub reads at start. Ansible writes it to
+``hub.json``; ``sandbox/hub/jupyterhub_config.py`` applies it. No secret value
+ever appears here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .catalog import StagedDataset
+from .layout import Layout
+from .model import Sandbox
+
+SPAWNERS = {
+    "docker": "sandbox.spawner.SandboxDockerSpawner",
+    "swarm": "sandbox.spawner.SandboxSwarmSpawner",
+    "local": "sandbox.spawner.SandboxLocalSpawner",
+}
+AUTHENTICATORS = {
+    "shared-password": "shared-password",
+    "native": "nativeauthenticator.NativeAuthenticator",
+    "oidc": "oauthenticator.generic.GenericOAuthenticator",
+    "ldap": "ldapauthenticator.LDAPAuthenticator",
+}
+AUTH_SECTIONS = {
+    "shared-password": "SharedPasswordAuthenticator",
+    "native": "NativeAuthenticator",
+    "oidc": "GenericOAuthenticator",
+    "ldap": "LDAPAuthenticator",
+}
+HOME = "/home/jovyan"
+CLI_SERVICE = "sandbox-cli"
+CULLER_SERVICE = "idle-culler"
+
+
+@dataclass(frozen=True)
+class HubInputs:
+    """What the hub config depends on besides the sandbox model."""
+
+    layout: Layout  # the state directory on the host that runs the hub
+    image: str  # notebook image tag
+    python: str  # interpreter of the hub's venv
+    proxy_command: str  # configurable-http-proxy executable
+    network_mode: str = "bridge"  # bridge | loopback (host networking on 127.0.0.1)
+
+
+def container_prefix(sandbox: str) -> str:
+    return f"sandbox-{sandbox}-"
+
+
+def network_name(sandbox: Sandbox, mode: str) -> str:
+    return "host" if mode == "loopback" else f"sandbox-{sandbox.name}"
+
+
+def user_mounts(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> dict[str, list[dict]]:
+    """username -> datasets granted to any of the user's groups (sorted, unique)."""
+    mounts: dict[str, list[dict]] = {}
+    for user in sandbox.users:
+        ids = sorted({g.dataset for group in sandbox.groups_of(user) for g in group.grants})
+        mounts[user] = [
+            {"id": i, "path": str(staged[i].path), "version": staged[i].version}
+            for i in ids
+            if i in staged
+        ]
+    return mounts
+
+
+def hub_settings(
+    sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
+) -> dict[str, Any]:
+    layout, name, hub = inputs.layout, sandbox.name, sandbox.hub
+    hub_dir = layout.hub_dir(name)
+    loopback = inputs.network_mode == "loopback"
+    roles: list[dict[str, Any]] = [
+        {
+            "name": CLI_SERVICE,
+            "scopes": ["list:users", "read:users", "read:servers", "read:users:activity"],
+            "services": [CLI_SERVICE],
+        }
+    ]
+    services: list[dict[str, Any]] = [{"name": CLI_SERVICE}]
+    if sandbox.idle_seconds:
+        services.append(
+            {
+                "name": CULLER_SERVICE,
+                "command": [
+                    inputs.python,
+                    "-m",
+                    "jupyterhub_idle_culler",
+                    f"--timeout={sandbox.idle_seconds}",
+                    f"--cull-every={max(60, min(600, sandbox.idle_seconds // 4))}",
+                ],
+            }
+        )
+        roles.append(
+            {
+                "name": CULLER_SERVICE,
+                "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+                "services": [CULLER_SERVICE],
+            }
+        )
+    spawner_section = SPAWNERS[sandbox.spawner].rsplit(".", 1)[1]
+    traitlets: dict[str, dict[str, Any]] = {
+        "JupyterHub": {
+            "ip": hub.ip,
+            "port": hub.port,
+            "hub_ip": "127.0.0.1" if loopback else "0.0.0.0",
+            "hub_port": hub.hub_api_port,
+            "db_url": f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}",
+            "cookie_secret_file": str(layout.secret(name, "cookie_secret")),
+            "authenticator_class": AUTHENTICATORS[sandbox.auth.type],
+            "spawner_class": SPAWNERS[sandbox.spawner],
+            "cleanup_servers": False,
+            "load_groups": {
+                g.name: {"users": list(g.members), "properties": {"role": g.role}}
+                for g in sandbox.groups
+            },
+            "load_roles": roles,
+            "services": services,
+        },
+        "ConfigurableHTTPProxy": {
+            "command": [inputs.proxy_command],
+            "api_url": f"http://127.0.0.1:{hub.proxy_port}",
+            "pid_file": str(hub_dir / "proxy.pid"),
+        },
+        "Authenticator": {
+            "allowed_users": [u for u in sandbox.users if u not in sandbox.admins],
+            "admin_users": list(sandbox.admins),
+        },
+        AUTH_SECTIONS[sandbox.auth.type]: dict(sandbox.auth.settings),
+        "Spawner": {
+            "default_url": "/lab",
+            "start_timeout": 120,
+            "http_timeout": 60,
+            "environment": {"SANDBOX_NAME": name},
+        },
+    }
+    if sandbox.spawner != "local":
+        traitlets[spawner_section] = _container_settings(sandbox, staged, inputs)
+    else:
+        traitlets[spawner_section] = {
+            "user_datasets": user_mounts(sandbox, staged),
+            "homes_dir": str(layout.sandbox_dir(name) / "homes"),
+        }
+    return {
+        "sandbox": name,
+        "expires": sandbox.expires.isoformat() if sandbox.expires else None,
+        "secrets_dir": str(layout.secrets_dir(name)),
+        "auth": sandbox.auth.type,
+        "traitlets": traitlets,
+    }
+
+
+def _container_settings(
+    sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
+) -> dict[str, Any]:
+    name = sandbox.name
+    loopback = inputs.network_mode == "loopback"
+    settings: dict[str, Any] = {
+        "image": inputs.image,
+        "pull_policy": "never",
+        "remove": True,
+        "name_template": container_prefix(name) + "{username}",
+        "volumes": {f"sandbox-{name}-home-{{username}}": HOME},
+        "notebook_dir": HOME,
+        "mem_limit": sandbox.resources.memory_bytes,
+        "cpu_limit": sandbox.resources.cpus,
+        "network_name": network_name(sandbox, inputs.network_mode),
+        # loopback: no port bindings (host networking refuses them); see get_ip_and_port
+        "use_internal_ip": True,
+        "extra_create_kwargs": {
+            "user": "1000:1000",
+            "labels": {
+                "org.data-sandbox.sandbox": name,
+                "org.data-sandbox.user": "{username}",
+            },
+        },
+        "extra_host_config": {
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "pids_limit": sandbox.resources.pids,
+            "privileged": False,
+            "tmpfs": {"/tmp": "rw,noexec,nosuid,size=512m"},
+        },
+        "user_datasets": user_mounts(sandbox, staged),
+        "loopback": loopback,
+    }
+    if loopback:
+        settings["ip"] = "127.0.0.1"
+    return settings

@@ -1,0 +1,51 @@
+"""Applied inside the hub process by ``jupyterhub_config.py``.
+
+Reads ``hub.json`` (rendered by ``hubconfig.hub_settings``) and the secret
+files it names, and installs the pre-spawn check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tornado import web
+
+
+def read_secret(secrets_dir: Path, name: str) -> str:
+    return (secrets_dir / name).read_text(encoding="utf-8").strip()
+
+
+def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
+    settings = json.loads(Path(settings_path).read_text(encoding="utf-8"))
+    for section, values in settings["traitlets"].items():
+        for key, value in values.items():
+            c[section][key] = value
+    secrets = Path(settings["secrets_dir"])
+    os.environ["CONFIGPROXY_AUTH_TOKEN"] = read_secret(secrets, "proxy_token")
+    services = c.JupyterHub.services
+    for service in services:
+        if service["name"] == "sandbox-cli":
+            service["api_token"] = read_secret(secrets, "cli_token")
+    if settings["auth"] == "shared-password":
+        c.SharedPasswordAuthenticator.user_password = read_secret(secrets, "user_password")
+        c.SharedPasswordAuthenticator.admin_password = read_secret(secrets, "admin_password")
+    c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings)
+    return settings
+
+
+def make_pre_spawn_hook(settings: dict[str, Any], today=date.today):
+    expires = date.fromisoformat(settings["expires"]) if settings.get("expires") else None
+
+    def pre_spawn_hook(spawner: Any) -> None:
+        if expires and today() > expires:
+            raise web.HTTPError(
+                403,
+                f"Sandbox {settings['sandbox']} expired on {expires.isoformat()}: "
+                "no new servers start (rule 7).",
+            )
+
+    return pre_spawn_hook

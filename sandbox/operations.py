@@ -1,0 +1,107 @@
+"""The library's front door: validate, plan, up, down, status.
+
+Each function takes paths and an ``Environment`` and returns data; the CLI
+only renders it. ``today`` is injectable for everything date-dependent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from . import plan as planning
+from . import policy
+from .config import LoadedConfig, load_config
+from .environment import Environment
+from .errors import EngineUnavailable
+from .provision import Progress, RunResult, extravars, record_applied, run_playbook
+from .status import SandboxStatus, sandbox_status
+
+
+@dataclass
+class Validated:
+    loaded: LoadedConfig
+    warnings: list[policy.Violation] = field(default_factory=list)
+
+
+@dataclass
+class UpResult:
+    plans: list[planning.SandboxPlan]
+    run: RunResult
+
+    @property
+    def changed(self) -> bool:
+        return self.run.changed > 0
+
+
+def validate(config_path: Path, today: date | None = None) -> Validated:
+    """Load, check files and checksums, and enforce the governance policy."""
+    loaded = load_config(config_path)
+    warnings = policy.enforce(loaded, today or date.today())
+    return Validated(loaded, warnings)
+
+
+def make_plan(
+    config_path: Path, env: Environment, sandbox: str | None = None, today: date | None = None
+) -> list[planning.SandboxPlan]:
+    checked = validate(config_path, today)
+    plans = planning.plan(checked.loaded, env, sandbox)
+    for result in plans:
+        result.warnings += [
+            str(w.message) for w in checked.warnings if w.sandbox in (None, result.sandbox.name)
+        ]
+    return plans
+
+
+def check_engine(plans: list[planning.SandboxPlan], env: Environment) -> None:
+    needs_docker = any(p.sandbox.spawner != "local" for p in plans)
+    if not needs_docker or env.inventory is not None:
+        return
+    if shutil.which("docker") is None and os.geteuid() != 0:
+        raise EngineUnavailable(
+            "Docker is not installed and installing it needs root. Ask an administrator to "
+            "install docker.io and add you to the docker group, or use `spawner: local` "
+            "for sandboxes that only hold tier 0-1 data."
+        )
+
+
+def up(
+    config_path: Path,
+    env: Environment,
+    sandbox: str | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> UpResult:
+    plans = make_plan(config_path, env, sandbox, today)
+    check_engine(plans, env)
+    run = run_playbook("site.yml", extravars(plans, env), env, progress)
+    record_applied(plans, env)
+    return UpResult(plans, run)
+
+
+def down(
+    config_path: Path,
+    env: Environment,
+    sandbox: str | None = None,
+    purge: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    loaded = load_config(config_path, verify_checksums=False)
+    plans = [
+        planning.build(loaded, s, env)
+        for s in ([loaded.config.sandbox(sandbox)] if sandbox else loaded.config.sandboxes)
+    ]
+    variables = extravars(plans, env)
+    variables["sandbox_purge"] = purge
+    result = run_playbook("down.yml", variables, env, progress)
+    for item in plans:
+        env.layout.applied(item.sandbox.name).unlink(missing_ok=True)
+    return result
+
+
+def status(config_path: Path, env: Environment) -> list[SandboxStatus]:
+    loaded = load_config(config_path, verify_checksums=False)
+    return [sandbox_status(s, env.layout) for s in loaded.config.sandboxes]

@@ -1,0 +1,79 @@
+"""Stage a dataset version: copy, verify sha256, make read-only, publish atomically.
+
+``python -m sandbox.staging SOURCE DEST FILES_JSON`` where FILES_JSON is a
+list of ``{"path", "sha256"}``. DEST is never overwritten: an existing DEST
+means this version is already staged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .config import sha256_file
+from .errors import SandboxError
+
+MANIFEST = ".staged"
+
+
+class StagingError(SandboxError):
+    pass
+
+
+def stage(source: Path, dest: Path, files: list[dict[str, str]]) -> bool:
+    """Return True if DEST was created, False if it already existed."""
+    if (dest / MANIFEST).is_file():
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        for entry in files:
+            target = tmp / entry["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / entry["path"], target)
+            actual = sha256_file(target)
+            if actual != entry["sha256"]:
+                raise StagingError(
+                    f"{entry['path']}: sha256 {actual} does not match the data card"
+                    f" ({entry['sha256']})"
+                )
+            os.chmod(target, 0o444)
+        manifest = {"files": files, "staged_at": datetime.now(UTC).isoformat()}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        os.chmod(tmp / MANIFEST, 0o444)
+        for folder in sorted((p for p in tmp.rglob("*") if p.is_dir()), reverse=True):
+            os.chmod(folder, 0o555)
+        os.chmod(tmp, 0o555)
+        os.rename(tmp, dest)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return True
+
+
+def _remove(path: Path) -> None:
+    for folder in [path, *(p for p in path.rglob("*") if p.is_dir())]:
+        os.chmod(folder, 0o755)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print("usage: python -m sandbox.staging SOURCE DEST FILES_JSON", file=sys.stderr)
+        return 2
+    try:
+        created = stage(Path(argv[0]), Path(argv[1]), json.loads(argv[2]))
+    except (StagingError, OSError) as exc:
+        print(f"staging failed: {exc}", file=sys.stderr)
+        return 1
+    print("staged" if created else "unchanged")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
