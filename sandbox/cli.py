@@ -247,6 +247,23 @@ def status(opts: Options, as_json: bool):
             click.echo(f"{s.name}: {s.error}", err=True)
 
 
+@cli.command()
+@click.argument("sandbox")
+@pass_options
+def credentials(opts: Options, sandbox: str):
+    """Print the logins of a shared-password SANDBOX (reveals its passwords)."""
+    from .operations import credentials as read_credentials
+
+    creds = read_credentials(opts.config, opts.env(), sandbox)
+    if creds.user_password is None:
+        raise SandboxError(f"sandbox {sandbox} is not provisioned here (no secrets found)")
+    click.echo(f"URL:            {creds.url}")
+    click.echo(f"users:          {', '.join(creds.users)}")
+    click.echo(f"user password:  {creds.user_password}")
+    click.echo(f"admins:         {', '.join(creds.admins) or '-'}")
+    click.echo(f"admin password: {creds.admin_password}")
+
+
 @cli.group()
 def datasets():
     """The curated dataset catalog."""

@@ -77,10 +77,10 @@ class Environment:
         """configurable-http-proxy: the project's npm install, else one on PATH,
         else the copy the hub role installs into the state directory."""
         local = self.project / "node_modules" / ".bin" / "configurable-http-proxy"
-        if local.exists() and self.inventory is None:
+        if local.exists():
             return str(local)
         found = shutil.which("configurable-http-proxy")
-        if found and self.inventory is None:
+        if found:
             return found
         return str(self.layout.root / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")
 

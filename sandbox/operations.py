@@ -105,3 +105,36 @@ def down(
 def status(config_path: Path, env: Environment) -> list[SandboxStatus]:
     loaded = load_config(config_path, verify_checksums=False)
     return [sandbox_status(s, env.layout) for s in loaded.config.sandboxes]
+
+
+@dataclass
+class Credentials:
+    sandbox: str
+    url: str
+    users: list[str]
+    admins: list[str]
+    user_password: str | None
+    admin_password: str | None
+
+
+def credentials(config_path: Path, env: Environment, sandbox: str) -> Credentials:
+    """Logins of a shared-password sandbox, read from its 0600 secret files."""
+    from .errors import InvalidInput
+
+    loaded = load_config(config_path, verify_checksums=False)
+    item = loaded.config.sandbox(sandbox)
+    if item.auth.type != "shared-password":
+        raise InvalidInput(f"sandbox {sandbox} uses {item.auth.type} logins; nothing to show")
+
+    def read(name: str) -> str | None:
+        path = env.layout.secret(sandbox, name)
+        return path.read_text().strip() if path.is_file() else None
+
+    return Credentials(
+        sandbox=sandbox,
+        url=f"http://{item.hub.ip}:{item.hub.port}/",
+        users=[u for u in item.users if u not in item.admins],
+        admins=list(item.admins),
+        user_password=read("user_password"),
+        admin_password=read("admin_password"),
+    )

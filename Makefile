@@ -1,0 +1,72 @@
+# data-sandbox: `make demo` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SANDBOX := $(BIN)/sandbox
+# The demo keeps its state in the project; containers use host networking on
+# 127.0.0.1 unless SANDBOX_NETWORK_MODE=bridge is given (see README).
+export SANDBOX_STATE_DIR ?= $(CURDIR)/.state
+export SANDBOX_NETWORK_MODE ?= loopback
+PYTEST_ARGS ?=
+
+.PHONY: demo demo-down test test-fast lint format system-deps clean help
+
+help:
+	@echo "make demo   provision and start the demo sandbox; prints URL and logins"
+	@echo "make test   run every test (unit, CLI, integration, browser)"
+	@echo "make lint   ruff + mypy"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-fund --no-audit --silent
+	touch $@
+
+# Debian packages the integration and browser tests need (root, apt).
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  need=""; \
+	  command -v dockerd >/dev/null || need="$$need docker.io"; \
+	  command -v debootstrap >/dev/null || need="$$need debootstrap"; \
+	  command -v chromium >/dev/null || need="$$need chromium"; \
+	  if [ -n "$$need" ]; then \
+	    echo "installing:$$need"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	  fi; \
+	fi
+	@tests/ensure-docker.sh
+
+demo: $(VENV)/.installed node_modules/.installed
+	$(SANDBOX) validate
+	$(SANDBOX) up demo
+	@echo
+	@$(SANDBOX) credentials demo
+
+demo-down: $(VENV)/.installed
+	$(SANDBOX) down demo
+
+test: $(VENV)/.installed node_modules/.installed system-deps
+	$(BIN)/pytest -n 2 tests/unit tests/cli $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -n 2 tests/unit tests/cli $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check sandbox tests
+	$(BIN)/ruff format --check sandbox tests
+	$(BIN)/mypy
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format sandbox tests
+	$(BIN)/ruff check --fix sandbox tests
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

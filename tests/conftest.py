@@ -1,0 +1,105 @@
+"""Shared fixtures. Integration and browser tests use real Docker, a real hub
+and real Chromium; without them they skip locally with a loud reason, and
+fail instead when SANDBOX_REQUIRE_DOCKER=1 (set by .ci/run)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+REQUIRED = os.environ.get("SANDBOX_REQUIRE_DOCKER") == "1"
+SANDBOX_BIN = str(Path(sys.executable).parent / "sandbox")
+IT_PORT = 18100
+IT_SANDBOX = "itest"
+
+
+def _missing(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"SANDBOX_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
+    pytest.skip(f"!!! SKIPPED: {reason} (CI sets SANDBOX_REQUIRE_DOCKER=1 and fails instead)")
+
+
+def require_docker() -> None:
+    if shutil.which("docker") is None:
+        _missing("the docker CLI is not installed")
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        _missing("no Docker engine answers `docker info`")
+
+
+def require_chromium() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        _missing("Debian's chromium is not installed")
+    return path
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path) -> Path:
+    """A private copy of the demo config directory; returns its sandbox.yaml."""
+    shutil.copytree(PROJECT / "config", tmp_path / "config")
+    return tmp_path / "config" / "sandbox.yaml"
+
+
+@dataclass
+class Deployment:
+    config: Path
+    state: Path
+    env: dict[str, str]
+    first_up: subprocess.CompletedProcess[str]
+    port: int = IT_PORT
+    name: str = IT_SANDBOX
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def sandbox(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [SANDBOX_BIN, *args], env=self.env, capture_output=True, text=True, timeout=900
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"sandbox {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def secret(self, name: str) -> str:
+        return (self.state / "sandboxes" / self.name / "hub" / "secrets" / name).read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory):
+    """The demo organisation provisioned once by `sandbox up` (sandbox renamed
+    `itest`, port 18100, host networking on 127.0.0.1); torn down at the end."""
+    require_docker()
+    root = tmp_path_factory.mktemp("deployment")
+    shutil.copytree(PROJECT / "config", root / "config")
+    config = root / "config" / "sandbox.yaml"
+    text = config.read_text()
+    text = text.replace("- name: demo", f"- name: {IT_SANDBOX}").replace(
+        "port: 8000", f"port: {IT_PORT}"
+    )
+    config.write_text(text)
+    state = root / "state"
+    env = {
+        **os.environ,
+        "SANDBOX_CONFIG": str(config),
+        "SANDBOX_STATE_DIR": str(state),
+        "SANDBOX_NETWORK_MODE": "loopback",
+        "COLUMNS": "200",
+    }
+    first = subprocess.run(
+        [SANDBOX_BIN, "up"], env=env, capture_output=True, text=True, timeout=1800
+    )
+    deployed = Deployment(config, state, env, first)
+    try:
+        if first.returncode != 0:
+            pytest.fail(f"sandbox up failed:\n{first.stdout}\n{first.stderr}", pytrace=False)
+        yield deployed
+    finally:
+        deployed.sandbox("down", "--purge", "--yes", check=False)

@@ -1,0 +1,53 @@
+"""A tiny JupyterHub client for tests: log in through the form, spawn, wait."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+
+class HubUser:
+    def __init__(self, base: str, name: str, password: str):
+        self.base, self.name = base, name
+        self.session = requests.Session()
+        self.session.get(f"{base}/hub/login", timeout=10)
+        answer = self.session.post(
+            f"{base}/hub/login",
+            data={"username": name, "password": password, "_xsrf": self._xsrf},
+            allow_redirects=False,
+            timeout=10,
+        )
+        self.login_status = answer.status_code
+
+    @property
+    def _xsrf(self) -> str:
+        return self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get("_xsrf", "")
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"X-XSRFToken": self._xsrf}
+        return self.session.request(
+            method, f"{self.base}/hub/api{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def spawn(self, timeout: float = 180) -> float:
+        """Start the default server; return seconds until the hub says it is ready."""
+        start = time.monotonic()
+        answer = self.api("POST", f"/users/{self.name}/server")
+        if answer.status_code not in (201, 202, 400):
+            raise AssertionError(f"spawn: {answer.status_code} {answer.text}")
+        while time.monotonic() - start < timeout:
+            server = self.api("GET", f"/users/{self.name}").json().get("servers", {}).get("")
+            if server and server.get("ready"):
+                return time.monotonic() - start
+            time.sleep(0.2)
+        raise AssertionError(f"server of {self.name} not ready after {timeout}s")
+
+    def stop(self, timeout: float = 60) -> None:
+        self.api("DELETE", f"/users/{self.name}/server")
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if not self.api("GET", f"/users/{self.name}").json().get("servers"):
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"server of {self.name} did not stop")
