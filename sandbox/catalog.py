@@ -42,7 +42,9 @@ def granted_ids(sandbox: Sandbox) -> list[str]:
     return sorted({grant.dataset for group in sandbox.groups for grant in group.grants})
 
 
-def staged_datasets(loaded: LoadedConfig, sandbox: Sandbox, layout: Layout) -> dict[str, StagedDataset]:
+def staged_datasets(
+    loaded: LoadedConfig, sandbox: Sandbox, layout: Layout
+) -> dict[str, StagedDataset]:
     """The staged copies a sandbox needs: every dataset granted to one of its groups."""
     out: dict[str, StagedDataset] = {}
     for dataset_id in granted_ids(sandbox):

@@ -7,7 +7,6 @@ Domain errors become a clean message and exit code in one place
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,11 @@ STATUS_STYLE = {"changed": "yellow", "failed": "red", "unreachable": "red", "ski
 
 
 class CommandError(click.ClickException):
+    """A ``SandboxError`` shown as one message, with its exit code."""
+
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
         click.echo(f"Error: {self.format_message()}", err=True)
@@ -85,7 +86,9 @@ def console():
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="data-sandbox")
 @click.pass_context
-def cli(ctx: click.Context, config: Path, state_dir: Path | None, registry: str | None, debug: bool):
+def cli(
+    ctx: click.Context, config: Path, state_dir: Path | None, registry: str | None, debug: bool
+):
     """Provision governed JupyterHub data sandboxes from YAML."""
     ctx.obj = Options(config, state_dir, registry, debug)
 
@@ -147,7 +150,9 @@ def plan(opts: Options, sandbox: str | None, as_json: bool):
         return
     out = console()
     for item in plans:
-        out.print(f"[bold]{item.sandbox.name}[/] ({item.desired['url']}, tier {item.desired['tier']})")
+        out.print(
+            f"[bold]{item.sandbox.name}[/] ({item.desired['url']}, tier {item.desired['tier']})"
+        )
         for warning in item.warnings:
             out.print(f"  [yellow]warning:[/] {warning}")
         if not item.changes:
@@ -185,7 +190,9 @@ def _progress(out):
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only print the summary.")
 @pass_options
-def up(opts: Options, sandbox: str | None, inventory: Path | None, ca_bundle: Path | None, quiet: bool):
+def up(
+    opts: Options, sandbox: str | None, inventory: Path | None, ca_bundle: Path | None, quiet: bool
+):
     """Provision or update sandboxes (idempotent)."""
     from .operations import up as run_up
 
@@ -236,9 +243,15 @@ def status(opts: Options, as_json: bool):
         return
     table = Table("sandbox", "url", "hub", "servers", "datasets", "expires")
     for s in items:
-        health = f"up ({s.hub_version})" if s.hub_version else ("down" if not s.hub_running else "error")
+        health = (
+            f"up ({s.hub_version})" if s.hub_version else ("down" if not s.hub_running else "error")
+        )
         table.add_row(
-            s.name, s.url, health, ", ".join(s.servers) or "-", ", ".join(s.datasets) or "-",
+            s.name,
+            s.url,
+            health,
+            ", ".join(s.servers) or "-",
+            ", ".join(s.datasets) or "-",
             s.expires or "-",
         )
     console().print(table)
@@ -328,4 +341,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

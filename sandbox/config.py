@@ -53,12 +53,18 @@ def load_config(path: str | Path, *, verify_checksums: bool = True) -> LoadedCon
     config = _validate(SandboxConfig, doc, problems)
     datasets_rel = config.datasets if config else _datasets_key(doc.data)
     datasets_dir = (path.parent / datasets_rel).resolve()
-    cards = _load_cards(path.parent, datasets_dir, problems, verify_checksums)
+    cards = _load_cards(datasets_dir, problems, verify_checksums)
     if config is not None:
         problems.extend(_check_grants(config, doc, cards))
     if problems or config is None:
-        raise ConfigError(problems)
+        raise ConfigError(in_reading_order(problems))
     return LoadedConfig(path, config, doc, datasets_dir, cards)
+
+
+def in_reading_order(problems: list[Problem]) -> list[Problem]:
+    """Files in the order they were read; within a file, by line."""
+    first_seen = {p.file: i for i, p in reversed(list(enumerate(problems)))}
+    return sorted(problems, key=lambda p: (first_seen[p.file], p.line or 0))
 
 
 def _datasets_key(data: Any) -> str:
@@ -89,23 +95,25 @@ def _message(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _display(path: Path, base: Path) -> str:
+def _display(path: Path) -> str:
+    """A path as the user would write it: relative to the working directory when inside it."""
     try:
-        return os.path.relpath(path, Path.cwd()) if path.is_absolute() else str(path)
+        relative = Path(os.path.relpath(path))
     except ValueError:
         return str(path)
+    return str(path) if relative.parts[:1] == ("..",) else str(relative)
 
 
 def _load_cards(
-    base: Path, datasets_dir: Path, problems: list[Problem], verify_checksums: bool
+    datasets_dir: Path, problems: list[Problem], verify_checksums: bool
 ) -> dict[str, LoadedCard]:
     cards: dict[str, LoadedCard] = {}
     if not datasets_dir.is_dir():
-        problems.append(Problem(_display(datasets_dir, base), None, "datasets", "folder not found"))
+        problems.append(Problem(_display(datasets_dir), None, "datasets", "folder not found"))
         return cards
     for card_path in sorted(datasets_dir.glob("*.yaml")) + sorted(datasets_dir.glob("*.yml")):
         try:
-            doc = load_yaml(card_path, _display(card_path, base))
+            doc = load_yaml(card_path, _display(card_path))
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue

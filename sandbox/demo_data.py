@@ -16,10 +16,18 @@ from pathlib import Path
 
 SEED = 20240501
 WIJKEN = [
-    ("WK999901", "Centrum"), ("WK999902", "Oude Haven"), ("WK999903", "Molenwijk"),
-    ("WK999904", "Parkzoom"), ("WK999905", "De Akkers"), ("WK999906", "Stationsbuurt"),
-    ("WK999907", "Vogelbuurt"), ("WK999908", "Rivierenwijk"), ("WK999909", "Bloemenbuurt"),
-    ("WK999910", "Heidepark"), ("WK999911", "Kanaalzone"), ("WK999912", "Buitengebied"),
+    ("WK999901", "Centrum"),
+    ("WK999902", "Oude Haven"),
+    ("WK999903", "Molenwijk"),
+    ("WK999904", "Parkzoom"),
+    ("WK999905", "De Akkers"),
+    ("WK999906", "Stationsbuurt"),
+    ("WK999907", "Vogelbuurt"),
+    ("WK999908", "Rivierenwijk"),
+    ("WK999909", "Bloemenbuurt"),
+    ("WK999910", "Heidepark"),
+    ("WK999911", "Kanaalzone"),
+    ("WK999912", "Buitengebied"),
 ]
 CATEGORIEEN = ["afval", "verlichting", "groen", "bestrating", "verkeer", "overlast", "riolering"]
 STATUSSEN = ["afgehandeld", "afgehandeld", "afgehandeld", "in behandeling", "gemeld"]
@@ -38,11 +46,24 @@ def wijken() -> bytes:
     rows: list[list[object]] = []
     for code, naam in WIJKEN:
         inwoners = rng.randrange(1800, 14000)
-        rows.append([
-            code, naam, inwoners, int(inwoners / rng.uniform(1.8, 2.6)),
-            rng.randrange(190, 520) * 1000, round(rng.uniform(40, 900), 1),
-        ])
-    header = ["wijk_code", "wijk_naam", "inwoners", "huishoudens", "gemiddelde_woz", "oppervlakte_ha"]
+        rows.append(
+            [
+                code,
+                naam,
+                inwoners,
+                int(inwoners / rng.uniform(1.8, 2.6)),
+                rng.randrange(190, 520) * 1000,
+                round(rng.uniform(40, 900), 1),
+            ]
+        )
+    header = [
+        "wijk_code",
+        "wijk_naam",
+        "inwoners",
+        "huishoudens",
+        "gemiddelde_woz",
+        "oppervlakte_ha",
+    ]
     return _csv(header, rows)
 
 
@@ -53,10 +74,16 @@ def meldingen(count: int = 1200) -> bytes:
     for number in range(1, count + 1):
         status = rng.choice(STATUSSEN)
         doorlooptijd = rng.randrange(0, 45) if status == "afgehandeld" else ""
-        rows.append([
-            f"MOR-2024-{number:05d}", (start + timedelta(days=rng.randrange(366))).isoformat(),
-            rng.choice(CATEGORIEEN), rng.choice(WIJKEN)[0], status, doorlooptijd,
-        ])
+        rows.append(
+            [
+                f"MOR-2024-{number:05d}",
+                (start + timedelta(days=rng.randrange(366))).isoformat(),
+                rng.choice(CATEGORIEEN),
+                rng.choice(WIJKEN)[0],
+                status,
+                doorlooptijd,
+            ]
+        )
     header = ["melding_id", "datum", "categorie", "wijk_code", "status", "doorlooptijd_dagen"]
     return _csv(header, rows)
 
@@ -70,7 +97,14 @@ def woz(count: int = 2000) -> bytes:
         bouwjaar = rng.randrange(1900, 2024)
         waarde = int(oppervlakte * rng.uniform(2600, 5200) / 1000) * 1000
         rows.append([100000 + number, owner, rng.choice(WIJKEN)[0], bouwjaar, oppervlakte, waarde])
-    header = ["object_id", "eigenaar_pseudoniem", "wijk_code", "bouwjaar", "oppervlakte_m2", "woz_waarde"]
+    header = [
+        "object_id",
+        "eigenaar_pseudoniem",
+        "wijk_code",
+        "bouwjaar",
+        "oppervlakte_m2",
+        "woz_waarde",
+    ]
     return _csv(header, rows)
 
 
@@ -94,5 +128,7 @@ def write(datasets_dir: Path) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    for path, digest in write(Path(sys.argv[1] if len(sys.argv) > 1 else "config/datasets")).items():
+    for path, digest in write(
+        Path(sys.argv[1] if len(sys.argv) > 1 else "config/datasets")
+    ).items():
         print(f"{digest}  {path}")

@@ -6,12 +6,13 @@ Unknown keys are rejected everywhere (``extra="forbid"``); the loader in
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from .errors import InvalidInput
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .errors import InvalidInput
 
 SLUG = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 USERNAME = r"^[a-z0-9][a-z0-9._-]*$"
@@ -207,9 +208,9 @@ class Classification(Strict):
 
 class PersonalData(Strict):
     kind: Literal["none", "regular", "special", "criminal", "national-id"]
-    identifiability: (
-        Literal["identifiable", "pseudonymised", "aggregated", "anonymous"] | None
-    ) = None
+    identifiability: Literal["identifiable", "pseudonymised", "aggregated", "anonymous"] | None = (
+        None
+    )
     special_categories: list[str] = Field(default_factory=list)
     art9_exception: str | None = None
 

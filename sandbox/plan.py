@@ -107,7 +107,9 @@ def read_applied(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def diff(desired: dict[str, Any], applied: dict[str, Any] | None, hub_running: bool) -> list[Change]:
+def diff(
+    desired: dict[str, Any], applied: dict[str, Any] | None, hub_running: bool
+) -> list[Change]:
     name = desired["sandbox"]
     if applied is None:
         changes = [Change("create", "hub", name, desired["url"])]
@@ -125,7 +127,9 @@ def diff(desired: dict[str, Any], applied: dict[str, Any] | None, hub_running: b
     if applied.get("hub_settings") != desired["hub_settings"]:
         changes.append(Change("change", "hub-config", name, "hub settings differ; hub restarts"))
     if applied.get("image") != desired["image"]:
-        changes.append(Change("change", "image", str(desired["image"]), f"was {applied.get('image')}"))
+        changes.append(
+            Change("change", "image", str(desired["image"]), f"was {applied.get('image')}")
+        )
     if applied.get("network") != desired["network"]:
         changes.append(Change("change", "network", name, f"{desired['network']}"))
     old, new = applied.get("datasets", {}), desired["datasets"]

@@ -63,7 +63,9 @@ class Violation:
             )
             if value
         )
-        return f"{self.problem.file}:{self.problem.line}: rule {self.rule} ({subject}): {self.message}"
+        return (
+            f"{self.problem.file}:{self.problem.line}: rule {self.rule} ({subject}): {self.message}"
+        )
 
     def as_problem(self) -> Problem:
         subject = "/".join(v for v in (self.sandbox, self.group, self.dataset) if v)
@@ -159,8 +161,12 @@ def _sandbox_rules(loaded: LoadedConfig, s: int, sandbox: Sandbox, today: date) 
                 allowed = ", ".join(card.purposes)
                 add(4, "purpose", f"purpose {grant.purpose!r} is not one of: {allowed}")
             if card.agreement and card.agreement.valid_until < today:
-                add(7, "dataset", f"agreement {card.agreement.reference} expired on "
-                    f"{card.agreement.valid_until.isoformat()}")
+                add(
+                    7,
+                    "dataset",
+                    f"agreement {card.agreement.reference} expired on "
+                    f"{card.agreement.valid_until.isoformat()}",
+                )
             if has_personal_data(card):
                 personal.append(card.id)
         if len(personal) >= 2 and not group.dpia:

@@ -35,25 +35,25 @@ class _DatasetMounts(HasTraits):
 class SandboxDockerSpawner(_DatasetMounts, DockerSpawner):
     loopback = Bool(False, config=True, help="host networking on 127.0.0.1, random port")
 
-    async def start(self):  # type: ignore[override]
+    async def start(self):
         granted = self.granted()
         self.read_only_volumes = dataset_binds(granted)
         self.environment = {
-            **self.environment,
+            **dict(self.environment),  # type: ignore[has-type]
             "SANDBOX_DATASETS": ",".join(entry["id"] for entry in granted),
         }
         if self.loopback:
             self.port = random_port()
         return await super().start()
 
-    async def get_ip_and_port(self):  # type: ignore[override]
+    async def get_ip_and_port(self):
         if self.loopback:
             return "127.0.0.1", self.port
         return await super().get_ip_and_port()
 
 
 class SandboxSwarmSpawner(_DatasetMounts, SwarmSpawner):
-    async def start(self):  # type: ignore[override]
+    async def start(self):
         self.read_only_volumes = dataset_binds(self.granted())
         return await super().start()
 
@@ -63,7 +63,7 @@ class SandboxLocalSpawner(_DatasetMounts, SimpleLocalProcessSpawner):
 
     homes_dir = Unicode(config=True)
 
-    def start(self):  # type: ignore[override]
+    def start(self):
         home = Path(self.homes_dir) / self.user.name
         data = home / "data"
         data.mkdir(parents=True, exist_ok=True)

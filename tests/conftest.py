@@ -65,7 +65,9 @@ class Deployment:
             [SANDBOX_BIN, *args], env=self.env, capture_output=True, text=True, timeout=900
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"sandbox {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"sandbox {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def secret(self, name: str) -> str:

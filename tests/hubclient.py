@@ -22,7 +22,9 @@ class HubUser:
 
     @property
     def _xsrf(self) -> str:
-        return self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get("_xsrf", "")
+        return self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get(
+            "_xsrf", ""
+        )
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"X-XSRFToken": self._xsrf}

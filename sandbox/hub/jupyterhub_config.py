@@ -1,5 +1,6 @@
 # Rendered by data-sandbox; do not edit. All settings live in hub.json beside
 # this file, secrets in the 0600 files it names.
+# mypy: ignore-errors
 import os
 
 from sandbox.hubruntime import configure

@@ -39,7 +39,9 @@ def test_analyst_logs_in_and_sees_her_datasets(deployment: Deployment, browser, 
     page.wait_for_url("**/user/alice/lab**")
     page.wait_for_selector(".jp-DirListing-content")
     page.goto(f"{deployment.url}/user/alice/lab/tree/data")
-    page.wait_for_selector(".jp-DirListing-item[title*='woz-2024'], .jp-DirListing-itemText >> text=woz-2024")
+    page.wait_for_selector(
+        ".jp-DirListing-item[title*='woz-2024'], .jp-DirListing-itemText >> text=woz-2024"
+    )
     names = page.locator(".jp-DirListing-itemText").all_inner_texts()
     page.screenshot(path=str(tmp_path / "lab.png"))
     assert "woz-2024" in names

@@ -65,9 +65,8 @@ def test_second_up_changes_nothing(deployment: Deployment):
 
 def test_up_through_an_inventory_uses_the_same_playbook(deployment: Deployment, tmp_path):
     inventory = tmp_path / "hosts.ini"
-    inventory.write_text(
-        f"[sandbox]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
-    )
+    host = f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}"
+    inventory.write_text(f"[sandbox]\n{host}\n")
     result = deployment.sandbox("up", "-i", str(inventory))
     assert "up: no changes" in result.stdout
 
@@ -100,7 +99,9 @@ def test_datasets_are_read_only(deployment: Deployment, running, user: str):
 def test_container_is_hardened(deployment: Deployment, running):
     container = f"sandbox-{deployment.name}-alice"
     assert in_container(container, "id -u").strip() == "1000"
-    status = in_container(container, "grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status")
+    status = in_container(
+        container, "grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status"
+    )
     fields = dict(line.split(":\t") for line in status.strip().splitlines())
     assert fields["CapEff"] == fields["CapPrm"] == fields["CapBnd"] == "0000000000000000"
     assert fields["NoNewPrivs"] == "1"

@@ -19,7 +19,9 @@ def test_down_leaves_no_containers_running(deployment: Deployment):
     assert "down: stopped" in result.stdout
     left = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=org.data-sandbox.sandbox={deployment.name}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert left == []
     status = deployment.sandbox("status", "--json").stdout
