@@ -167,7 +167,7 @@ def _sandbox_rules(loaded: LoadedConfig, s: int, sandbox: Sandbox, today: date) 
                     f"agreement {card.agreement.reference} expired on "
                     f"{card.agreement.valid_until.isoformat()}",
                 )
-            if has_personal_data(card):
+            if has_personal_data(card) and card.id not in personal:
                 personal.append(card.id)
         if len(personal) >= 2 and not group.dpia:
             out.append(
