@@ -108,7 +108,8 @@ def hub_settings(
         "JupyterHub": {
             "ip": hub.ip,
             "port": hub.port,
-            "hub_ip": "127.0.0.1" if loopback else "0.0.0.0",
+            # bridge: the hub binds the sandbox network's gateway, resolved at hub start
+            "hub_ip": "127.0.0.1",
             "hub_port": hub.hub_api_port,
             "db_url": f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}",
             "cookie_secret_file": str(layout.secret(name, "cookie_secret")),
@@ -146,8 +147,14 @@ def hub_settings(
             "user_datasets": user_mounts(sandbox, staged),
             "homes_dir": str(layout.sandbox_dir(name) / "homes"),
         }
+    bridge_network = (
+        network_name(sandbox, inputs.network_mode)
+        if sandbox.spawner != "local" and not loopback
+        else None
+    )
     return {
         "sandbox": name,
+        "bridge_network": bridge_network,
         "expires": sandbox.expires.isoformat() if sandbox.expires else None,
         "secrets_dir": str(layout.secrets_dir(name)),
         "auth": sandbox.auth.type,

@@ -34,7 +34,25 @@ def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
         c.SharedPasswordAuthenticator.user_password = read_secret(secrets, "user_password")
         c.SharedPasswordAuthenticator.admin_password = read_secret(secrets, "admin_password")
     c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings)
+    if settings.get("bridge_network"):
+        gateway = network_gateway(settings["bridge_network"])
+        # containers reach the hub on their network's gateway, an address of
+        # this host that the outside world cannot route to
+        c.JupyterHub.hub_ip = gateway
+        c.JupyterHub.hub_connect_ip = gateway
     return settings
+
+
+def network_gateway(name: str, client: Any = None) -> str:
+    if client is None:
+        import docker
+
+        client = docker.from_env()
+    network = client.networks.get(name)
+    for entry in network.attrs.get("IPAM", {}).get("Config") or []:
+        if entry.get("Gateway"):
+            return str(entry["Gateway"])
+    raise RuntimeError(f"Docker network {name} has no gateway address")
 
 
 def make_pre_spawn_hook(settings: dict[str, Any], today=date.today):

@@ -63,7 +63,7 @@ class SandboxLocalSpawner(_DatasetMounts, SimpleLocalProcessSpawner):
 
     homes_dir = Unicode(config=True)
 
-    def start(self):
+    async def start(self):
         home = Path(self.homes_dir) / self.user.name
         data = home / "data"
         data.mkdir(parents=True, exist_ok=True)
@@ -72,6 +72,10 @@ class SandboxLocalSpawner(_DatasetMounts, SimpleLocalProcessSpawner):
             if link.is_symlink() or link.exists():
                 link.unlink()
             os.symlink(entry["path"], link)
-        self.home_dir_template = str(home)
+        self.home_dir = str(home)
         self.notebook_dir = str(home)
-        return super().start()
+        args: list[str] = list(self.args)  # type: ignore[has-type]
+        if os.geteuid() == 0 and "--allow-root" not in args:
+            # a root hub runs local servers as root; Jupyter refuses unless told
+            self.args = [*args, "--allow-root"]
+        return await super().start()
