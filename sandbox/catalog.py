@@ -9,32 +9,39 @@ never overwrites what running servers have mounted.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from .config import LoadedConfig
 from .layout import Layout
-from .model import Sandbox
+from .model import DataCard, Sandbox
 
 
 @dataclass(frozen=True)
 class StagedDataset:
     id: str
     version: str
-    digest: str  # sha256 over the card's (path, sha256) pairs
+    digest: str  # sha256 over the card and its files' checksums
     path: Path  # the staged, read-only folder on the target host
     source: Path  # datasets/<id>/ in the config directory
     files: tuple[tuple[str, str], ...]  # (relative path, sha256)
+    valid_until: date | None = None  # the data agreement's end
+    legal_basis: tuple[str, ...] = ()
+    card: DataCard | None = field(default=None, compare=False, repr=False)
 
     @property
     def version_key(self) -> str:
         return f"{self.version}-{self.digest[:12]}"
 
 
-def content_digest(files: tuple[tuple[str, str], ...]) -> str:
-    digest = hashlib.sha256()
-    for path, sha in sorted(files):
-        digest.update(f"{path}\0{sha}\n".encode())
+def content_digest(card: DataCard) -> str:
+    """Changes when a file or any governance field of the card changes, so the
+    staged copy (with its DATACARD.md) is then a new version."""
+    digest = hashlib.sha256(card.model_dump_json(by_alias=True).encode())
+    for data_file in sorted(card.files, key=lambda f: f.path):
+        digest.update(f"{data_file.path}\0{data_file.sha256}\n".encode())
     return digest.hexdigest()
 
 
@@ -42,23 +49,40 @@ def granted_ids(sandbox: Sandbox) -> list[str]:
     return sorted({grant.dataset for group in sandbox.groups for grant in group.grants})
 
 
+def staged_dataset(loaded: LoadedConfig, dataset_id: str, layout: Layout) -> StagedDataset:
+    """Where the current version of a data card is (or will be) staged."""
+    entry = loaded.cards[dataset_id]
+    card = entry.card
+    digest = content_digest(card)
+    return StagedDataset(
+        id=dataset_id,
+        version=card.version,
+        digest=digest,
+        path=layout.dataset_version_dir(dataset_id, f"{card.version}-{digest[:12]}"),
+        source=entry.data_dir,
+        files=tuple((f.path, f.sha256) for f in card.files),
+        valid_until=card.agreement.valid_until if card.agreement else None,
+        legal_basis=tuple(f"{b.ground}: {b.reference}" for b in card.legal_basis),
+        card=card,
+    )
+
+
 def staged_datasets(
     loaded: LoadedConfig, sandbox: Sandbox, layout: Layout
 ) -> dict[str, StagedDataset]:
     """The staged copies a sandbox needs: every dataset granted to one of its groups."""
-    out: dict[str, StagedDataset] = {}
-    for dataset_id in granted_ids(sandbox):
-        card_entry = loaded.cards[dataset_id]
-        card = card_entry.card
-        files = tuple((f.path, f.sha256) for f in card.files)
-        digest = content_digest(files)
-        key = f"{card.version}-{digest[:12]}"
-        out[dataset_id] = StagedDataset(
-            id=dataset_id,
-            version=card.version,
-            digest=digest,
-            path=layout.dataset_version_dir(dataset_id, key),
-            source=card_entry.data_dir,
-            files=files,
-        )
-    return out
+    return {i: staged_dataset(loaded, i, layout) for i in granted_ids(sandbox)}
+
+
+def generated_files(staged: StagedDataset) -> dict[str, str]:
+    """DATACARD.md, datapackage.json and quality.json for a staged copy."""
+    from .datacard import data_package, render_markdown
+    from .quality import check_dataset
+
+    assert staged.card is not None
+    quality = check_dataset(staged.source, staged.card).as_dict()
+    return {
+        "DATACARD.md": render_markdown(staged.card, quality),
+        "datapackage.json": json.dumps(data_package(staged.card, quality), indent=2) + "\n",
+        "quality.json": json.dumps(quality, indent=2, sort_keys=True) + "\n",
+    }

@@ -49,7 +49,7 @@ class Options:
     def env(self, **overrides: Any):
         from .environment import Environment
 
-        return Environment.from_env(state_dir=self.state_dir, **overrides)
+        return Environment.from_env(state_dir=self.state_dir, registry=self.registry, **overrides)
 
 
 def emit_json(data: Any) -> None:
@@ -334,6 +334,87 @@ def datasets_show(opts: Options, dataset_id: str, as_json: bool):
     import yaml
 
     click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
+
+
+@datasets.command("verify")
+@click.argument("dataset_id", required=False)
+@click.option("--full", is_flag=True, help="Re-read every file (ignore the checksum cache).")
+@pass_options
+def datasets_verify(opts: Options, dataset_id: str | None, full: bool):
+    """Re-check the sha256 of staged dataset copies; exit 1 naming every bad file."""
+    from .operations import verify_datasets
+
+    checks, hashed = verify_datasets(opts.config, opts.env(), dataset_id, full)
+    bad = 0
+    for check in checks:
+        if not check.staged:
+            click.echo(f"{check.dataset} {check.version}: not staged here (run `sandbox up`)")
+            continue
+        for problem in check.problems:
+            click.echo(problem, err=True)
+        bad += len(check.problems)
+        if not check.problems:
+            click.echo(f"{check.dataset} {check.version}: ok")
+    click.echo(
+        f"verify: {bad} problem(s); {hashed} file(s) read, the rest unchanged since last check"
+    )
+    if bad:
+        raise SandboxError(f"{bad} staged file(s) missing or tampered")
+
+
+@datasets.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["dcat-ap-donl"]),
+    default="dcat-ap-donl",
+    show_default=True,
+    help="Catalog metadata standard.",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File.")
+@pass_options
+def datasets_export(opts: Options, fmt: str, output: Path | None):
+    """Export the catalog as JSON-LD (DCAT-AP-DONL, data.overheid.nl-style)."""
+    from .config import load_config
+    from .dcat import catalog_jsonld
+
+    document = catalog_jsonld(load_config(opts.config, verify_checksums=False))
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@datasets.command("access-log")
+@click.option("--sandbox", help="Only this sandbox.")
+@click.option("--user", help="Only this user.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def datasets_access_log(opts: Options, sandbox: str | None, user: str | None, as_json: bool):
+    """Every grant (and refusal) of a dataset to a person at server start."""
+    from rich.table import Table
+
+    from .operations import access_entries
+
+    rows = [e.as_dict() for e in access_entries(opts.env(), sandbox, user)]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("at", "user", "sandbox", "dataset", "version", "decision", "purpose", "trace")
+    for r in rows:
+        table.add_row(
+            r["at"][:19],
+            r["user"],
+            r["sandbox"],
+            r["dataset"],
+            r["version"],
+            r["decision"] + (f": {r['reason']}" if r["reason"] else ""),
+            r["purpose"],
+            r["trace_id"][:8],
+        )
+    console().print(table)
 
 
 def main() -> None:

@@ -36,6 +36,8 @@ class Environment:
     ca_bundle: Path | None = None
     inventory: Path | None = None
     allow_docker_install: bool = True
+    registry_override: str | None = None
+    clock_file: str = ""  # tests and drills: hubs read "today" from this file
 
     @classmethod
     def from_env(
@@ -44,6 +46,7 @@ class Environment:
         inventory: Path | None = None,
         network_mode: str | None = None,
         ca_bundle: Path | None = None,
+        registry: str | None = None,
     ) -> Environment:
         mode = network_mode or os.environ.get(NETWORK_MODE_ENV) or "bridge"
         if mode not in NETWORK_MODES:
@@ -62,6 +65,8 @@ class Environment:
             network_mode=mode,
             ca_bundle=bundle.resolve() if bundle else None,
             inventory=inventory.resolve() if inventory else None,
+            registry_override=registry or os.environ.get("SANDBOX_REGISTRY_URL") or None,
+            clock_file=os.environ.get("SANDBOX_CLOCK_FILE", ""),
         )
 
     @property
@@ -83,6 +88,10 @@ class Environment:
         if found:
             return found
         return str(self.layout.root / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")
+
+    @property
+    def registry_url(self) -> str:
+        return self.registry_override or f"sqlite:///{self.layout.registry_db}"
 
     @property
     def jupyterhub_version(self) -> str:

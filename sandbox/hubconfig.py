@@ -46,6 +46,8 @@ class HubInputs:
     python: str  # interpreter of the hub's venv
     proxy_command: str  # configurable-http-proxy executable
     network_mode: str = "bridge"  # bridge | loopback (host networking on 127.0.0.1)
+    registry_url: str = ""  # access log database
+    clock_file: str = ""  # tests and drills only: a file holding "today"
 
 
 def container_prefix(sandbox: str) -> str:
@@ -57,16 +59,47 @@ def network_name(sandbox: Sandbox, mode: str) -> str:
 
 
 def user_mounts(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> dict[str, list[dict]]:
-    """username -> datasets granted to any of the user's groups (sorted, unique)."""
+    """username -> datasets granted to any of the user's groups (sorted, unique),
+    with what the spawner needs to re-check them at every server start."""
     mounts: dict[str, list[dict]] = {}
     for user in sandbox.users:
-        ids = sorted({g.dataset for group in sandbox.groups_of(user) for g in group.grants})
+        purposes: dict[str, set[str]] = {}
+        for group in sandbox.groups_of(user):
+            for grant in group.grants:
+                purposes.setdefault(grant.dataset, set()).add(grant.purpose)
         mounts[user] = [
-            {"id": i, "path": str(staged[i].path), "version": staged[i].version}
-            for i in ids
-            if i in staged
+            _mount(staged[i], sorted(purposes[i])) for i in sorted(purposes) if i in staged
         ]
     return mounts
+
+
+def _mount(staged: StagedDataset, purposes: list[str]) -> dict[str, Any]:
+    until = staged.valid_until
+    return {
+        "id": staged.id,
+        "path": str(staged.path),
+        "version": staged.version,
+        "digest": staged.digest,
+        "valid_until": until.isoformat() if until else None,
+        "purposes": purposes,
+        "legal_basis": list(staged.legal_basis),
+        "files": [{"path": p, "sha256": sha} for p, sha in staged.files],
+    }
+
+
+def governance_settings(
+    sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
+) -> dict:
+    """Spawner settings for the checks at every server start."""
+    folder = inputs.layout.sandbox_dir(sandbox.name)
+    return {
+        "user_datasets": user_mounts(sandbox, staged),
+        "sandbox_name": sandbox.name,
+        "registry_url": inputs.registry_url,
+        "checksum_cache": str(folder / "checksums.json"),
+        "notices_dir": str(folder / "notices"),
+        "clock_file": inputs.clock_file,
+    }
 
 
 def hub_settings(
@@ -144,7 +177,7 @@ def hub_settings(
         traitlets[spawner_section] = _container_settings(sandbox, staged, inputs)
     else:
         traitlets[spawner_section] = {
-            "user_datasets": user_mounts(sandbox, staged),
+            **governance_settings(sandbox, staged, inputs),
             "homes_dir": str(layout.sandbox_dir(name) / "homes"),
         }
     bridge_network = (
@@ -156,6 +189,7 @@ def hub_settings(
         "sandbox": name,
         "bridge_network": bridge_network,
         "expires": sandbox.expires.isoformat() if sandbox.expires else None,
+        "clock_file": inputs.clock_file,
         "secrets_dir": str(layout.secrets_dir(name)),
         "auth": sandbox.auth.type,
         "traitlets": traitlets,
@@ -193,7 +227,7 @@ def _container_settings(
             "privileged": False,
             "tmpfs": {"/tmp": "rw,noexec,nosuid,size=512m"},
         },
-        "user_datasets": user_mounts(sandbox, staged),
+        **governance_settings(sandbox, staged, inputs),
         "loopback": loopback,
     }
     if loopback:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
     if settings["auth"] == "shared-password":
         c.SharedPasswordAuthenticator.user_password = read_secret(secrets, "user_password")
         c.SharedPasswordAuthenticator.admin_password = read_secret(secrets, "admin_password")
-    c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings)
+    c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings, clock(settings.get("clock_file")))
     if settings.get("bridge_network"):
         gateway = network_gateway(settings["bridge_network"])
         # containers reach the hub on their network's gateway, an address of
@@ -55,7 +56,14 @@ def network_gateway(name: str, client: Any = None) -> str:
     raise RuntimeError(f"Docker network {name} has no gateway address")
 
 
-def make_pre_spawn_hook(settings: dict[str, Any], today=date.today):
+def clock(clock_file: str | None) -> Callable[[], date]:
+    """Today's date; tests and drills may pin it in a file."""
+    if clock_file:
+        return lambda: date.fromisoformat(Path(clock_file).read_text().strip())
+    return lambda: datetime.now(UTC).date()
+
+
+def make_pre_spawn_hook(settings: dict[str, Any], today: Callable[[], date] = date.today):
     expires = date.fromisoformat(settings["expires"]) if settings.get("expires") else None
 
     def pre_spawn_hook(spawner: Any) -> None:

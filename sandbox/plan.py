@@ -72,6 +72,8 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
         python=env.python,
         proxy_command=env.proxy_command,
         network_mode=env.network_mode,
+        registry_url=env.registry_url,
+        clock_file=env.clock_file,
     )
     settings = hub_settings(sandbox, staged, inputs)
     network = None

@@ -236,3 +236,12 @@ def enforce(loaded: LoadedConfig, today: date) -> list[Violation]:
     if bad:
         raise PolicyViolation([v.as_problem() for v in bad])
     return [v for v in found if v.warning]
+
+
+def mount_refusal(valid_until: date | None, file_problems: list[str], today: date) -> str | None:
+    """Rule 7 at server start: why a granted dataset must not be mounted, or None."""
+    if valid_until is not None and valid_until < today:
+        return f"its data agreement expired on {valid_until.isoformat()} (rule 7)"
+    if file_problems:
+        return "its files fail their checksums: " + "; ".join(file_problems) + " (rule 7)"
+    return None

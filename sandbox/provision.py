@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .catalog import StagedDataset, generated_files
 from .environment import Environment
 from .errors import ProvisionError
 from .images import DEFAULT_BASE, LOCAL_BASE
 from .plan import SandboxPlan
+from .staging import MANIFEST
 
 
 @dataclass(frozen=True)
@@ -56,18 +58,23 @@ def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
             }
             for spec in images.values()
         ],
-        "sandbox_datasets": [
-            {
-                "id": s.id,
-                "dest": str(s.path),
-                "source": str(s.source),
-                "files": [{"path": f, "sha256": sha} for f, sha in s.files],
-            }
-            for s in datasets.values()
-        ],
+        "sandbox_datasets": [_dataset_vars(s, env) for s in datasets.values()],
         "sandbox_hubs": [_hub_vars(p, env) for p in plans],
         "sandbox_proxy_command": env.proxy_command,
     }
+
+
+def _dataset_vars(staged: StagedDataset, env: Environment) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": staged.id,
+        "dest": str(staged.path),
+        "source": str(staged.source),
+        "files": [{"path": f, "sha256": sha} for f, sha in staged.files],
+    }
+    # the quality check reads the data: only for versions not yet staged here
+    if env.inventory is not None or not (staged.path / MANIFEST).exists():
+        entry["extras"] = generated_files(staged)
+    return entry
 
 
 def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:

@@ -1,21 +1,34 @@
 """Spawners used by the sandbox hubs.
 
-``SandboxDockerSpawner`` mounts, read-only under ``/data/<id>/``, exactly the
-datasets granted to the user's groups. With ``loopback`` it runs containers on
-the host network bound to 127.0.0.1 on a random port (for single-machine
-development and for tests that may only talk to loopback).
+Every spawner mounts, read-only under ``/data/<id>/``, the datasets granted to
+the user's groups that pass the governance check at this server start (rule 7:
+agreement still valid, staged files intact). Each decision is written to the
+access log; refusals are shown on the spawn page and in ``/data/NOTICE.md``.
+
+``SandboxDockerSpawner(loopback=True)`` runs containers on the host network
+bound to 127.0.0.1 on a random port (single-machine development and tests).
 """
 
 from __future__ import annotations
 
 import os
+import uuid
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from dockerspawner import DockerSpawner, SwarmSpawner
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from jupyterhub.utils import random_port
-from traitlets import Bool, Dict, HasTraits, Unicode
+from traitlets import Bool, Dict, HasTraits, List, Unicode
+
+from . import access_log, policy
+from .hubruntime import clock
+from .integrity import ChecksumCache, verify_files
+from .registry.db import open_registry_url
+
+NOTICE = "NOTICE.md"
 
 
 def dataset_binds(datasets: list[dict[str, Any]]) -> dict[str, str]:
@@ -23,24 +36,103 @@ def dataset_binds(datasets: list[dict[str, Any]]) -> dict[str, str]:
     return {entry["path"]: f"/data/{entry['id']}" for entry in datasets}
 
 
-class _DatasetMounts(HasTraits):
-    user_datasets = Dict(
-        config=True, help="username -> list of {id, path, version} granted to that user"
-    )
+@lru_cache(maxsize=4)
+def _registry(url: str):
+    return open_registry_url(url)
+
+
+class GovernedMounts(HasTraits):
+    user_datasets = Dict(config=True, help="username -> datasets granted to that user")
+    sandbox_name = Unicode("", config=True)
+    registry_url = Unicode("", config=True, help="access log database; empty: no log")
+    checksum_cache = Unicode("", config=True, help="file caching staged-file checksums")
+    notices_dir = Unicode("", config=True, help="where per-user NOTICE.md files are written")
+    clock_file = Unicode("", config=True, help="tests and drills: a file holding today's date")
+    governance_messages = List(Unicode())
+
+    def today(self) -> date:
+        return clock(self.clock_file)()
 
     def granted(self) -> list[dict[str, Any]]:
         return list(self.user_datasets.get(self.user.name, []))  # type: ignore[attr-defined]
 
+    def admitted(self) -> list[dict[str, Any]]:
+        """Datasets to mount at this start; logs every decision."""
+        today, trace = self.today(), uuid.uuid4().hex
+        cache = ChecksumCache(Path(self.checksum_cache) if self.checksum_cache else None)
+        mounted, messages, entries = [], [], []
+        for entry in self.granted():
+            files = [(f["path"], f["sha256"]) for f in entry.get("files", [])]
+            checked = verify_files(entry["id"], Path(entry["path"]), files, cache)
+            until = entry.get("valid_until")
+            reason = policy.mount_refusal(
+                date.fromisoformat(until) if until else None,
+                [f"{p.path} {p.problem}" for p in checked.problems],
+                today,
+            )
+            if reason is None:
+                mounted.append(entry)
+            else:
+                messages.append(f"Dataset {entry['id']} is not mounted: {reason}.")
+            entries.append(self._log_entry(trace, entry, reason))
+        cache.save()
+        self.governance_messages = messages
+        if self.registry_url:
+            access_log.record(_registry(self.registry_url), entries)
+        for message in messages:
+            self.log.warning("%s (user %s)", message, self.user.name)  # type: ignore[attr-defined]
+        return mounted
 
-class SandboxDockerSpawner(_DatasetMounts, DockerSpawner):
+    def _log_entry(
+        self, trace: str, entry: dict[str, Any], reason: str | None
+    ) -> access_log.AccessEntry:
+        return access_log.AccessEntry(
+            trace_id=trace,
+            at=datetime.now(UTC),
+            user=self.user.name,  # type: ignore[attr-defined]
+            sandbox=self.sandbox_name,
+            dataset=entry["id"],
+            version=entry["version"],
+            sha256=entry.get("digest", ""),
+            purpose=", ".join(entry.get("purposes", [])),
+            legal_basis=", ".join(entry.get("legal_basis", [])) or "no personal data",
+            decision="refused" if reason else "granted",
+            reason=reason or "",
+        )
+
+    def notice_file(self) -> Path | None:
+        """Write /data/NOTICE.md for this user when something was refused."""
+        if not (self.notices_dir and self.governance_messages):
+            return None
+        folder = Path(self.notices_dir) / self.user.name  # type: ignore[attr-defined]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / NOTICE
+        lines = ["# Datasets not mounted at this server start", ""]
+        lines += [f"- {message}" for message in self.governance_messages]
+        path.write_text("\n".join(lines) + "\n")
+        os.chmod(path, 0o444)
+        return path
+
+    async def progress(self):
+        for message in self.governance_messages:
+            yield {"progress": 10, "message": message}
+        async for event in super().progress():  # type: ignore[misc]
+            yield event
+
+
+class SandboxDockerSpawner(GovernedMounts, DockerSpawner):
     loopback = Bool(False, config=True, help="host networking on 127.0.0.1, random port")
 
     async def start(self):
-        granted = self.granted()
-        self.read_only_volumes = dataset_binds(granted)
+        mounts = self.admitted()
+        binds = dataset_binds(mounts)
+        notice = self.notice_file()
+        if notice:
+            binds[str(notice)] = f"/data/{NOTICE}"
+        self.read_only_volumes = binds
         self.environment = {
             **dict(self.environment),  # type: ignore[has-type]
-            "SANDBOX_DATASETS": ",".join(entry["id"] for entry in granted),
+            "SANDBOX_DATASETS": ",".join(entry["id"] for entry in mounts),
         }
         if self.loopback:
             self.port = random_port()
@@ -52,13 +144,13 @@ class SandboxDockerSpawner(_DatasetMounts, DockerSpawner):
         return await super().get_ip_and_port()
 
 
-class SandboxSwarmSpawner(_DatasetMounts, SwarmSpawner):
+class SandboxSwarmSpawner(GovernedMounts, SwarmSpawner):
     async def start(self):
-        self.read_only_volumes = dataset_binds(self.granted())
+        self.read_only_volumes = dataset_binds(self.admitted())
         return await super().start()
 
 
-class SandboxLocalSpawner(_DatasetMounts, SimpleLocalProcessSpawner):
+class SandboxLocalSpawner(GovernedMounts, SimpleLocalProcessSpawner):
     """No isolation: only for tier <= 1. Datasets appear as links under ~/data/."""
 
     homes_dir = Unicode(config=True)
@@ -67,11 +159,11 @@ class SandboxLocalSpawner(_DatasetMounts, SimpleLocalProcessSpawner):
         home = Path(self.homes_dir) / self.user.name
         data = home / "data"
         data.mkdir(parents=True, exist_ok=True)
-        for entry in self.granted():
-            link = data / entry["id"]
-            if link.is_symlink() or link.exists():
+        for link in data.iterdir():
+            if link.is_symlink():
                 link.unlink()
-            os.symlink(entry["path"], link)
+        for entry in self.admitted():
+            os.symlink(entry["path"], data / entry["id"])
         self.home_dir = str(home)
         self.notebook_dir = str(home)
         args: list[str] = list(self.args)  # type: ignore[has-type]

@@ -1,7 +1,8 @@
 """Stage a dataset version: copy, verify sha256, make read-only, publish atomically.
 
-``python -m sandbox.staging SOURCE DEST FILES_JSON`` where FILES_JSON is a
-list of ``{"path", "sha256"}``. DEST is never overwritten: an existing DEST
+``python -m sandbox.staging SOURCE DEST FILES_JSON [EXTRAS_FILE]`` where
+FILES_JSON is a list of ``{"path", "sha256"}`` and EXTRAS_FILE a JSON object
+of generated files (name -> text). DEST is never overwritten: an existing DEST
 means this version is already staged.
 """
 
@@ -25,8 +26,13 @@ class StagingError(SandboxError):
     pass
 
 
-def stage(source: Path, dest: Path, files: list[dict[str, str]]) -> bool:
-    """Return True if DEST was created, False if it already existed."""
+def stage(
+    source: Path, dest: Path, files: list[dict[str, str]], extras: dict[str, str] | None = None
+) -> bool:
+    """Return True if DEST was created, False if it already existed.
+
+    ``extras`` are generated files (DATACARD.md, datapackage.json, quality.json)
+    written beside the data, read-only like it."""
     if (dest / MANIFEST).is_file():
         return False
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +49,11 @@ def stage(source: Path, dest: Path, files: list[dict[str, str]]) -> bool:
                     f" ({entry['sha256']})"
                 )
             os.chmod(target, 0o444)
+        for name, content in (extras or {}).items():
+            if "/" in name or name.startswith("."):
+                raise StagingError(f"bad generated file name {name!r}")
+            (tmp / name).write_text(content, encoding="utf-8")
+            os.chmod(tmp / name, 0o444)
         manifest = {"files": files, "staged_at": datetime.now(UTC).isoformat()}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
         os.chmod(tmp / MANIFEST, 0o444)
@@ -63,11 +74,14 @@ def _remove(path: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print("usage: python -m sandbox.staging SOURCE DEST FILES_JSON", file=sys.stderr)
+    if len(argv) not in (3, 4):
+        print(
+            "usage: python -m sandbox.staging SOURCE DEST FILES_JSON [EXTRAS_FILE]", file=sys.stderr
+        )
         return 2
     try:
-        created = stage(Path(argv[0]), Path(argv[1]), json.loads(argv[2]))
+        extras = json.loads(Path(argv[3]).read_text()) if len(argv) == 4 else None
+        created = stage(Path(argv[0]), Path(argv[1]), json.loads(argv[2]), extras)
     except (StagingError, OSError) as exc:
         print(f"staging failed: {exc}", file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ class Deployment:
     state: Path
     env: dict[str, str]
     first_up: subprocess.CompletedProcess[str]
+    clock: Path
     port: int = IT_PORT
     name: str = IT_SANDBOX
 
@@ -88,17 +90,20 @@ def deployment(tmp_path_factory: pytest.TempPathFactory):
     )
     config.write_text(text)
     state = root / "state"
+    clock = root / "today"
+    clock.write_text(date.today().isoformat())
     env = {
         **os.environ,
         "SANDBOX_CONFIG": str(config),
         "SANDBOX_STATE_DIR": str(state),
         "SANDBOX_NETWORK_MODE": "loopback",
+        "SANDBOX_CLOCK_FILE": str(clock),
         "COLUMNS": "200",
     }
     first = subprocess.run(
         [SANDBOX_BIN, "up"], env=env, capture_output=True, text=True, timeout=1800
     )
-    deployed = Deployment(config, state, env, first)
+    deployed = Deployment(config, state, env, first, clock)
     try:
         if first.returncode != 0:
             pytest.fail(f"sandbox up failed:\n{first.stdout}\n{first.stderr}", pytrace=False)

@@ -141,6 +141,23 @@ def test_up_refuses_bad_data_files(run, demo_copy: Path, mutate, expected):
     assert not run.state.exists()
 
 
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (("valid_until: 2027-06-30", "valid_until: 2020-01-01"), "rule 7"),
+        (("status: done", "status: required"), "rule 3"),
+        (("ground: public-task", "ground: legitimate-interest"), "rule 2"),
+    ],
+)
+def test_up_refuses_data_card_rule_violations(run, demo_copy: Path, edit, expected):
+    card = demo_copy.parent / "datasets" / "woz-2024.yaml"
+    card.write_text(card.read_text().replace(*edit))
+    result = run("-c", str(demo_copy), "up")
+    assert_clean_error(result)
+    assert expected in result.stderr and "woz-2024" in result.stderr
+    assert not run.state.exists()
+
+
 def test_status_of_an_unprovisioned_sandbox(run, demo_copy: Path):
     result = run("-c", str(demo_copy), "status", "--json")
     assert result.exit_code == 0
@@ -188,3 +205,35 @@ def test_debug_shows_the_traceback(tmp_path: Path, monkeypatch):
 def test_bad_network_mode_is_bad_input(run, demo_copy: Path, monkeypatch):
     monkeypatch.setenv("SANDBOX_NETWORK_MODE", "wifi")
     assert_clean_error(run("-c", str(demo_copy), "plan"))
+
+
+def test_datasets_export_dcat_ap_donl_is_json_ld(run, demo_copy: Path, tmp_path: Path):
+    import rdflib
+
+    result = run("-c", str(demo_copy), "datasets", "export", "--format", "dcat-ap-donl")
+    assert result.exit_code == 0
+    graph = rdflib.Graph().parse(data=result.stdout, format="json-ld")
+    dcat = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+    datasets = set(graph.subjects(rdflib.RDF.type, dcat.Dataset))
+    assert len(datasets) == 3
+    out = tmp_path / "catalog.jsonld"
+    assert run("-c", str(demo_copy), "datasets", "export", "-o", str(out)).exit_code == 0
+    written, printed = json.loads(out.read_text()), json.loads(result.stdout)
+    for document in (written, printed):
+        document.pop("dct:modified")  # the export time
+    assert written == printed
+    bad = run("-c", str(demo_copy), "datasets", "export", "--format", "csv")
+    assert bad.exit_code == 2 and "Invalid value for '--format'" in bad.stderr
+
+
+def test_datasets_verify_before_up_says_not_staged(run, demo_copy: Path):
+    result = run("-c", str(demo_copy), "datasets", "verify")
+    assert result.exit_code == 0
+    assert "woz-2024 2024.1: not staged here" in result.output
+    assert_clean_error(run("-c", str(demo_copy), "datasets", "verify", "nope"))
+
+
+def test_access_log_starts_empty(run, demo_copy: Path):
+    result = run("-c", str(demo_copy), "datasets", "access-log", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []

@@ -70,6 +70,7 @@ def test_local_server_sees_the_granted_dataset_read_only(local_sandbox):
             timeout=30,
         )
         assert contents.status_code == 200
-        assert [item["name"] for item in contents.json()["content"]] == ["example.csv"]
+        names = sorted(item["name"] for item in contents.json()["content"])
+        assert names == ["DATACARD.md", "datapackage.json", "example.csv", "quality.json"]
     finally:
         user.stop()

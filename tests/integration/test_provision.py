@@ -16,7 +16,10 @@ pytestmark = pytest.mark.docker
 
 GRANTS = {
     "alice": {"woz-2024", "cbs-wijken-2024"},
+    "bob": {"woz-2024", "cbs-wijken-2024"},
     "dave": {"meldingen-openbare-ruimte-2024", "cbs-wijken-2024"},
+    "carol": set(),
+    "admin": set(),
 }
 ALL_DATASETS = {"woz-2024", "cbs-wijken-2024", "meldingen-openbare-ruimte-2024"}
 
@@ -32,8 +35,11 @@ def in_container(container: str, script: str) -> str:
 @pytest.fixture(scope="module")
 def running(deployment: Deployment):
     """alice and dave each have a running server."""
-    password = deployment.secret("user_password")
-    users = {name: HubUser(deployment.url, name, password) for name in GRANTS}
+    passwords = {"admin": deployment.secret("admin_password")}
+    users = {
+        name: HubUser(deployment.url, name, passwords.get(name, deployment.secret("user_password")))
+        for name in GRANTS
+    }
     for user in users.values():
         assert user.login_status == 302
         user.spawn()
@@ -75,12 +81,16 @@ def test_up_through_an_inventory_uses_the_same_playbook(deployment: Deployment, 
 def test_user_sees_exactly_the_granted_datasets(deployment: Deployment, running, user: str):
     container = f"sandbox-{deployment.name}-{user}"
     listed = set(in_container(container, "ls /data").split())
-    assert listed == GRANTS[user]
+    assert listed == GRANTS[user]  # mounted exactly when a group of the user is granted it
     for absent in ALL_DATASETS - GRANTS[user]:
         assert absent not in listed
     for dataset in GRANTS[user]:
         head = in_container(container, f"head -c 200 /data/{dataset}/*.csv")
         assert "," in head
+        card = in_container(container, f"cat /data/{dataset}/DATACARD.md")
+        assert "| Purposes (doelbinding) |" in card and "## Quality" in card
+        package = json.loads(in_container(container, f"cat /data/{dataset}/datapackage.json"))
+        assert package["name"] == dataset and "sandbox:governance" in package
 
 
 @pytest.mark.parametrize("user", sorted(GRANTS))
@@ -123,7 +133,7 @@ def test_container_is_hardened(deployment: Deployment, running):
 def test_status_lists_running_servers(deployment: Deployment, running):
     status = json.loads(deployment.sandbox("status", "--json").stdout)["sandboxes"][0]
     assert status["hub_version"].startswith("6.")
-    assert set(status["servers"]) >= {"alice", "dave"}
+    assert set(status["servers"]) >= set(GRANTS)
     assert status["expires"] == "2027-12-31"
 
 

@@ -1,0 +1,62 @@
+"""The access log: who got which dataset version, why, under which legal basis.
+
+Fields follow the spirit of the Dutch "Logboek Dataverwerkingen" standard: a
+trace id per server start ties the grants of one start together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from .registry.tables import access_log
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    trace_id: str
+    at: datetime
+    user: str
+    sandbox: str
+    dataset: str
+    version: str
+    sha256: str
+    purpose: str
+    legal_basis: str
+    decision: str  # granted | refused
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return data
+
+
+def record(engine: Engine, entries: list[AccessEntry]) -> None:
+    if not entries:
+        return
+    with engine.begin() as connection:
+        connection.execute(insert(access_log), [asdict(e) for e in entries])
+
+
+def entries(
+    engine: Engine, sandbox: str | None = None, user: str | None = None
+) -> list[AccessEntry]:
+    query = select(access_log).order_by(access_log.c.id)
+    if sandbox:
+        query = query.where(access_log.c.sandbox == sandbox)
+    if user:
+        query = query.where(access_log.c.user == user)
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [_entry(row) for row in rows]
+
+
+def _entry(row: Any) -> AccessEntry:
+    data = {k: v for k, v in row.items() if k != "id"}
+    if data["at"].tzinfo is None:  # SQLite keeps no time zone; we only write UTC
+        data["at"] = data["at"].replace(tzinfo=UTC)
+    return AccessEntry(**data)

@@ -1,0 +1,1 @@
+"""The registry database: access log now; experiments and audit build on it."""

@@ -1,0 +1,202 @@
+"""The DCAT-AP-DONL JSON-LD export (sandbox/dcat.py) of the demo catalog, read back as RDF."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
+
+from sandbox.config import LoadedConfig, load_config
+from sandbox.dcat import catalog_jsonld
+
+# rdflib's JSON-LD parser still builds a ConjunctiveGraph internally
+pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "sandbox.yaml"
+BASE = CONFIG.parent.as_uri() + "/"  # relative access URLs resolve against the config folder
+WHEN = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DCT = Namespace("http://purl.org/dc/terms/")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+DONL = Namespace("https://data.overheid.nl/dcat.rdf#")
+OWL = Namespace("http://www.w3.org/2002/07/owl#")
+SANDBOX = Namespace("urn:data-sandbox:terms:")
+TERM = "https://dcat.overheid.nl/application-profile/donl/term/"
+
+EXPECTED = {  # id -> (access rights concept, license IRI)
+    "cbs-wijken-2024": (
+        TERM + "PUBLIEK",
+        "http://creativecommons.org/licenses/by/4.0/deed.nl",
+    ),
+    "meldingen-openbare-ruimte-2024": (
+        TERM + "NIET_PUBLIEK",
+        "http://standaarden.overheid.nl/owms/terms/geslotenlicentie",
+    ),
+    "woz-2024": (
+        TERM + "PRIVACY",  # not public because of (pseudonymised) personal data
+        "http://standaarden.overheid.nl/owms/terms/geslotenlicentie",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def loaded() -> LoadedConfig:
+    return load_config(CONFIG)
+
+
+@pytest.fixture(scope="module")
+def document(loaded: LoadedConfig) -> dict[str, Any]:
+    return catalog_jsonld(loaded, generated_at=WHEN)
+
+
+@pytest.fixture(scope="module")
+def graph(document: dict[str, Any]) -> Graph:
+    return Graph().parse(data=json.dumps(document), format="json-ld", base=BASE)
+
+
+def one(graph: Graph, subject: Node, predicate: URIRef) -> Node:
+    values = list(graph.objects(subject, predicate))
+    assert len(values) == 1, f"{subject} {predicate}: {values}"
+    return values[0]
+
+
+def dataset_node(graph: Graph, identifier: str) -> Node:
+    subjects = [s for s in graph.subjects(DCT.identifier, Literal(identifier))]
+    assert len(subjects) == 1, identifier
+    assert (subjects[0], RDF.type, DCAT.Dataset) in graph
+    return subjects[0]
+
+
+def test_context_is_inline_and_parses_into_triples(document: dict[str, Any], graph: Graph):
+    context = document["@context"]
+    assert isinstance(context, dict)
+    assert all(isinstance(v, str) for v in context.values())  # prefixes only, nothing remote
+    assert "@import" not in context
+    assert len(graph) > 100
+
+
+def test_catalog_lists_every_card_in_order(loaded: LoadedConfig, document, graph: Graph):
+    catalogs = list(graph.subjects(RDF.type, DCAT.Catalog))
+    assert len(catalogs) == 1
+    publisher = one(graph, catalogs[0], DCT.publisher)
+    assert one(graph, publisher, URIRef("http://xmlns.com/foaf/0.1/name")) == Literal(
+        "Gemeente Voorbeeld"
+    )
+    listed = [d["dct:identifier"] for d in document["dcat:dataset"]]
+    assert listed == sorted(loaded.cards) == sorted(EXPECTED)
+    assert len(list(graph.objects(catalogs[0], DCAT.dataset))) == len(EXPECTED)
+    modified = one(graph, catalogs[0], DCT.modified)
+    assert modified == Literal("2026-06-01T12:00:00+00:00", datatype=XSD.dateTime)
+
+
+@pytest.mark.parametrize("identifier", sorted(EXPECTED))
+def test_dataset_core_properties(loaded: LoadedConfig, graph: Graph, identifier: str):
+    card = loaded.cards[identifier].card
+    node = dataset_node(graph, identifier)
+    access_rights, license_iri = EXPECTED[identifier]
+    assert one(graph, node, DCT.title) == Literal(card.title)
+    assert one(graph, node, OWL.versionInfo) == Literal(card.version)
+    assert one(graph, node, DCT.accessRights) == URIRef(access_rights)
+    assert one(graph, node, DCT.license) == URIRef(license_iri)
+    contact = one(graph, node, DCAT.contactPoint)
+    assert one(graph, contact, VCARD.hasEmail) == URIRef("mailto:" + card.contact_point)
+    assert one(graph, contact, VCARD.fn) == Literal(card.owner)
+    assert set(graph.objects(node, DCAT.keyword)) == {Literal(t) for t in card.themes}
+    assert set(graph.objects(node, SANDBOX.purpose)) == {Literal(p) for p in card.purposes}
+    assert one(graph, node, SANDBOX.rubricering) == Literal("ongerubriceerd")
+    assert one(graph, node, SANDBOX.personalDataKind) == Literal(card.personal_data.kind)
+    assert one(graph, node, SANDBOX.retentionPeriod) == Literal(
+        card.retention.period, datatype=XSD.duration
+    )
+
+
+@pytest.mark.parametrize("identifier", sorted(EXPECTED))
+def test_distribution_per_file_with_sha256(loaded: LoadedConfig, graph: Graph, identifier: str):
+    card = loaded.cards[identifier].card
+    node = dataset_node(graph, identifier)
+    distributions = list(graph.objects(node, DCAT.distribution))
+    assert len(distributions) == len(card.files) == 1
+    dist, data_file = distributions[0], card.files[0]
+    assert one(graph, dist, DCAT.accessURL) == URIRef(f"{BASE}datasets/{card.id}/{data_file.path}")
+    assert one(graph, dist, DCT["format"]) == URIRef(
+        "http://publications.europa.eu/resource/authority/file-type/CSV"
+    )
+    assert one(graph, dist, DCAT.mediaType) == URIRef(
+        "https://www.iana.org/assignments/media-types/text/csv"
+    )
+    assert one(graph, dist, DCT.license) == URIRef(EXPECTED[identifier][1])
+    checksum = one(graph, dist, SPDX.checksum)
+    assert (checksum, RDF.type, SPDX.Checksum) in graph
+    assert one(graph, checksum, SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
+    assert one(graph, checksum, SPDX.checksumValue) == Literal(
+        data_file.sha256, datatype=XSD.hexBinary
+    )
+
+
+def test_themes_and_legal_foundation(graph: Graph):
+    owms = "http://standaarden.overheid.nl/owms/terms/"
+    wijken = dataset_node(graph, "cbs-wijken-2024")
+    assert set(graph.objects(wijken, DCAT.theme)) == {
+        URIRef(owms + "Huisvesting_(thema)"),
+        URIRef(owms + "Bestuur"),
+    }
+    assert not list(graph.objects(wijken, DONL.grondslag))
+    woz = dataset_node(graph, "woz-2024")
+    foundation = one(graph, woz, DONL.grondslag)
+    assert one(graph, foundation, DONL.juriconnectCode) == Literal("jci1.3:c:BWBR0007119")
+    assert one(graph, foundation, SANDBOX.lawfulBasis) == Literal("public-task")
+    assert one(graph, woz, SANDBOX.identifiability) == Literal("pseudonymised")
+    assert one(graph, woz, SANDBOX.tier) == Literal(2)
+
+
+def test_deterministic_for_fixed_time(loaded: LoadedConfig):
+    first = json.dumps(catalog_jsonld(loaded, generated_at=WHEN), sort_keys=False)
+    second = json.dumps(catalog_jsonld(loaded, generated_at=WHEN), sort_keys=False)
+    assert first == second
+    later = catalog_jsonld(loaded, generated_at=datetime(2027, 1, 1, tzinfo=UTC))
+    assert json.dumps(later) != first
+
+
+def test_fallbacks_for_values_outside_the_profile_lists(loaded: LoadedConfig):
+    woz = loaded.cards["woz-2024"]
+    card = woz.card.model_copy(
+        update={
+            "license": "MIT",
+            "themes": ["wonen", "huisvesting", "eigen-thema"],
+            "personal_data": woz.card.personal_data.model_copy(
+                update={"identifiability": "anonymous"}
+            ),
+            "legal_basis": [
+                woz.card.legal_basis[0].model_copy(update={"reference": "Verordening 2024"})
+            ],
+            "files": [woz.card.files[0].model_copy(update={"path": "sub dir/data.xyz"})],
+        }
+    )
+    config = dataclasses.replace(loaded, cards={"woz-2024": dataclasses.replace(woz, card=card)})
+    graph = Graph().parse(
+        data=json.dumps(catalog_jsonld(config, generated_at=WHEN)), format="json-ld", base=BASE
+    )
+    node = dataset_node(graph, "woz-2024")
+    assert one(graph, node, DCT.license) == URIRef("https://spdx.org/licenses/MIT")
+    assert one(graph, node, DCT.accessRights) == URIRef(TERM + "NIET_PUBLIEK")
+    theme = one(graph, node, DCAT.theme)  # wonen and huisvesting are the same OWMS theme
+    assert theme == URIRef("http://standaarden.overheid.nl/owms/terms/Huisvesting_(thema)")
+    assert Literal("eigen-thema") in set(graph.objects(node, DCAT.keyword))
+    foundation = one(graph, node, DONL.grondslag)
+    assert one(graph, foundation, DCT.title) == Literal("Verordening 2024")
+    assert not list(graph.objects(foundation, DONL.juriconnectCode))
+    dist = one(graph, node, DCAT.distribution)
+    assert one(graph, dist, DCAT.accessURL) == URIRef(f"{BASE}datasets/woz-2024/sub%20dir/data.xyz")
+    assert one(graph, dist, DCT["format"]) == URIRef(
+        "http://publications.europa.eu/resource/authority/file-type/BIN"
+    )
