@@ -319,8 +319,9 @@ def datasets_list(opts: Options, as_json: bool):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_options
 def datasets_show(opts: Options, dataset_id: str, as_json: bool):
-    """Show one data card."""
+    """Show one data card with the quality of its data."""
     from .config import load_config
+    from .operations import dataset_quality
     from .policy import dataset_tier
 
     loaded = load_config(opts.config, verify_checksums=False)
@@ -328,6 +329,7 @@ def datasets_show(opts: Options, dataset_id: str, as_json: bool):
         raise InvalidInput(f"unknown dataset {dataset_id!r} (known: {', '.join(loaded.cards)})")
     card = loaded.cards[dataset_id].card
     data = {"tier": dataset_tier(card), **card.model_dump(mode="json", by_alias=True)}
+    data["quality"] = dataset_quality(loaded, dataset_id, opts.env())
     if as_json:
         emit_json(data)
         return

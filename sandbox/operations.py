@@ -188,3 +188,20 @@ def access_entries(env: Environment, sandbox: str | None = None, user: str | Non
     from .registry.db import open_registry_url
 
     return entries(open_registry_url(env.registry_url), sandbox, user)
+
+
+def dataset_quality(loaded: LoadedConfig, dataset_id: str, env: Environment) -> dict:
+    """The quality summary kept with the staged version, else checked now."""
+    import json
+
+    from .catalog import staged_dataset
+    from .quality import check_dataset
+
+    staged = staged_dataset(loaded, dataset_id, env.layout)
+    kept = staged.path / "quality.json"
+    if kept.is_file():
+        return {"source": "staged", **json.loads(kept.read_text())}
+    return {
+        "source": "checked now",
+        **check_dataset(staged.source, loaded.cards[dataset_id].card).as_dict(),
+    }

@@ -6,7 +6,7 @@ sandbox, group and dataset it concerns, and where in the YAML it comes from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from .config import LoadedCard, LoadedConfig
@@ -82,10 +82,24 @@ def evaluate(loaded: LoadedConfig, today: date) -> list[Violation]:
     found: list[Violation] = []
     org_kind = loaded.config.organisation.kind
     for card in loaded.cards.values():
-        found.extend(_dataset_rules(card, org_kind))
+        users = _granted_to(loaded, card.card.id)
+        found.extend(
+            replace(v, message=f"{v.message} (granted to {users})") if users else v
+            for v in _dataset_rules(card, org_kind)
+        )
     for s, sandbox in enumerate(loaded.config.sandboxes):
         found.extend(_sandbox_rules(loaded, s, sandbox, today))
     return found
+
+
+def _granted_to(loaded: LoadedConfig, dataset_id: str) -> str:
+    """'demo/belastingen, demo/leefomgeving': where a dataset is granted."""
+    return ", ".join(
+        f"{sandbox.name}/{group.name}"
+        for sandbox in loaded.config.sandboxes
+        for group in sandbox.groups
+        if any(grant.dataset == dataset_id for grant in group.grants)
+    )
 
 
 def errors(violations: list[Violation]) -> list[Violation]:

@@ -155,6 +155,7 @@ def test_up_refuses_data_card_rule_violations(run, demo_copy: Path, edit, expect
     result = run("-c", str(demo_copy), "up")
     assert_clean_error(result)
     assert expected in result.stderr and "woz-2024" in result.stderr
+    assert "demo/belastingen" in result.stderr  # the sandbox and group it is granted to
     assert not run.state.exists()
 
 
@@ -184,6 +185,7 @@ def test_datasets_list_and_show(run, demo_copy: Path):
     shown = json.loads(run("-c", str(demo_copy), "datasets", "show", "woz-2024", "--json").stdout)
     assert shown["dpia"]["reference"] == "DPIA-2024-07"
     assert shown["files"][0]["schema"]["fields"][0]["name"] == "object_id"
+    assert shown["quality"]["valid"] is True and shown["quality"]["files"][0]["rows"] == 2000
     text = run("-c", str(demo_copy), "datasets", "show", "woz-2024")
     assert "owner: Afdeling Belastingen" in text.output
     assert_clean_error(run("-c", str(demo_copy), "datasets", "show", "nope"))
