@@ -8,6 +8,8 @@ SANDBOX := $(BIN)/sandbox
 # 127.0.0.1 unless SANDBOX_NETWORK_MODE=bridge is given (see README).
 export SANDBOX_STATE_DIR ?= $(CURDIR)/.state
 export SANDBOX_NETWORK_MODE ?= loopback
+# The registry tests run against SQLite and this PostgreSQL (tests/ensure-postgres.sh).
+export SANDBOX_TEST_POSTGRES_URL ?= postgresql+psycopg://sandbox_test:sandbox_test@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
 .PHONY: demo demo-down test test-fast lint format system-deps clean help
@@ -36,12 +38,14 @@ system-deps:
 	  command -v dockerd >/dev/null || need="$$need docker.io"; \
 	  command -v debootstrap >/dev/null || need="$$need debootstrap"; \
 	  command -v chromium >/dev/null || need="$$need chromium"; \
+	  command -v pg_lsclusters >/dev/null || need="$$need postgresql"; \
 	  if [ -n "$$need" ]; then \
 	    echo "installing:$$need"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
 	  fi; \
 	fi
 	@tests/ensure-docker.sh
+	@tests/ensure-postgres.sh
 
 demo: $(VENV)/.installed node_modules/.installed
 	$(SANDBOX) validate

@@ -110,3 +110,38 @@ def deployment(tmp_path_factory: pytest.TempPathFactory):
         yield deployed
     finally:
         deployed.sandbox("down", "--purge", "--yes", check=False)
+
+
+def require_postgres() -> str:
+    url = os.environ.get("SANDBOX_TEST_POSTGRES_URL", "")
+    if not url:
+        _missing("SANDBOX_TEST_POSTGRES_URL is not set (make test sets it)")
+    import sqlalchemy
+
+    try:
+        with sqlalchemy.create_engine(url).connect():
+            pass
+    except Exception as exc:
+        _missing(f"no PostgreSQL answers at {url.split('@')[-1]} ({type(exc).__name__})")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request, tmp_path: Path):
+    """A fresh, empty registry database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.sqlite'}"
+        return
+    import uuid
+
+    import sqlalchemy
+
+    admin_url = require_postgres()
+    name = f"sandbox_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()

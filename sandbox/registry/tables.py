@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -21,4 +33,39 @@ access_log = Table(
     Column("legal_basis", Text, nullable=False),
     Column("decision", String(16), nullable=False),  # granted | refused
     Column("reason", Text, nullable=False, default=""),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("team", String(64), nullable=False),
+    Column("sandbox", String(63), nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("datasets", JSON, nullable=False),
+    Column("personal_data", Boolean, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_by", String(64), nullable=False),
+    Column("human_intervention", Text, nullable=False, default=""),
+    Column("risks", Text, nullable=False, default=""),
+    Column("proportionality", Text, nullable=False, default=""),
+    Column("dpia_reference", Text, nullable=False, default=""),
+    Column("dataset_versions", JSON, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment", String(64), ForeignKey("experiments.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("from_state", String(16), nullable=True),
+    Column("to_state", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    UniqueConstraint("experiment", "seq", name="events_experiment_seq"),
 )

@@ -1,0 +1,115 @@
+"""`sandbox experiments ...` through CliRunner against a SQLite registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sandbox.cli import cli
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SANDBOX_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SANDBOX_ACTOR", "carol")
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def register(run, *extra: str):
+    return run(
+        "experiments",
+        "register",
+        "--title",
+        "WOZ-model",
+        "--team",
+        "belastingen",
+        "--sandbox",
+        "demo",
+        "--purpose",
+        "policy-research",
+        "--dataset",
+        "woz-2024",
+        "--personal-data",
+        *extra,
+    )
+
+
+def events_of(run, experiment_id: str) -> list[dict]:
+    shown = run("experiments", "show", experiment_id, "--json")
+    return json.loads(shown.stdout)["events"]
+
+
+def test_lifecycle_through_the_cli(run):
+    assert register(run).stdout.strip() == "registered EXP-0001 (proposed)"
+    for state in ("approved", "exploring", "validated"):
+        result = run("experiments", "transition", "EXP-0001", "--to", state, "--reason", "ok")
+        assert result.exit_code == 0, result.output
+    listed = json.loads(run("experiments", "list", "--json").stdout)
+    assert [(e["id"], e["state"], e["owner"]) for e in listed] == [
+        ("EXP-0001", "validated", "carol")
+    ]
+    events = events_of(run, "EXP-0001")
+    assert [e["to_state"] for e in events] == ["proposed", "approved", "exploring", "validated"]
+    assert all(e["actor"] == "carol" and e["at"].endswith("Z") for e in events)
+    assert "validated" in run("experiments", "list").output
+    assert "to_state: validated" in run("experiments", "show", "EXP-0001").output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--to", "launched"), "unknown state 'launched'"),
+        (("--to", "in_production"), "proposed -> in_production is not allowed"),
+    ],
+)
+def test_bad_transitions_exit_2_and_write_nothing(run, args, message):
+    register(run)
+    result = run("experiments", "transition", "EXP-0001", *args)
+    assert result.exit_code == 2 and message in result.stderr
+    assert "Traceback" not in result.output
+    assert len(events_of(run, "EXP-0001")) == 1
+
+
+def test_gate_failure_names_what_is_missing(run):
+    register(run, "--human-intervention", "a case worker decides")
+    for state in ("approved", "exploring", "validated"):
+        run("experiments", "transition", "EXP-0001", "--to", state)
+    result = run("experiments", "transition", "EXP-0001", "--to", "in_production")
+    assert result.exit_code == 2
+    assert "missing: risks, proportionality, dpia_reference" in result.stderr
+    assert len(events_of(run, "EXP-0001")) == 4
+
+
+def test_unknown_experiment(run):
+    for args in (("show", "EXP-0404"), ("transition", "EXP-0404", "--to", "approved")):
+        result = run("experiments", *args)
+        assert result.exit_code == 2 and "unknown experiment 'EXP-0404'" in result.stderr
+
+
+def test_import_happy_and_malformed(run, tmp_path: Path):
+    good = tmp_path / "good.jsonl"
+    good.write_text(
+        '{"type": "experiment", "id": "EXP-0001", "title": "t", "team": "a", "sandbox": "demo",'
+        ' "owner": "alice", "purpose": "p", "registered_at": "2025-01-10T09:00:00Z"}\n'
+        '{"type": "transition", "experiment": "EXP-0001", "to": "approved",'
+        ' "at": "2025-01-12T10:00:00Z", "actor": "carol", "reason": "go"}\n'
+    )
+    result = run("experiments", "import", str(good))
+    assert result.exit_code == 0
+    assert "imported 1 experiment(s) and 1 transition(s)" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "experiment", "id": "EXP-0002"\n')
+    result = run("experiments", "import", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {bad}:1: malformed JSON")
+    assert [e["id"] for e in json.loads(run("experiments", "list", "--json").stdout)] == [
+        "EXP-0001"
+    ]
