@@ -35,6 +35,7 @@ AUTH_SECTIONS = {
 HOME = "/home/jovyan"
 CLI_SERVICE = "sandbox-cli"
 CULLER_SERVICE = "idle-culler"
+REGISTRY_SERVICE = "registry"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class HubInputs:
     network_mode: str = "bridge"  # bridge | loopback (host networking on 127.0.0.1)
     registry_url: str = ""  # access log database
     clock_file: str = ""  # tests and drills only: a file holding "today"
+    organisation: str = ""
+    catalog: tuple[dict[str, Any], ...] = ()  # every data card, summarised
 
 
 def container_prefix(sandbox: str) -> str:
@@ -115,7 +118,23 @@ def hub_settings(
             "services": [CLI_SERVICE],
         }
     ]
-    services: list[dict[str, Any]] = [{"name": CLI_SERVICE}]
+    services: list[dict[str, Any]] = [
+        {"name": CLI_SERVICE},
+        {
+            "name": REGISTRY_SERVICE,
+            "url": f"http://127.0.0.1:{hub.registry_port}",
+            "command": [inputs.python, "-m", "sandbox.service", str(hub_dir / "hub.json")],
+            "oauth_no_confirm": True,
+            "display": True,
+        },
+    ]
+    roles.append(
+        {
+            "name": "registry-users",
+            "scopes": [f"access:services!service={REGISTRY_SERVICE}"],
+            "users": sandbox.users,
+        }
+    )
     if sandbox.idle_seconds:
         services.append(
             {
@@ -167,6 +186,12 @@ def hub_settings(
         },
         AUTH_SECTIONS[sandbox.auth.type]: dict(sandbox.auth.settings),
         "Spawner": {
+            # the notebook client talks to the registry with the server's token
+            "server_token_scopes": [
+                "users:activity!user",
+                "access:servers!server",
+                f"access:services!service={REGISTRY_SERVICE}",
+            ],
             "default_url": "/lab",
             "start_timeout": 120,
             "http_timeout": 60,
@@ -187,12 +212,35 @@ def hub_settings(
     )
     return {
         "sandbox": name,
+        "registry": registry_settings(sandbox, inputs),
         "bridge_network": bridge_network,
         "expires": sandbox.expires.isoformat() if sandbox.expires else None,
         "clock_file": inputs.clock_file,
         "secrets_dir": str(layout.secrets_dir(name)),
         "auth": sandbox.auth.type,
         "traitlets": traitlets,
+    }
+
+
+def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
+    """What the registry service needs: who has which role, and the catalog."""
+    roles: dict[str, set[str]] = {user: set() for user in sandbox.users}
+    for group in sandbox.groups:
+        for member in group.members:
+            roles[member].add(group.role)
+    for admin in sandbox.admins:
+        roles[admin].add("admin")
+    granted = {
+        user: sorted({g.dataset for group in sandbox.groups_of(user) for g in group.grants})
+        for user in sandbox.users
+    }
+    return {
+        "sandbox": sandbox.name,
+        "organisation": inputs.organisation,
+        "port": sandbox.hub.registry_port,
+        "registry_url": inputs.registry_url,
+        "roles": {user: sorted(r) for user, r in roles.items()},
+        "catalog": {"datasets": list(inputs.catalog), "granted": granted},
     }
 
 

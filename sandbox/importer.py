@@ -7,7 +7,6 @@ written, in one transaction. The first error is reported with its line.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,8 @@ from .registry import store
 
 
 class _Line(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "yes" is not a boolean and 1700000000 is not a time
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
 
 class ExperimentLine(_Line):
@@ -84,13 +84,19 @@ def parse(path: Path) -> list[tuple[int, ExperimentLine | TransitionLine]]:
         if not text.strip():
             continue
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _fail(path, number, f"malformed JSON: {exc.msg}") from None
-        try:
-            records.append((number, LINE.validate_python(data)))
+            records.append((number, LINE.validate_json(text)))
         except ValidationError as exc:
             first = exc.errors()[0]
+            if first["type"] == "json_invalid":
+                raise _fail(path, number, f"malformed JSON: {first['ctx']['error']}") from None
+            if first["type"] in ("union_tag_not_found", "union_tag_invalid"):
+                got = first.get("ctx", {}).get("tag", "")
+                shown = f", not {got!r}" if got else ""
+                raise _fail(
+                    path, number, f"type: must be experiment or transition{shown}"
+                ) from None
+            if not first["loc"]:
+                raise _fail(path, number, "each line must be a JSON object") from None
             key = ".".join(str(p) for p in first["loc"][1:]) or "type"
             message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
             raise _fail(path, number, f"{key}: {message}") from None

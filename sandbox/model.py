@@ -77,9 +77,10 @@ class Resources(Strict):
 
 class Hub(Strict):
     ip: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1024, le=65533)
+    port: int = Field(default=8000, ge=1024, le=65532)
     api_port: int | None = Field(default=None, ge=1024, le=65535)
     proxy_api_port: int | None = Field(default=None, ge=1024, le=65535)
+    registry_api_port: int | None = Field(default=None, ge=1024, le=65535)
 
     @property
     def hub_api_port(self) -> int:
@@ -90,8 +91,12 @@ class Hub(Strict):
         return self.proxy_api_port or self.port + 2
 
     @property
+    def registry_port(self) -> int:
+        return self.registry_api_port or self.port + 3
+
+    @property
     def ports(self) -> list[int]:
-        return [self.port, self.hub_api_port, self.proxy_port]
+        return [self.port, self.hub_api_port, self.proxy_port, self.registry_port]
 
 
 class Auth(Strict):
@@ -175,7 +180,7 @@ class SandboxConfig(Strict):
                 if port in ports:
                     raise ValueError(
                         f"sandboxes {ports[port]} and {sandbox.name} both use port {port}"
-                        " (a hub uses port, port+1 and port+2 unless api ports are set)"
+                        " (a hub uses port to port+3 unless its other ports are set)"
                     )
                 ports[port] = sandbox.name
         return self

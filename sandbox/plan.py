@@ -74,6 +74,8 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
         network_mode=env.network_mode,
         registry_url=env.registry_url,
         clock_file=env.clock_file,
+        organisation=loaded.config.organisation.name,
+        catalog=tuple(catalog_summary(loaded)),
     )
     settings = hub_settings(sandbox, staged, inputs)
     network = None
@@ -100,6 +102,20 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
     if sandbox.spawner == "local":
         result.warnings.append("spawner local: no isolation between users (tier <= 1 only)")
     return result
+
+
+def catalog_summary(loaded: LoadedConfig) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.card.id,
+            "title": c.card.title,
+            "tier": policy.dataset_tier(c.card),
+            "owner": c.card.owner,
+            "steward": c.card.steward,
+            "purposes": list(c.card.purposes),
+        }
+        for c in sorted(loaded.cards.values(), key=lambda c: c.card.id)
+    ]
 
 
 def read_applied(path: Path) -> dict[str, Any] | None:

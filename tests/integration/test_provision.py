@@ -19,6 +19,7 @@ GRANTS = {
     "bob": {"woz-2024", "cbs-wijken-2024"},
     "dave": {"meldingen-openbare-ruimte-2024", "cbs-wijken-2024"},
     "carol": set(),
+    "erin": set(),
     "admin": set(),
 }
 ALL_DATASETS = {"woz-2024", "cbs-wijken-2024", "meldingen-openbare-ruimte-2024"}

@@ -29,7 +29,7 @@ def settings_for(demo, mode: str = "bridge") -> dict:
 def test_users_are_group_members_and_admins(demo):
     auth = settings_for(demo)["traitlets"]["Authenticator"]
     assert auth["admin_users"] == ["admin"]
-    assert sorted(auth["allowed_users"]) == ["alice", "bob", "carol", "dave"]
+    assert sorted(auth["allowed_users"]) == ["alice", "bob", "carol", "dave", "erin"]
 
 
 def test_each_user_gets_exactly_the_datasets_of_their_groups(demo):
@@ -77,7 +77,7 @@ def test_hub_ports_and_files(demo):
     assert (hub["ip"], hub["port"], hub["hub_port"]) == ("127.0.0.1", 8000, 8001)
     assert hub["cookie_secret_file"] == "/srv/state/sandboxes/demo/hub/secrets/cookie_secret"
     assert hub["cleanup_servers"] is False
-    assert set(hub["load_groups"]) == {"belastingen", "leefomgeving", "management"}
+    assert set(hub["load_groups"]) == {"belastingen", "leefomgeving", "management", "data-office"}
 
 
 def test_idle_culler_is_a_hub_service_with_a_narrow_role(demo):

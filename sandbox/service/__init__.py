@@ -1,0 +1,1 @@
+"""The registry service: a hub-managed JupyterHub service at /services/registry/."""
