@@ -195,7 +195,7 @@ def hub_settings(
             "default_url": "/lab",
             "start_timeout": 120,
             "http_timeout": 60,
-            "environment": {"SANDBOX_NAME": name},
+            "environment": {"SANDBOX_NAME": name, **registry_environment(sandbox, inputs)},
         },
     }
     if sandbox.spawner != "local":
@@ -222,6 +222,14 @@ def hub_settings(
     }
 
 
+def registry_environment(sandbox: Sandbox, inputs: HubInputs) -> dict[str, str]:
+    """Where the notebook client finds the registry API (containers on loopback
+    reach the hub's proxy; on a bridge network they do not, yet)."""
+    if inputs.network_mode != "loopback" and sandbox.spawner != "local":
+        return {}
+    return {"SANDBOX_REGISTRY_API": f"http://127.0.0.1:{sandbox.hub.port}/services/registry/api"}
+
+
 def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
     """What the registry service needs: who has which role, and the catalog."""
     roles: dict[str, set[str]] = {user: set() for user in sandbox.users}
@@ -234,9 +242,14 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
         user: sorted({g.dataset for group in sandbox.groups_of(user) for g in group.grants})
         for user in sandbox.users
     }
+    teams = {
+        user: [g.name for g in sandbox.groups_of(user) if g.role == "analyst"]
+        for user in sandbox.users
+    }
     return {
         "sandbox": sandbox.name,
         "organisation": inputs.organisation,
+        "teams": teams,
         "port": sandbox.hub.registry_port,
         "registry_url": inputs.registry_url,
         "roles": {user: sorted(r) for user, r in roles.items()},

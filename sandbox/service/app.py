@@ -106,6 +106,9 @@ class ExperimentsHandler(ApiHandler):
         unknown = set(data) - NEW_FIELDS
         if unknown:
             raise web.HTTPError(400, f"unknown field(s): {', '.join(sorted(unknown))}")
+        teams = self.config.get("teams", {}).get(self.who.name, [])
+        if not data.get("team") and teams:
+            data["team"] = teams[0]
         for name in ("title", "team", "purpose"):
             if not isinstance(data.get(name), str) or not data[name].strip():
                 raise web.HTTPError(400, f"{name} is required (a non-empty string)")

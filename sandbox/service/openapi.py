@@ -26,7 +26,7 @@ def document(prefix: str) -> dict[str, Any]:
     text = {"type": "string"}
     experiment_fields = {
         "title": {"type": "string", "minLength": 1},
-        "team": {"type": "string", "minLength": 1},
+        "team": {"type": "string", "minLength": 1, "description": "default: your group"},
         "purpose": {"type": "string", "minLength": 1},
         "description": text,
         "datasets": {"type": "array", "items": text},
@@ -91,7 +91,7 @@ def document(prefix: str) -> dict[str, Any]:
                 "Experiment": experiment,
                 "NewExperiment": {
                     "type": "object",
-                    "required": ["title", "team", "purpose"],
+                    "required": ["title", "purpose"],
                     "additionalProperties": False,
                     "properties": experiment_fields,
                 },

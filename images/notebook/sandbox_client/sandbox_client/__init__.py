@@ -1,0 +1,13 @@
+"""Register and move experiments from a notebook in a data sandbox.
+
+    from sandbox_client import registry
+    exp = registry.register(title="WOZ-model", purpose="policy-research")
+    exp.transition("approved", reason="...")
+
+Authenticates with the server's JUPYTERHUB_API_TOKEN; records the versions and
+checksums of the datasets mounted under /data at registration.
+"""
+
+from .client import Experiment, Registry, RegistryError, registry
+
+__all__ = ["Experiment", "Registry", "RegistryError", "registry"]
