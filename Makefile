@@ -12,7 +12,7 @@ export SANDBOX_NETWORK_MODE ?= loopback
 export SANDBOX_TEST_POSTGRES_URL ?= postgresql+psycopg://sandbox_test:sandbox_test@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-down test test-fast lint format system-deps clean help
+.PHONY: demo demo-down test test-fast screenshots lint format system-deps clean help
 
 help:
 	@echo "make demo   provision and start the demo sandbox; prints URL and logins"
@@ -62,6 +62,10 @@ test: $(VENV)/.installed node_modules/.installed system-deps
 
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -n 2 tests/unit tests/cli $(PYTEST_ARGS)
+
+# Regenerate the screenshots in docs/ from the browser tests.
+screenshots: $(VENV)/.installed node_modules/.installed system-deps
+	SANDBOX_SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check sandbox tests

@@ -554,6 +554,45 @@ def experiments_import(opts: Options, file: Path):
     click.echo(f"imported {result.experiments} experiment(s) and {result.events} transition(s)")
 
 
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "html"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Registered on or after (UTC).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Registered before (UTC).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File.")
+@click.option("--lang", type=click.Choice(["en", "nl"]), default="en", show_default=True)
+@pass_options
+def report(opts: Options, fmt: str, since, until, output: Path | None, lang: str):
+    """Which experiments reach production: conversion, funnel, lead time."""
+    from .operations import manager_report
+
+    text = manager_report(
+        opts.env(), fmt, since.date() if since else None, until.date() if until else None, lang
+    )
+    if fmt == "table" and output is None:
+        out = console()
+        for table in text:
+            out.print(table)
+        return
+    if fmt == "table":
+        from rich.console import Console
+
+        with output.open("w", encoding="utf-8") as handle:  # type: ignore[union-attr]
+            for table in text:
+                Console(file=handle, width=120).print(table)
+        return
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
 def main() -> None:
     cli(prog_name="sandbox")
 

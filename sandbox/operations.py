@@ -205,3 +205,27 @@ def dataset_quality(loaded: LoadedConfig, dataset_id: str, env: Environment) -> 
         "source": "checked now",
         **check_dataset(staged.source, loaded.cards[dataset_id].card).as_dict(),
     }
+
+
+def manager_report(env: Environment, fmt: str, since=None, until=None, lang: str = "en"):
+    """The report in one format: json/csv/html text, or rich tables for "table"."""
+    import json
+
+    from . import report, report_formats
+    from .errors import InvalidInput
+    from .registry import store
+    from .registry.db import open_registry_url
+
+    if since and until and since >= until:
+        raise InvalidInput(f"--since {since} must be before --until {until}")
+    summaries = store.summaries(open_registry_url(env.registry_url))
+    result = report.compute(summaries, since, until)
+    if fmt == "json":
+        return json.dumps(result, indent=2) + "\n"
+    if fmt == "csv":
+        return report_formats.to_csv(result)
+    if fmt == "html":
+        from .report_html import render
+
+        return render(result, report.lead_time_series(summaries, since, until), lang=lang)
+    return report_formats.tables(result)

@@ -240,3 +240,51 @@ def write_batch(engine: Engine, new: list[Experiment], new_events: list[Event]) 
             connection.execute(
                 insert(events), [{**asdict(e), "at": _utc(e.at)} for e in new_events]
             )
+
+
+def summaries(engine: Engine) -> list[Any]:
+    """One report.Summary per experiment, aggregated in SQL (one pass over events)."""
+    from sqlalchemy import DateTime, case, type_coerce
+
+    from ..report import FUNNEL, Summary
+
+    def first(state: str) -> Any:
+        earliest = func.min(case((events.c.to_state == state, events.c.at)))
+        return type_coerce(earliest, DateTime(timezone=True))
+
+    entered = [
+        func.max(case((events.c.to_state == state, 1), else_=0)).label(state) for state in FUNNEL
+    ]
+    query = (
+        select(
+            experiments.c.id,
+            experiments.c.team,
+            experiments.c.sandbox,
+            experiments.c.registered_at,
+            first("in_production").label("first_production"),
+            first("stopped").label("stopped_at"),
+            *entered,
+        )
+        .join(events, events.c.experiment == experiments.c.id)
+        .group_by(
+            experiments.c.id, experiments.c.team, experiments.c.sandbox, experiments.c.registered_at
+        )
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [
+        Summary(
+            id=row["id"],
+            team=row["team"],
+            sandbox=row["sandbox"],
+            registered_at=_utc(row["registered_at"]),
+            first_production=_parse(row["first_production"]),
+            stopped_at=_parse(row["stopped_at"]),
+            entered=frozenset(state for state in FUNNEL if row[state]),
+        )
+        for row in rows
+    ]
+
+
+def _parse(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)

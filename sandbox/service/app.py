@@ -165,6 +165,65 @@ class TransitionsHandler(ApiHandler):
         self.finish(json.dumps({**event.__dict__, "at": event.at.isoformat()}))
 
 
+def report_for(engine: Engine, arguments: dict[str, str]) -> tuple[dict[str, Any], dict]:
+    """The manager report for the dashboard's filters (period, team, sandbox)."""
+    from datetime import date
+
+    from .. import report
+
+    def day(name: str) -> date | None:
+        value = arguments.get(name, "")
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            raise web.HTTPError(400, f"{name}: expected a date like 2025-01-31") from None
+
+    since, until = day("since"), day("until")
+    summaries = [
+        s
+        for s in store.summaries(engine)
+        if (not arguments.get("team") or s.team == arguments["team"])
+        and (not arguments.get("sandbox") or s.sandbox == arguments["sandbox"])
+    ]
+    return report.compute(summaries, since, until), report.lead_time_series(summaries, since, until)
+
+
+class ManagerMixin:
+    def require_manager(self, who: Caller | None) -> Caller:
+        if who is None:
+            raise web.HTTPError(401, "log in or send a JupyterHub token")
+        if not who.roles & {"manager", "admin"}:
+            raise web.HTTPError(403, "the dashboard is for managers")
+        return who
+
+
+class ReportApiHandler(ManagerMixin, ApiHandler):
+    def get(self) -> None:
+        self.require_manager(self.who)
+        arguments = {k: self.get_argument(k) for k in self.request.arguments}
+        self.finish(json.dumps(report_for(self.engine, arguments)[0]))
+
+
+class DashboardHandler(ManagerMixin, Base):
+    @web.authenticated
+    def get(self) -> None:
+        from ..report_html import render
+        from .pages import filter_form
+
+        self.require_manager(self.caller())
+        arguments = {k: self.get_argument(k) for k in self.request.arguments}
+        result, lead_times = report_for(self.engine, arguments)
+        options = store.summaries(self.engine)
+        form = filter_form(
+            arguments,
+            sorted({s.team for s in options}),
+            sorted({s.sandbox for s in options}),
+            self.url("dashboard"),
+        )
+        lang = arguments.get("lang", self.config.get("lang", "en"))
+        self.finish(render(result, lead_times, lang=lang, filters_html=form))
+
+
 class OpenApiHandler(web.RequestHandler):
     def get(self) -> None:
         self.set_header("Content-Type", "application/json")
@@ -205,6 +264,8 @@ def make_app(config: dict[str, Any], engine: Engine, prefix: str) -> web.Applica
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
             (url_path_join(api, "openapi.json"), OpenApiHandler),
             (url_path_join(api, "me"), MeHandler),
+            (url_path_join(api, "report"), ReportApiHandler),
+            (url_path_join(prefix, "dashboard"), DashboardHandler),
             (url_path_join(api, "experiments"), ExperimentsHandler),
             (url_path_join(api, r"experiments/([^/]+)"), ExperimentHandler),
             (url_path_join(api, r"experiments/([^/]+)/transitions"), TransitionsHandler),

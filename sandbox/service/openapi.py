@@ -111,6 +111,16 @@ def document(prefix: str) -> dict[str, Any]:
                     "responses": {"200": _json({"type": "object"}, "The caller"), **ERRORS},
                 }
             },
+            "/report": {
+                "get": {
+                    "summary": "The manager report (managers and admins)",
+                    "parameters": [
+                        {"name": n, "in": "query", "required": False, "schema": text}
+                        for n in ("since", "until", "team", "sandbox")
+                    ],
+                    "responses": {"200": _json({"type": "object"}, "The report"), **ERRORS},
+                }
+            },
             "/experiments": {
                 "get": {
                     "summary": "Experiments you may read",

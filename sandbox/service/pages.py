@@ -27,6 +27,7 @@ def layout(config: dict[str, Any], who: Caller, body: str, root: str) -> str:
         f"<body><header><strong>{escape(config['organisation'])}</strong> · sandbox "
         f"{escape(config['sandbox'])} · {escape(who.name)} ({escape(roles)})<br>"
         f"<a href='{root}'>Experiments</a><a href='{root}catalog'>Dataset catalog</a>"
+        f"<a href='{root}dashboard'>Dashboard</a>"
         f"<a href='{root}api/openapi.json'>API</a></header><main>{body}</main></body></html>"
     )
 
@@ -95,4 +96,27 @@ def catalog(config: dict[str, Any], who: Caller) -> str:
     return (
         "<h1>Dataset catalog</h1><table id='catalog'><tr><th>id</th><th>title</th><th>tier</th>"
         f"<th>owner</th><th>purposes</th><th>for you</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def filter_form(
+    arguments: dict[str, str], teams: list[str], sandboxes: list[str], action: str
+) -> str:
+    def select(name: str, values: list[str]) -> str:
+        chosen = arguments.get(name, "")
+        options = "".join(
+            f"<option value='{escape(v)}'{' selected' if v == chosen else ''}>{escape(v)}</option>"
+            for v in values
+        )
+        everything = "<option value=''>all</option>"
+        return f"<label>{name} <select name='{name}'>{everything}{options}</select></label>"
+
+    def day(name: str) -> str:
+        value = escape(arguments.get(name, ""))
+        return f"<label>{name} <input type='date' name='{name}' value='{value}'></label>"
+
+    return (
+        f"<form id='filters' method='get' action='{escape(action)}'>"
+        f"{day('since')} {day('until')} {select('team', teams)} {select('sandbox', sandboxes)} "
+        "<button type='submit'>Apply</button></form>"
     )

@@ -113,3 +113,34 @@ def test_import_happy_and_malformed(run, tmp_path: Path):
     assert [e["id"] for e in json.loads(run("experiments", "list", "--json").stdout)] == [
         "EXP-0001"
     ]
+
+
+def test_report_formats(run, tmp_path: Path):
+    register(run)
+    for state in ("approved", "stopped"):
+        run("experiments", "transition", "EXP-0001", "--to", state)
+    register(run)
+    data = json.loads(run("report", "--format", "json").stdout)
+    assert data["overall"]["registered"] == 2 and data["overall"]["stopped"] == 1
+    assert data["overall"]["conversion_rate"] == 0.0
+    lines = run("report", "--format", "csv").stdout.splitlines()
+    assert lines[0].startswith("group,name,since,until,registered")
+    assert lines[1].startswith("overall,all,,,2,1,0,1,0.0,")
+    table = run("report")
+    assert table.exit_code == 0 and "Funnel" in table.output
+    out = tmp_path / "report.json"
+    assert run("report", "--format", "json", "-o", str(out)).exit_code == 0
+    assert json.loads(out.read_text())["overall"] == data["overall"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--since", "2025-02-01", "--until", "2025-01-01"), "must be before"),
+        (("--since", "yesterday"), "Invalid value for '--since'"),
+        (("--format", "pdf"), "Invalid value for '--format'"),
+    ],
+)
+def test_report_bad_arguments(run, args, message):
+    result = run("report", *args)
+    assert result.exit_code == 2 and message in result.stderr

@@ -130,7 +130,7 @@ def test_authorization_matrix(clients, other_sandbox_experiment):
     "method, path, body, status, message",
     [
         ("POST", "/experiments", "{not json", 400, "not valid JSON"),
-        ("POST", "/experiments", '{"title": "x"}', 400, "team is required"),
+        ("POST", "/experiments", '{"title": "x"}', 400, "purpose is required"),
         (
             "POST",
             "/experiments",
