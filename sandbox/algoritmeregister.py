@@ -9,7 +9,7 @@ The field rules below (names, required fields, maximum lengths, permitted values
 taken from the standard's field configuration in github.com/MinBZK/Algoritmeregister,
 ``backend/app/schemas/config/v1_0_0.json`` at commit
 fca0ce44a42ee51e79997d20c4285f89fcdb17d7 (standard version "1.0.0"). Later commits
-rename it to ``v1_0.json`` and change some rules; see docs or the module tests.
+replace it by ``v1_0.json`` (standard_version "1.0", description_short up to 400).
 Nothing is truncated: a value that breaks a rule is kept and reported in ``problems``.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from .config import LoadedConfig
@@ -40,27 +40,16 @@ REQUIRED = (
 )
 # "max_length" of every string field (number of characters).
 MAX_LENGTH = {
-    "name": 100,
-    "description_short": 350,
-    "organization": 100,
-    "begin_date": 7,
-    "end_date": 7,
-    "contact_email": 500,
-    "website": 500,
-    "url": 500,
-    "goal": 2500,
-    "proportionality": 2500,
-    "human_intervention": 2500,
-    "risks": 2500,
-    "lawful_basis": 2500,
-    "process_index_url": 500,
-    "impacttoetsen": 2500,
-    "source_data": 2500,
-    "methods_and_models": 5000,
+    **dict.fromkeys(("begin_date", "end_date"), 7),
+    **dict.fromkeys(("name", "organization", "source_id"), 100),
     "provider": 200,
-    "publiccode": 500,
-    "source_id": 100,
-    "tags": 2500,
+    "description_short": 350,
+    **dict.fromkeys(("contact_email", "website", "url", "process_index_url", "publiccode"), 500),
+    **dict.fromkeys(
+        ("goal", "proportionality", "human_intervention", "risks", "lawful_basis"), 2500
+    ),
+    **dict.fromkeys(("impacttoetsen", "source_data", "tags"), 2500),
+    "methods_and_models": 5000,
 }
 # "permitted_values" of the enum fields, and of the array field "category".
 PERMITTED = {
@@ -168,12 +157,12 @@ def check(record: dict[str, Any]) -> list[str]:
             problems.append(f"{name}: {len(record[name])} items, the standard allows {limit}")
     for name, parts in GROUPING_ITEMS.items():
         for index, item in enumerate(record.get(name) or []):
-            for part, limit in parts.items():
+            for part, part_limit in parts.items():
                 where = f"{name}[{index}].{part}"
                 if _empty(item.get(part)):
                     problems.append(f"{where}: required by the standard, but empty")
-                elif limit is not None:
-                    problems += _too_long(where, item[part], limit)
+                elif part_limit is not None:
+                    problems += _too_long(where, item[part], part_limit)
     return problems
 
 
@@ -182,23 +171,27 @@ def _record(
 ) -> dict[str, Any]:
     experiment = view.experiment
     organisation = loaded.config.organisation.name
+    lawful_basis, basis_links = _legal(experiment, loaded, notes)
+    cards, dpia = loaded.cards, experiment.dpia_reference.strip()
     record: dict[str, Any] = {
         "name": experiment.title,
         "description_short": experiment.description.strip() or experiment.title,
         "organization": organisation,
         "category": _categories(experiment, loaded),
         "status": ALGORITMEREGISTER_STATUS[view.state],
-        "begin_date": _month(_first(view.events, "in_production")),
-        "end_date": _month(_first(view.events, "retired")),
+        "begin_date": _month(view.events, "in_production"),
+        "end_date": _month(view.events, "retired"),
         "goal": experiment.purpose,
         "proportionality": experiment.proportionality,
         "human_intervention": experiment.human_intervention,
         "risks": experiment.risks,
-        "lawful_basis": "\n".join(_lawful_basis(experiment, loaded, notes)),
-        "lawful_basis_grouping": _basis_links(experiment, loaded),
+        "lawful_basis": lawful_basis,
+        "lawful_basis_grouping": basis_links,
         "impacttoetsen": _impact(experiment),
-        "impacttoetsen_grouping": _impact_links(experiment),
-        "source_data": "\n".join(_sources(experiment, loaded)),
+        "impacttoetsen_grouping": [{"title": DPIA_TITLE, "link": dpia}] if _is_link(dpia) else [],
+        "source_data": "\n".join(
+            f"{cards[d].card.title} ({d})" if d in cards else d for d in experiment.datasets
+        ),
         "provider": provider if provider is not None else organisation,
         "lang": "nld",
         "standard_version": STANDARD_VERSION,
@@ -207,11 +200,9 @@ def _record(
     return {name: value for name, value in record.items() if not _empty(value)}
 
 
-def _first(events: Iterable[Event], state: str) -> datetime | None:
-    return next((e.at for e in events if e.to_state == state), None)
-
-
-def _month(moment: datetime | None) -> str | None:
+def _month(events: Iterable[Event], state: str) -> str | None:
+    """The UTC year and month (yyyy-mm) ``state`` was first entered, if ever."""
+    moment = next((e.at for e in events if e.to_state == state), None)
     if moment is None:
         return None
     utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -231,29 +222,25 @@ def _categories(experiment: Experiment, loaded: LoadedConfig) -> list[str]:
     return list(found)
 
 
-def _lawful_basis(experiment: Experiment, loaded: LoadedConfig, notes: list[str]) -> list[str]:
-    lines = []
-    for dataset in experiment.datasets:
-        loaded_card = loaded.cards.get(dataset)
-        if loaded_card is None:
-            notes.append(
-                f"lawful_basis: dataset {dataset!r} has no data card; its legal basis is missing"
-            )
-            continue
-        for basis in loaded_card.card.legal_basis:
-            ground = GROUNDS.get(basis.ground, basis.ground)
-            lines.append(f"{loaded_card.card.title} ({dataset}): {ground}; {basis.reference}")
-    return lines
-
-
-def _basis_links(experiment: Experiment, loaded: LoadedConfig) -> list[dict[str, str]]:
+def _legal(
+    experiment: Experiment, loaded: LoadedConfig, notes: list[str]
+) -> tuple[str, list[dict[str, str]]]:
+    """The datasets' legal bases as text, and those with a URL as title/link pairs."""
+    lines: list[str] = []
     links: dict[tuple[str, str], None] = {}
     for dataset in experiment.datasets:
-        if dataset in loaded.cards:
-            for basis in loaded.cards[dataset].card.legal_basis:
-                if _is_link(basis.reference):
-                    links[(GROUNDS.get(basis.ground, basis.ground), basis.reference)] = None
-    return [{"title": title, "link": link} for title, link in links]
+        if dataset not in loaded.cards:
+            notes.append(
+                f"lawful_basis: dataset {dataset!r} has no data card; its basis is missing"
+            )
+            continue
+        card = loaded.cards[dataset].card
+        for basis in card.legal_basis:
+            ground = GROUNDS.get(basis.ground, basis.ground)
+            lines.append(f"{card.title} ({dataset}): {ground}; {basis.reference}")
+            if _is_link(basis.reference):
+                links[(ground, basis.reference)] = None
+    return "\n".join(lines), [{"title": title, "link": link} for title, link in links]
 
 
 def _impact(experiment: Experiment) -> str:
@@ -265,24 +252,14 @@ def _impact(experiment: Experiment) -> str:
     return ""
 
 
-def _impact_links(experiment: Experiment) -> list[dict[str, str]]:
-    reference = experiment.dpia_reference.strip()
-    return [{"title": DPIA_TITLE, "link": reference}] if _is_link(reference) else []
-
-
-def _sources(experiment: Experiment, loaded: LoadedConfig) -> list[str]:
-    return [
-        f"{loaded.cards[d].card.title} ({d})" if d in loaded.cards else d
-        for d in experiment.datasets
-    ]
-
-
 def _is_link(text: str) -> bool:
     return text.startswith(("https://", "http://"))
 
 
 def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list) and not value)
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, list) and not value)
 
 
 def _too_long(name: str, value: Any, limit: int) -> list[str]:

@@ -593,6 +593,36 @@ def report(opts: Options, fmt: str, since, until, output: Path | None, lang: str
         click.echo(text, nl=False)
 
 
+@cli.group("export")
+def export_group():
+    """Publish registry contents in external standards."""
+
+
+@export_group.command("algoritmeregister")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File.")
+@click.option("--provider", help="Who built the algorithm [default: the organisation].")
+@pass_options
+def export_algoritmeregister(opts: Options, output: Path | None, provider: str | None):
+    """Experiments in production or retired, in the Algoritmeregister standard 1.0.0.
+
+    What a record lacks for publication is listed per experiment on stderr."""
+    from .algoritmeregister import export
+    from .config import load_config
+    from .registry import store
+
+    views = store.listing(_registry(opts))
+    result = export(views, load_config(opts.config, verify_checksums=False), provider)
+    text = json.dumps(result.records, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(result.records)} record(s) to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    for experiment_id, problems in result.problems.items():
+        for problem in problems:
+            click.echo(f"{experiment_id}: {problem}", err=True)
+
+
 def main() -> None:
     cli(prog_name="sandbox")
 

@@ -144,3 +144,31 @@ def test_report_formats(run, tmp_path: Path):
 def test_report_bad_arguments(run, args, message):
     result = run("report", *args)
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_export_algoritmeregister(run, tmp_path: Path, monkeypatch):
+    project = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("SANDBOX_CONFIG", str(project / "config" / "sandbox.yaml"))
+    register(
+        run,
+        "--human-intervention",
+        "a tax officer decides",
+        "--risks",
+        "bias",
+        "--proportionality",
+        "pseudonymised data only",
+        "--dpia-reference",
+        "DPIA-2024-07",
+    )
+    register(run)  # stays proposed: not exported
+    for state in ("approved", "exploring", "validated", "in_production"):
+        assert run("experiments", "transition", "EXP-0001", "--to", state).exit_code == 0
+    out = tmp_path / "register.json"
+    result = run("export", "algoritmeregister", "-o", str(out))
+    assert result.exit_code == 0
+    [record] = json.loads(out.read_text())
+    assert record["source_id"] == "EXP-0001" and record["status"] == "In gebruik"
+    assert record["standard_version"] == "1.0.0"
+    assert "DPIA-2024-07" in record["impacttoetsen"]
+    assert "BWBR0007119" in record["lawful_basis"]
+    assert "EXP-0001: " in result.stderr and "contact_email" in result.stderr
