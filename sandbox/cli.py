@@ -57,6 +57,15 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def write_output(text: str, output: Path | None, what: str = "") -> None:
+    """Text to a file (saying so on stderr) or to stdout."""
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {what + ' to ' if what else ''}{output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
 def console():
     from rich.console import Console
 
@@ -382,12 +391,7 @@ def datasets_export(opts: Options, fmt: str, output: Path | None):
     from .dcat import catalog_jsonld
 
     document = catalog_jsonld(load_config(opts.config, verify_checksums=False))
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    write_output(json.dumps(document, indent=2, ensure_ascii=False) + "\n", output)
 
 
 @datasets.command("access-log")
@@ -586,11 +590,7 @@ def report(opts: Options, fmt: str, since, until, output: Path | None, lang: str
             for table in text:
                 Console(file=handle, width=120).print(table)
         return
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    write_output(text, output)
 
 
 @cli.group("export")
@@ -613,11 +613,7 @@ def export_algoritmeregister(opts: Options, output: Path | None, provider: str |
     views = store.listing(_registry(opts))
     result = export(views, load_config(opts.config, verify_checksums=False), provider)
     text = json.dumps(result.records, indent=2, ensure_ascii=False) + "\n"
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {len(result.records)} record(s) to {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    write_output(text, output, f"{len(result.records)} record(s)")
     for experiment_id, problems in result.problems.items():
         for problem in problems:
             click.echo(f"{experiment_id}: {problem}", err=True)
