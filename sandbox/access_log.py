@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from . import audit
 from .registry.tables import access_log
 
 
@@ -38,8 +39,26 @@ class AccessEntry:
 def record(engine: Engine, entries: list[AccessEntry]) -> None:
     if not entries:
         return
-    with engine.begin() as connection:
+    from .registry.store import retrying
+
+    def work(connection: Any) -> None:
         connection.execute(insert(access_log), [asdict(e) for e in entries])
+        for e in entries:
+            audit.append(
+                connection,
+                e.user,
+                "grant",
+                f"{e.sandbox}/{e.dataset}",
+                {
+                    "decision": e.decision,
+                    "version": e.version,
+                    "reason": e.reason,
+                    "trace_id": e.trace_id,
+                },
+                at=e.at,
+            )
+
+    retrying(engine, work)
 
 
 def entries(

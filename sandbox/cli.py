@@ -208,7 +208,7 @@ def up(
 
     out = console()
     env = opts.env(inventory=inventory, ca_bundle=ca_bundle)
-    result = run_up(opts.config, env, sandbox, None if quiet else _progress(out))
+    result = run_up(opts.config, env, sandbox, None if quiet else _progress(out), actor=_actor())
     for item in result.plans:
         for warning in item.warnings:
             out.print(f"[yellow]warning:[/] {warning}")
@@ -234,7 +234,7 @@ def down(opts: Options, sandbox: str | None, purge: bool, yes: bool):
             abort=True,
         )
     out = console()
-    run_down(opts.config, opts.env(), sandbox, purge, _progress(out))
+    run_down(opts.config, opts.env(), sandbox, purge, _progress(out), actor=_actor())
     out.print("down: stopped" + (" and purged" if purge else ""))
 
 
@@ -614,9 +614,45 @@ def export_algoritmeregister(opts: Options, output: Path | None, provider: str |
     result = export(views, load_config(opts.config, verify_checksums=False), provider)
     text = json.dumps(result.records, indent=2, ensure_ascii=False) + "\n"
     write_output(text, output, f"{len(result.records)} record(s)")
+    from .operations import record_export
+
+    record_export(
+        opts.env(),
+        _actor(),
+        "algoritmeregister",
+        {"records": [r["source_id"] for r in result.records], "file": str(output or "stdout")},
+    )
     for experiment_id, problems in result.problems.items():
         for problem in problems:
             click.echo(f"{experiment_id}: {problem}", err=True)
+
+
+@cli.group()
+def audit():
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@pass_options
+def audit_verify(opts: Options):
+    """Recompute the chain; exit 1 naming the first bad entry."""
+    from .operations import verify_audit
+
+    check = verify_audit(opts.env())
+    if not check.ok:
+        raise SandboxError(f"audit chain broken at entry {check.first_bad}: {check.reason}")
+    click.echo(f"audit: {check.entries} entries, chain intact")
+
+
+@audit.command("list")
+@click.option("--kind", help="Only entries of this kind (provision, grant, transition, ...).")
+@pass_options
+def audit_list(opts: Options, kind: str | None):
+    """The audit entries as JSON."""
+    from . import audit as audit_log
+    from .registry.db import open_registry_url
+
+    emit_json(audit_log.entries(open_registry_url(opts.env().registry_url), kind))
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ written, in one transaction. The first error is reported with its line.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,7 +171,8 @@ def plan_import(
 def import_file(path: Path, engine: Engine) -> ImportResult:
     experiments, events = plan_import(path, parse(path), engine)
     try:
-        store.write_batch(engine, experiments, events)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        store.write_batch(engine, experiments, events, source=path.name, digest=digest)
     except IntegrityError:
         raise SandboxError(
             f"{path}: the registry changed while importing; nothing was imported, run it again"

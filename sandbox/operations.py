@@ -16,7 +16,7 @@ from . import plan as planning
 from . import policy
 from .config import LoadedConfig, load_config
 from .environment import Environment
-from .errors import EngineUnavailable
+from .errors import EngineUnavailable, SandboxError
 from .provision import Progress, RunResult, extravars, record_applied, run_playbook
 from .status import SandboxStatus, sandbox_status
 
@@ -74,12 +74,32 @@ def up(
     sandbox: str | None = None,
     progress: Progress | None = None,
     today: date | None = None,
+    actor: str = "",
 ) -> UpResult:
     plans = make_plan(config_path, env, sandbox, today)
     check_engine(plans, env)
-    run = run_playbook("site.yml", extravars(plans, env), env, progress)
+    try:
+        run = run_playbook("site.yml", extravars(plans, env), env, progress)
+    except SandboxError as exc:
+        _audit(env, actor, "provision", plans, {"action": "up", "failed": str(exc)})
+        raise
     record_applied(plans, env)
+    details = {
+        "action": "up",
+        "changed": run.changed,
+        "changed_tasks": run.changed_tasks,
+        "warnings": [w for p in plans for w in p.warnings],
+    }
+    _audit(env, actor, "provision", plans, details)
     return UpResult(plans, run)
+
+
+def _audit(env: Environment, actor: str, kind: str, plans, details: dict) -> None:
+    from . import audit
+    from .registry.db import open_registry_url
+
+    subject = ",".join(p.sandbox.name for p in plans)
+    audit.record(open_registry_url(env.registry_url), actor or "unknown", kind, subject, details)
 
 
 def down(
@@ -88,6 +108,7 @@ def down(
     sandbox: str | None = None,
     purge: bool = False,
     progress: Progress | None = None,
+    actor: str = "",
 ) -> RunResult:
     loaded = load_config(config_path, verify_checksums=False)
     plans = [
@@ -99,6 +120,7 @@ def down(
     result = run_playbook("down.yml", variables, env, progress)
     for item in plans:
         env.layout.applied(item.sandbox.name).unlink(missing_ok=True)
+    _audit(env, actor, "provision", plans, {"action": "down", "purge": purge})
     return result
 
 
@@ -229,3 +251,17 @@ def manager_report(env: Environment, fmt: str, since=None, until=None, lang: str
 
         return render(result, report.lead_time_series(summaries, since, until), lang=lang)
     return report_formats.tables(result)
+
+
+def record_export(env: Environment, actor: str, what: str, details: dict) -> None:
+    from . import audit
+    from .registry.db import open_registry_url
+
+    audit.record(open_registry_url(env.registry_url), actor or "unknown", "export", what, details)
+
+
+def verify_audit(env: Environment):
+    from . import audit
+    from .registry.db import open_registry_url
+
+    return audit.verify(open_registry_url(env.registry_url))

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from .. import audit
 from ..errors import InvalidInput, SandboxError
 from ..experiments import Event, Experiment, check_transition, current_state
 from .tables import events, experiments
@@ -59,7 +60,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _retrying(engine: Engine, work: Callable[[Connection], Any]) -> Any:
+def retrying(engine: Engine, work: Callable[[Connection], Any]) -> Any:
     """Run ``work`` in one transaction, again if a concurrent writer won a race."""
     for attempt in range(RETRIES):
         try:
@@ -108,9 +109,16 @@ def register(engine: Engine, experiment: Experiment) -> Experiment:
         if _load(connection, record.id) is not None:
             raise InvalidInput(f"experiment {record.id} already exists")
         insert_experiment(connection, record)
+        audit.append(
+            connection,
+            record.registered_by,
+            "register",
+            record.id,
+            {"title": record.title, "team": record.team, "sandbox": record.sandbox},
+        )
         return record
 
-    return _retrying(engine, work)
+    return retrying(engine, work)
 
 
 def transition(
@@ -137,9 +145,17 @@ def transition(
             experiment_id, len(view.events), view.state, to_state, _utc(clock()), actor, reason
         )
         insert_event(connection, event)
+        audit.append(
+            connection,
+            actor,
+            "transition",
+            experiment_id,
+            {"from": event.from_state, "to": to_state, "reason": reason, "seq": event.seq},
+            at=event.at,
+        )
         return event
 
-    return _retrying(engine, work)
+    return retrying(engine, work)
 
 
 def get(engine: Engine, experiment_id: str) -> ExperimentView:
@@ -214,9 +230,22 @@ def existing_ids(connection: Connection, ids: Iterable[str]) -> set[str]:
     return {i for (i,) in found}
 
 
-def write_batch(engine: Engine, new: list[Experiment], new_events: list[Event]) -> None:
+def write_batch(
+    engine: Engine,
+    new: list[Experiment],
+    new_events: list[Event],
+    source: str = "",
+    digest: str = "",
+) -> None:
     """Write checked records in one transaction: all of them or none."""
     with engine.begin() as connection:
+        audit.append(
+            connection,
+            "import",
+            "import",
+            source or "batch",
+            {"experiments": len(new), "events": len(new_events), "sha256": digest},
+        )
         if new:
             connection.execute(
                 insert(experiments),
