@@ -627,6 +627,37 @@ def export_algoritmeregister(opts: Options, output: Path | None, provider: str |
             click.echo(f"{experiment_id}: {problem}", err=True)
 
 
+@cli.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@pass_options
+def backup(opts: Options, output: Path):
+    """Registry, hub databases, secrets and config in one 0600 archive."""
+    from .backup import create
+
+    env = opts.env()
+    manifest = create(env.layout, env.registry_url, opts.config.parent, output)
+    click.echo(
+        f"backup: {output} (registry: {manifest['registry']}, "
+        f"sandboxes: {', '.join(manifest['sandboxes']) or 'none'})"
+    )
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(path_type=Path, dir_okay=False))
+@pass_options
+def restore(opts: Options, archive: Path):
+    """Restore a backup into an empty state directory (config under restored-config/)."""
+    from .backup import restore as run_restore
+
+    env = opts.env()
+    manifest = run_restore(archive, env.layout, env.registry_url)
+    click.echo(
+        f"restored {archive} into {env.layout.root} "
+        f"(sandboxes: {', '.join(manifest['sandboxes']) or 'none'}); "
+        "run `sandbox audit verify`, then `sandbox up`"
+    )
+
+
 @cli.group()
 def audit():
     """The hash-chained audit log."""
