@@ -53,6 +53,11 @@ class HubInputs:
     catalog: tuple[dict[str, Any], ...] = ()  # every data card, summarised
 
 
+def guarded(inputs: HubInputs) -> list[str]:
+    """The hub's Python, run so that a service dies with the hub (sandbox.orphanguard)."""
+    return [inputs.python, "-m", "sandbox.orphanguard", inputs.python]
+
+
 def container_prefix(sandbox: str) -> str:
     return f"sandbox-{sandbox}-"
 
@@ -123,7 +128,7 @@ def hub_settings(
         {
             "name": REGISTRY_SERVICE,
             "url": f"http://127.0.0.1:{hub.registry_port}",
-            "command": [inputs.python, "-m", "sandbox.service", str(hub_dir / "hub.json")],
+            "command": [*guarded(inputs), "-m", "sandbox.service", str(hub_dir / "hub.json")],
             "oauth_no_confirm": True,
             "display": True,
         },
@@ -140,7 +145,7 @@ def hub_settings(
             {
                 "name": CULLER_SERVICE,
                 "command": [
-                    inputs.python,
+                    *guarded(inputs),
                     "-m",
                     "jupyterhub_idle_culler",
                     f"--timeout={sandbox.idle_seconds}",

@@ -73,6 +73,12 @@ def test_killed_hub_comes_back_and_running_servers_survive(deployment: Deploymen
     server = f"{deployment.url}/user/bob/api/status"
     wait_until(lambda: again.session.get(server, timeout=5).status_code in (200, 403))
     assert json.loads(deployment.sandbox("status", "--json").stdout)["sandboxes"][0]["hub_running"]
+    # the registry service died with the old hub and the new hub's one answers
+    token = again.api(
+        "POST", "/users/bob/tokens", json={"scopes": ["access:services!service=registry"]}
+    ).json()["token"]
+    me = f"{deployment.url}/services/registry/api/me"
+    wait_until(lambda: requests.get(me, headers={"Authorization": f"token {token}"}, timeout=5).ok)
     again.stop()
 
 
