@@ -627,6 +627,21 @@ def export_algoritmeregister(opts: Options, output: Path | None, provider: str |
             click.echo(f"{experiment_id}: {problem}", err=True)
 
 
+@export_group.command("z2jh")
+@click.argument("sandbox_name")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File.")
+@pass_options
+def export_z2jh(opts: Options, sandbox_name: str, output: Path | None):
+    """Helm values for Zero to JupyterHub (Kubernetes) from one sandbox."""
+    import yaml
+
+    from .operations import z2jh_values
+
+    document = z2jh_values(opts.config, opts.env(), sandbox_name)
+    text = "# " + document.pop("_note") + "\n" + yaml.safe_dump(document, sort_keys=False)
+    write_output(text, output)
+
+
 @cli.command()
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @pass_options
@@ -656,6 +671,24 @@ def restore(opts: Options, archive: Path):
         f"(sandboxes: {', '.join(manifest['sandboxes']) or 'none'}); "
         "run `sandbox audit verify`, then `sandbox up`"
     )
+
+
+@cli.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["config", "datacard"]),
+    default="config",
+    show_default=True,
+    help="sandbox.yaml or a data card.",
+)
+def schema(kind: str):
+    """Print the JSON Schema of sandbox.yaml or of a data card (for editors)."""
+    from .model import DataCard, SandboxConfig
+
+    model = SandboxConfig if kind == "config" else DataCard
+    document = model.model_json_schema(by_alias=True)
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    emit_json(document)
 
 
 @cli.group()

@@ -265,3 +265,12 @@ def verify_audit(env: Environment):
     from .registry.db import open_registry_url
 
     return audit.verify(open_registry_url(env.registry_url))
+
+
+def z2jh_values(config_path: Path, env: Environment, sandbox: str) -> dict:
+    """Validated (policy included), then mapped onto the z2jh chart's values."""
+    from .z2jh import values
+
+    result = make_plan(config_path, env, sandbox)[0]
+    image = result.image.tag if result.image else "sandbox-notebook:latest"
+    return values(result.sandbox, result.staged, image, result.desired["tier"])

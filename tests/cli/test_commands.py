@@ -239,3 +239,18 @@ def test_access_log_starts_empty(run, demo_copy: Path):
     result = run("-c", str(demo_copy), "datasets", "access-log", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize("kind, key", [("config", "sandboxes"), ("datacard", "personal_data")])
+def test_schema_describes_the_yaml(run, demo_copy: Path, kind: str, key: str):
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    result = run("schema", "--kind", kind)
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert key in schema["properties"]
+    Draft202012Validator.check_schema(schema)
+    document = demo_copy if kind == "config" else demo_copy.parent / "datasets" / "woz-2024.yaml"
+    data = json.loads(json.dumps(yaml.safe_load(document.read_text()), default=str))
+    assert list(Draft202012Validator(schema).iter_errors(data)) == []
