@@ -12,7 +12,7 @@ export SANDBOX_NETWORK_MODE ?= loopback
 export SANDBOX_TEST_POSTGRES_URL ?= postgresql+psycopg://sandbox_test:sandbox_test@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-down test test-fast screenshots lint format system-deps clean help
+.PHONY: demo demo-down test test-fast bench screenshots lint format system-deps clean help
 
 help:
 	@echo "make demo   provision and start the demo sandbox; prints URL and logins"
@@ -63,18 +63,22 @@ test: $(VENV)/.installed node_modules/.installed system-deps
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -n 2 tests/unit tests/cli $(PYTEST_ARGS)
 
+# Benchmarks: every figure beside its floor (bench/results.json).
+bench: $(VENV)/.installed node_modules/.installed system-deps
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 # Regenerate the screenshots in docs/ from the browser tests.
 screenshots: $(VENV)/.installed node_modules/.installed system-deps
 	SANDBOX_SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check sandbox tests
-	$(BIN)/ruff format --check sandbox tests
+	$(BIN)/ruff check sandbox tests bench
+	$(BIN)/ruff format --check sandbox tests bench
 	$(BIN)/mypy
 
 format: $(VENV)/.installed
-	$(BIN)/ruff format sandbox tests
-	$(BIN)/ruff check --fix sandbox tests
+	$(BIN)/ruff format sandbox tests bench
+	$(BIN)/ruff check --fix sandbox tests bench
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,369 @@
+"""`make bench`: every figure beside its floor, measured in the same run.
+
+Writes bench/results.json and prints a table. Targets (issue 7) are checked
+here and reported, never asserted in tests. Traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from tests.hubclient import HubUser  # noqa: E402
+from tests.integration.test_report_registry import generate  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SANDBOX = str(BIN / "sandbox")
+PORT = 18500
+NAME = "bench"
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def run(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(args, env=env, capture_output=True, text=True, check=check)
+
+
+def result(name, value, floor, unit, target, ok, note=""):
+    ratio = value / floor if floor else None
+    return {
+        "name": name,
+        "value": round(value, 4),
+        "floor": round(floor, 4) if floor else None,
+        "ratio": round(ratio, 3) if ratio else None,
+        "unit": unit,
+        "target": target,
+        "met": ok,
+        "note": note,
+    }
+
+
+def bench_help() -> dict:
+    python = statistics.median(timed(lambda: run(sys.executable, "-c", "pass")) for _ in range(7))
+    helped = statistics.median(timed(lambda: run(SANDBOX, "--help")) for _ in range(7))
+    return result(
+        "sandbox --help", helped, python, "s", "<= 0.3 s", helped <= 0.3, "floor: python -c pass"
+    )
+
+
+def deploy(root: Path, users: int) -> dict:
+    shutil.copytree(PROJECT / "config", root / "config")
+    config = root / "config" / "sandbox.yaml"
+    members = ", ".join(f"user{i:02d}" for i in range(users))
+    text = config.read_text().replace("- name: demo", f"- name: {NAME}")
+    text = text.replace("port: 8000", f"port: {PORT}")
+    text = text.replace("members: [dave]", f"members: [dave, {members}]")
+    text = text.replace("resources: {memory: 2G, cpus: 1.0}", "resources: {memory: 1G, cpus: 1.0}")
+    config.write_text(text)
+    env = {
+        **os.environ,
+        "SANDBOX_CONFIG": str(config),
+        "SANDBOX_STATE_DIR": str(root / "state"),
+        "SANDBOX_NETWORK_MODE": "loopback",
+    }
+    run(SANDBOX, "up", "-q", env=env)
+    return env
+
+
+def password(env: dict) -> str:
+    return (
+        (Path(env["SANDBOX_STATE_DIR"]) / "sandboxes" / NAME / "hub" / "secrets" / "user_password")
+        .read_text()
+        .strip()
+    )
+
+
+def docker_floor(image: str) -> float:
+    """`docker run` of the same image until its server answers."""
+    port = PORT + 50
+    start = time.perf_counter()
+    container = run(
+        "docker",
+        "run",
+        "-d",
+        "--rm",
+        "--network",
+        "host",
+        "-u",
+        "1000",
+        image,
+        "jupyter",
+        "server",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        "--IdentityProvider.token=bench",
+        "--no-browser",
+    ).stdout.strip()
+    try:
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/api", timeout=1).ok:
+                    return time.perf_counter() - start
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+    finally:
+        run("docker", "rm", "-f", container, check=False)
+
+
+def bench_spawn(env: dict) -> list[dict]:
+    url = f"http://127.0.0.1:{PORT}"
+    image = json.loads(
+        (Path(env["SANDBOX_STATE_DIR"]) / "sandboxes" / NAME / "applied.json").read_text()
+    )["image"]
+    floors = [docker_floor(image) for _ in range(5)]
+    spawns = []
+    for _ in range(5):
+        user = HubUser(url, "alice", password(env))
+        spawns.append(user.spawn())
+        user.stop()
+    one = result(
+        "spawn-to-ready, one user (median of 5)",
+        statistics.median(spawns),
+        statistics.median(floors),
+        "s",
+        "<= 1.5x floor",
+        statistics.median(spawns) <= 1.5 * statistics.median(floors),
+        "floor: docker run of the same image until its server answers",
+    )
+    users = [f"user{i:02d}" for i in range(20)]
+    clients = [HubUser(url, u, password(env)) for u in users]
+
+    def spawn(client: HubUser) -> float | None:
+        try:
+            return client.spawn(timeout=240)
+        except AssertionError:
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(len(clients)) as pool:
+        times = list(pool.map(spawn, clients))
+    with concurrent.futures.ThreadPoolExecutor(len(clients)) as pool:
+        list(pool.map(lambda c: c.stop(timeout=120), clients))
+    done = sorted(t for t in times if t is not None)
+    failures = len(times) - len(done)
+    p95 = done[max(0, round(0.95 * len(done)) - 1)] if done else float("nan")
+    many = result(
+        "20 users spawning at once: p95",
+        p95,
+        None,
+        "s",
+        "p95 <= 30 s, 0 failures",
+        failures == 0 and p95 <= 30,
+        f"p50 {statistics.median(done):.2f} s, max {done[-1]:.2f} s, failures {failures}"
+        if done
+        else f"failures {failures}",
+    )
+    return [one, many]
+
+
+def bench_up(env: dict, root: Path) -> dict:
+    playbook = root / "empty.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks: []\n")
+    floor = statistics.median(
+        timed(
+            lambda: run(
+                str(BIN / "ansible-playbook"),
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "-e",
+                f"ansible_python_interpreter={sys.executable}",
+                str(playbook),
+            )
+        )
+        for _ in range(3)
+    )
+    value = statistics.median(timed(lambda: run(SANDBOX, "up", "-q", env=env)) for _ in range(3))
+    return result(
+        "sandbox up, nothing to change",
+        value,
+        floor,
+        "s",
+        "<= 2x floor",
+        value <= 2 * floor,
+        "floor: an empty ansible-playbook run",
+    )
+
+
+def bench_verify(root: Path, size_mib: int) -> dict:
+    from sandbox.catalog import staged_dataset
+    from sandbox.config import load_config, sha256_file
+    from sandbox.layout import Layout
+    from sandbox.scaffold import scaffold
+    from sandbox.staging import stage
+
+    config = root / "verify"
+    scaffold(config)
+    big = config / "datasets" / "example-public" / "big.bin"
+    with big.open("wb") as handle:
+        for _ in range(size_mib):
+            handle.write(os.urandom(1024 * 1024))
+    card = config / "datasets" / "example-public.yaml"
+    card.write_text(
+        card.read_text().replace(
+            "files:\n", f"files:\n  - path: big.bin\n    sha256: {sha256_file(big)}\n"
+        )
+    )
+    layout = Layout(root / "verify-state")
+    loaded = load_config(config / "sandbox.yaml")
+    staged = staged_dataset(loaded, "example-public", layout)
+    stage(staged.source, staged.path, [{"path": p, "sha256": s} for p, s in staged.files])
+    env = {
+        **os.environ,
+        "SANDBOX_CONFIG": str(config / "sandbox.yaml"),
+        "SANDBOX_STATE_DIR": str(layout.root),
+    }
+    files = [str(staged.path / p) for p, _ in staged.files]
+    floor = min(timed(lambda: run("sha256sum", *files)) for _ in range(3))
+    value = min(
+        timed(lambda: run(SANDBOX, "datasets", "verify", "--full", env=env)) for _ in range(3)
+    )
+    mib = size_mib
+    return result(
+        f"datasets verify --full, {mib} MiB (throughput)",
+        mib / value,
+        mib / floor,
+        "MiB/s",
+        ">= 0.8x sha256sum",
+        (mib / value) >= 0.8 * (mib / floor),
+        "floor: sha256sum of the same files",
+    )
+
+
+def many_events(experiments: int) -> tuple[list[dict], list[dict]]:
+    """~10 events per experiment: approval, four exploring/validated rounds, an end."""
+    records, _ = generate(experiments, seed=5)
+    transitions = []
+    for number, record in enumerate(records):
+        steps = ["approved", "exploring"] + ["validated", "exploring"] * 3 + ["validated"]
+        steps.append("in_production" if number % 3 else "stopped")
+        base = record["registered_at"][:10]
+        for index, state in enumerate(steps):
+            day = f"{base}T{index:02d}:00:00+00:00"
+            transitions.append(
+                {
+                    "type": "transition",
+                    "experiment": record["id"],
+                    "to": state,
+                    "at": max(day, record["registered_at"]),
+                    "actor": "carol",
+                }
+            )
+    return records, transitions
+
+
+def bench_registry(root: Path, experiments: int) -> list[dict]:
+    records, transitions = many_events(experiments)
+    data = root / "import.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in records + transitions) + "\n")
+    database = root / "registry.sqlite"
+    env = {
+        **os.environ,
+        "SANDBOX_REGISTRY_URL": f"sqlite:///{database}",
+        "SANDBOX_STATE_DIR": str(root / "reg-state"),
+    }
+    events = len(records) + len(transitions)
+    seconds = timed(lambda: run(SANDBOX, "experiments", "import", str(data), env=env))
+    imported = result(
+        f"import {events:,} records",
+        events / seconds,
+        None,
+        "records/s",
+        ">= 50,000 events/s",
+        events / seconds >= 50_000,
+        f"{len(records):,} experiments, {len(transitions):,} transitions",
+    )
+    value = min(
+        timed(lambda: run(SANDBOX, "report", "--format", "json", env=env)) for _ in range(3)
+    )
+    floor = min(timed(lambda: sql_floor(database)) for _ in range(3))
+    report = result(
+        f"report --format json over {len(records):,} experiments",
+        value,
+        floor,
+        "s",
+        "<= 3x SQL floor and <= 2 s",
+        value <= 3 * floor and value <= 2,
+        "floor: the same aggregates by hand in SQL in sqlite3",
+    )
+    return [imported, report]
+
+
+def sql_floor(database: Path) -> None:
+    connection = sqlite3.connect(database)
+    connection.execute(
+        """
+        WITH s AS (
+          SELECT e.id, e.team, e.sandbox, e.registered_at,
+                 MIN(CASE WHEN v.to_state = 'in_production' THEN v.at END) AS prod,
+                 MIN(CASE WHEN v.to_state = 'stopped' THEN v.at END) AS stop
+          FROM experiments e JOIN events v ON v.experiment = e.id GROUP BY e.id)
+        SELECT team, COUNT(*), SUM(prod IS NOT NULL), SUM(prod IS NULL AND stop IS NOT NULL),
+               AVG(julianday(prod) - julianday(registered_at))
+        FROM s GROUP BY team
+        """
+    ).fetchall()
+    connection.execute(
+        "SELECT to_state, COUNT(DISTINCT experiment) FROM events GROUP BY to_state"
+    ).fetchall()
+    connection.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, no spawns")
+    args = parser.parse_args()
+    results = [bench_help()]
+    with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
+        root = Path(tmp)
+        results += bench_registry(root, 5_000 if args.quick else 100_000)
+        results.append(bench_verify(root, 64 if args.quick else 1024))
+        if not args.quick:
+            env = deploy(root, users=20)
+            try:
+                results.append(bench_up(env, root))
+                results += bench_spawn(env)
+            finally:
+                run(SANDBOX, "down", "--purge", "--yes", env=env, check=False)
+    out = PROJECT / "bench" / "results.json"
+    out.write_text(
+        json.dumps(
+            {"results": results, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2
+        )
+    )
+    width = max(len(r["name"]) for r in results)
+    print(f"{'benchmark':<{width}}  {'value':>12}  {'floor':>10}  {'ratio':>7}  target  met")
+    for r in results:
+        floor = f"{r['floor']:.3f}" if r["floor"] is not None else "-"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        print(
+            f"{r['name']:<{width}}  {r['value']:>10.3f} {r['unit']:<5} {floor:>10}  "
+            f"{ratio:>7}  {r['target']}  {'yes' if r['met'] else 'NO'}  {r['note']}"
+        )
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
