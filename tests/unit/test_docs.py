@@ -1,0 +1,25 @@
+"""The docs that are generated from the code are current, and every command
+has help text and an entry in docs/cli.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sandbox.docgen import cli_reference, commands, config_reference
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_generated_docs_are_current():
+    hint = "run `python -m sandbox.docgen docs`"
+    assert (DOCS / "cli.md").read_text() == cli_reference(), hint
+    assert (DOCS / "configuration.md").read_text() == config_reference(), hint
+
+
+def test_every_command_has_help_and_a_docs_entry():
+    text = (DOCS / "cli.md").read_text()
+    listed = commands()
+    assert len(listed) >= 25
+    for path, command in listed:
+        assert (command.help or "").strip(), f"{path} has no help text"
+        assert f"## `{path}`" in text, f"{path} is missing from docs/cli.md"
