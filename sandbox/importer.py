@@ -111,9 +111,14 @@ def plan_import(
     tracks: dict[str, _Track] = {}
     new_experiments: list[Experiment] = []
     new_events: list[Event] = []
+    referenced = {r.id if isinstance(r, ExperimentLine) else r.experiment for _, r in records}
+    with engine.connect() as connection:
+        in_registry = store.existing_ids(connection, referenced)
 
     def track(experiment_id: str) -> _Track | None:
         if experiment_id not in tracks:
+            if experiment_id not in in_registry:
+                return None
             try:
                 view = store.get(engine, experiment_id)
             except store.UnknownExperiment:

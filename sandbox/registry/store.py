@@ -222,12 +222,14 @@ def count_events(engine: Engine) -> int:
         return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
 
 
-def existing_ids(connection: Connection, ids: Iterable[str]) -> set[str]:
-    wanted = list(ids)
-    if not wanted:
-        return set()
-    found = connection.execute(select(experiments.c.id).where(experiments.c.id.in_(wanted)))
-    return {i for (i,) in found}
+def existing_ids(connection: Connection, ids: Iterable[str], chunk: int = 5000) -> set[str]:
+    """Which of these ids the registry holds (in chunks: SQLite caps bound parameters)."""
+    wanted, found = sorted(set(ids)), set[str]()
+    for start in range(0, len(wanted), chunk):
+        part = wanted[start : start + chunk]
+        query = select(experiments.c.id).where(experiments.c.id.in_(part))
+        found.update(i for (i,) in connection.execute(query))
+    return found
 
 
 def write_batch(
@@ -247,11 +249,12 @@ def write_batch(
             {"experiments": len(new), "events": len(new_events), "sha256": digest},
         )
         if new:
+            # vars(), not asdict(): asdict deep-copies every field (slow at a million rows)
             connection.execute(
                 insert(experiments),
                 [
                     {
-                        **asdict(e),
+                        **vars(e),
                         "datasets": list(e.datasets),
                         "registered_at": _utc(e.registered_at),
                     }
@@ -261,14 +264,12 @@ def write_batch(
             connection.execute(
                 insert(events),
                 [
-                    asdict(Event(e.id, 0, None, "proposed", _utc(e.registered_at), e.registered_by))
+                    vars(Event(e.id, 0, None, "proposed", _utc(e.registered_at), e.registered_by))
                     for e in new
                 ],
             )
         if new_events:
-            connection.execute(
-                insert(events), [{**asdict(e), "at": _utc(e.at)} for e in new_events]
-            )
+            connection.execute(insert(events), [{**vars(e), "at": _utc(e.at)} for e in new_events])
 
 
 def summaries(engine: Engine) -> list[Any]:
