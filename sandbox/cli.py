@@ -573,10 +573,14 @@ def experiments_import(opts: Options, file: Path):
 @pass_options
 def report(opts: Options, fmt: str, since, until, output: Path | None, lang: str):
     """Which experiments reach production: conversion, funnel, lead time."""
-    from .operations import manager_report
+    from .report_formats import manager_report
 
     text = manager_report(
-        opts.env(), fmt, since.date() if since else None, until.date() if until else None, lang
+        opts.env().registry_url,
+        fmt,
+        since.date() if since else None,
+        until.date() if until else None,
+        lang,
     )
     if fmt == "table" and output is None:
         out = console()

@@ -229,28 +229,13 @@ def dataset_quality(loaded: LoadedConfig, dataset_id: str, env: Environment) -> 
     }
 
 
-def manager_report(env: Environment, fmt: str, since=None, until=None, lang: str = "en"):
-    """The report in one format: json/csv/html text, or rich tables for "table"."""
-    import json
+def z2jh_values(config_path: Path, env: Environment, sandbox: str) -> dict:
+    """Validated (policy included), then mapped onto the z2jh chart's values."""
+    from .z2jh import values
 
-    from . import report, report_formats
-    from .errors import InvalidInput
-    from .registry import store
-    from .registry.db import open_registry_url
-
-    if since and until and since >= until:
-        raise InvalidInput(f"--since {since} must be before --until {until}")
-    summaries = store.summaries(open_registry_url(env.registry_url))
-    result = report.compute(summaries, since, until)
-    if fmt == "json":
-        return json.dumps(result, indent=2) + "\n"
-    if fmt == "csv":
-        return report_formats.to_csv(result)
-    if fmt == "html":
-        from .report_html import render
-
-        return render(result, report.lead_time_series(summaries, since, until), lang=lang)
-    return report_formats.tables(result)
+    result = make_plan(config_path, env, sandbox)[0]
+    image = result.image.tag if result.image else "sandbox-notebook:latest"
+    return values(result.sandbox, result.staged, image, result.desired["tier"])
 
 
 def record_export(env: Environment, actor: str, what: str, details: dict) -> None:
@@ -265,12 +250,3 @@ def verify_audit(env: Environment):
     from .registry.db import open_registry_url
 
     return audit.verify(open_registry_url(env.registry_url))
-
-
-def z2jh_values(config_path: Path, env: Environment, sandbox: str) -> dict:
-    """Validated (policy included), then mapped onto the z2jh chart's values."""
-    from .z2jh import values
-
-    result = make_plan(config_path, env, sandbox)[0]
-    image = result.image.tag if result.image else "sandbox-notebook:latest"
-    return values(result.sandbox, result.staged, image, result.desired["tier"])

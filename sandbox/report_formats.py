@@ -90,3 +90,27 @@ def tables(report: dict[str, Any]) -> list[Any]:
     for state, count in report["funnel"].items():
         funnel.add_row(state, str(count))
     return [figures, quarters, funnel]
+
+
+def manager_report(registry_url: str, fmt: str, since=None, until=None, lang: str = "en"):
+    """The report in one format: json/csv/html text, or rich tables for "table"."""
+    import json
+
+    from . import report
+    from .errors import InvalidInput
+    from .registry import store
+    from .registry.db import open_registry_url
+
+    if since and until and since >= until:
+        raise InvalidInput(f"--since {since} must be before --until {until}")
+    summaries = store.summaries(open_registry_url(registry_url))
+    result = report.compute(summaries, since, until)
+    if fmt == "json":
+        return json.dumps(result, indent=2) + "\n"
+    if fmt == "csv":
+        return to_csv(result)
+    if fmt == "html":
+        from .report_html import render
+
+        return render(result, report.lead_time_series(summaries, since, until), lang=lang)
+    return tables(result)

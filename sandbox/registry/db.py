@@ -40,8 +40,24 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def head_revision() -> str:
+    """Migrations are named NNNN_*.py with revision NNNN: the newest is the head."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    except Exception:  # no table yet, or an empty database
+        return None
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Bring the database to the newest migration (idempotent)."""
+    """Bring the database to the newest migration (idempotent; a quick check
+    first, because importing Alembic costs more than most commands)."""
+    if current_revision(engine) == head_revision():
+        return
     from alembic import command
     from alembic.config import Config
 
