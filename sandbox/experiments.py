@@ -3,6 +3,7 @@ and the promotion gate, in one place for the CLI, the service and the importer."
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,15 @@ ALGORITMEREGISTER_STATUS = {
     "retired": "Buiten gebruik",
 }
 GATE_FIELDS = ("human_intervention", "risks", "proportionality")
+# Teams and sandboxes label reports and dashboards: printable names only.
+NAME_PATTERN = r"^[\w][\w .-]{0,63}$"
+
+
+def check_name(kind: str, value: str) -> None:
+    if not re.match(NAME_PATTERN, value):
+        raise InvalidInput(
+            f"{kind} {value!r}: use letters, digits, spaces, '.', '_' or '-' (at most 64)"
+        )
 
 
 class TransitionRefused(InvalidInput):

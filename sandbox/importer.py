@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .errors import InvalidInput, Problem, SandboxError
-from .experiments import Event, Experiment, TransitionRefused, check_transition
+from .experiments import NAME_PATTERN, Event, Experiment, TransitionRefused, check_transition
 from .registry import store
 
 
@@ -31,8 +31,8 @@ class ExperimentLine(_Line):
     type: Literal["experiment"]
     id: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1)
-    team: str = Field(min_length=1, max_length=64)
-    sandbox: str = Field(min_length=1, max_length=63)
+    team: str = Field(pattern=NAME_PATTERN)
+    sandbox: str = Field(pattern=NAME_PATTERN)
     owner: str = Field(min_length=1, max_length=64)
     purpose: str = Field(min_length=1)
     datasets: list[str] = Field(default_factory=list)

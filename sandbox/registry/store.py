@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import audit
 from ..errors import InvalidInput, SandboxError
-from ..experiments import Event, Experiment, check_transition, current_state
+from ..experiments import Event, Experiment, check_name, check_transition, current_state
 from .tables import events, experiments
 
 Clock = Callable[[], datetime]
@@ -103,6 +103,9 @@ def insert_event(connection: Connection, event: Event) -> None:
 
 def register(engine: Engine, experiment: Experiment) -> Experiment:
     """Store a new experiment in state ``proposed``; an empty id gets the next EXP-NNNN."""
+
+    check_name("team", experiment.team)
+    check_name("sandbox", experiment.sandbox)
 
     def work(connection: Connection) -> Experiment:
         record = experiment if experiment.id else replace(experiment, id=next_id(connection))

@@ -133,7 +133,10 @@ class ExperimentsHandler(ApiHandler):
             )
         except (TypeError, ValueError) as exc:
             raise web.HTTPError(400, f"bad field: {exc}") from None
-        stored = store.register(self.engine, record)
+        try:
+            stored = store.register(self.engine, record)
+        except InvalidInput as exc:
+            raise web.HTTPError(400, str(exc)) from None
         self.set_status(201)
         self.finish(json.dumps(store.get(self.engine, stored.id).as_dict()))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..experiments import STATES
+from ..experiments import NAME_PATTERN, STATES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -26,7 +26,7 @@ def document(prefix: str) -> dict[str, Any]:
     text = {"type": "string"}
     experiment_fields = {
         "title": {"type": "string", "minLength": 1},
-        "team": {"type": "string", "minLength": 1, "description": "default: your group"},
+        "team": {"type": "string", "pattern": NAME_PATTERN, "description": "default: your group"},
         "purpose": {"type": "string", "minLength": 1},
         "description": text,
         "datasets": {"type": "array", "items": text},

@@ -172,3 +172,21 @@ def test_export_algoritmeregister(run, tmp_path: Path, monkeypatch):
     assert "DPIA-2024-07" in record["impacttoetsen"]
     assert "BWBR0007119" in record["lawful_basis"]
     assert "EXP-0001: " in result.stderr and "contact_email" in result.stderr
+
+
+@pytest.mark.parametrize("team", ["bad\rteam", "", "x" * 65, "{"])
+def test_team_names_are_printable(run, team: str):
+    result = run(
+        "experiments",
+        "register",
+        "--title",
+        "t",
+        "--team",
+        team,
+        "--sandbox",
+        "demo",
+        "--purpose",
+        "p",
+    )
+    assert result.exit_code == 2 and "team" in result.stderr
+    assert json.loads(run("experiments", "list", "--json").stdout) == []
