@@ -7,13 +7,13 @@ trace id per server start ties the grants of one start together.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
 from . import audit
-from .registry.tables import access_log
+from .registry.tables import access_log, as_utc
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,5 @@ def entries(
 
 def _entry(row: Any) -> AccessEntry:
     data = {k: v for k, v in row.items() if k != "id"}
-    if data["at"].tzinfo is None:  # SQLite keeps no time zone; we only write UTC
-        data["at"] = data["at"].replace(tzinfo=UTC)
+    data["at"] = as_utc(data["at"])
     return AccessEntry(**data)

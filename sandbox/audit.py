@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from .registry.tables import audit_log
+from .registry.tables import as_utc, audit_log
 
 GENESIS = "0" * 64
 KINDS = ("provision", "policy", "grant", "transition", "register", "import", "export")
@@ -32,8 +32,7 @@ def entry_hash(
 
 
 def _iso(moment: datetime) -> str:
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return utc.isoformat()
+    return as_utc(moment).isoformat()
 
 
 def append(

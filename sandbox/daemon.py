@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if not command or not args.logfile:
         parser.error("start needs --logfile and a command after --")
     result = start(args.pidfile, args.logfile, command, env)
-    print("started" if args.action == "restart" and result == "started" else result)
+    print(result)
     return 0 if result in ("started", "running") else 1
 
 

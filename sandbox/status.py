@@ -9,7 +9,6 @@ import requests
 
 from .catalog import granted_ids
 from .daemon import read_pid
-from .hubconfig import CLI_SERVICE
 from .layout import Layout
 from .model import Sandbox
 from .plan import read_applied
@@ -67,6 +66,3 @@ def sandbox_status(sandbox: Sandbox, layout: Layout, timeout: float = 3.0) -> Sa
     except (requests.RequestException, OSError, ValueError) as exc:
         result.error = f"hub API: {type(exc).__name__}: {exc}"
     return result
-
-
-__all__ = ["CLI_SERVICE", "SandboxStatus", "sandbox_status"]

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from .. import audit
 from ..errors import InvalidInput, SandboxError
 from ..experiments import Event, Experiment, check_name, check_transition, current_state
-from .tables import events, experiments
+from .tables import as_utc, events, experiments
 
 Clock = Callable[[], datetime]
 RETRIES = 50
@@ -53,11 +53,7 @@ def utc_now() -> datetime:
 
 
 def _iso(moment: datetime) -> str:
-    return _utc(moment).isoformat().replace("+00:00", "Z")
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def retrying(engine: Engine, work: Callable[[Connection], Any]) -> Any:
@@ -89,7 +85,7 @@ def next_id(connection: Connection) -> str:
 def insert_experiment(connection: Connection, experiment: Experiment) -> None:
     row = asdict(experiment)
     row["datasets"] = list(experiment.datasets)
-    row["registered_at"] = _utc(experiment.registered_at)
+    row["registered_at"] = as_utc(experiment.registered_at)
     connection.execute(insert(experiments), [row])
     insert_event(
         connection,
@@ -98,7 +94,7 @@ def insert_experiment(connection: Connection, experiment: Experiment) -> None:
 
 
 def insert_event(connection: Connection, event: Event) -> None:
-    connection.execute(insert(events), [{**asdict(event), "at": _utc(event.at)}])
+    connection.execute(insert(events), [{**asdict(event), "at": as_utc(event.at)}])
 
 
 def register(engine: Engine, experiment: Experiment) -> Experiment:
@@ -145,7 +141,7 @@ def transition(
             allowed(view.experiment)
         check_transition(view.experiment, view.state, to_state)
         event = Event(
-            experiment_id, len(view.events), view.state, to_state, _utc(clock()), actor, reason
+            experiment_id, len(view.events), view.state, to_state, as_utc(clock()), actor, reason
         )
         insert_event(connection, event)
         audit.append(
@@ -210,13 +206,13 @@ def _load(connection: Connection, experiment_id: str, lock: bool = False) -> Exp
 def _experiment(row: Any) -> Experiment:
     data = dict(row)
     data["datasets"] = tuple(data["datasets"])
-    data["registered_at"] = _utc(data["registered_at"])
+    data["registered_at"] = as_utc(data["registered_at"])
     return Experiment(**data)
 
 
 def _event(row: Any) -> Event:
     data = {k: v for k, v in row.items() if k != "id"}
-    data["at"] = _utc(data["at"])
+    data["at"] = as_utc(data["at"])
     return Event(**data)
 
 
@@ -259,7 +255,7 @@ def write_batch(
                     {
                         **vars(e),
                         "datasets": list(e.datasets),
-                        "registered_at": _utc(e.registered_at),
+                        "registered_at": as_utc(e.registered_at),
                     }
                     for e in new
                 ],
@@ -267,12 +263,14 @@ def write_batch(
             connection.execute(
                 insert(events),
                 [
-                    vars(Event(e.id, 0, None, "proposed", _utc(e.registered_at), e.registered_by))
+                    vars(Event(e.id, 0, None, "proposed", as_utc(e.registered_at), e.registered_by))
                     for e in new
                 ],
             )
         if new_events:
-            connection.execute(insert(events), [{**vars(e), "at": _utc(e.at)} for e in new_events])
+            connection.execute(
+                insert(events), [{**vars(e), "at": as_utc(e.at)} for e in new_events]
+            )
 
 
 def summaries(engine: Engine) -> list[Any]:
@@ -310,7 +308,7 @@ def summaries(engine: Engine) -> list[Any]:
             id=row["id"],
             team=row["team"],
             sandbox=row["sandbox"],
-            registered_at=_utc(row["registered_at"]),
+            registered_at=as_utc(row["registered_at"]),
             first_production=_parse(row["first_production"]),
             stopped_at=_parse(row["stopped_at"]),
             entered=frozenset(state for state in FUNNEL if row[state]),
@@ -320,4 +318,4 @@ def summaries(engine: Engine) -> list[Any]:
 
 
 def _parse(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
+    return None if value is None else as_utc(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -17,6 +19,13 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime. SQLite hands DateTime columns back without a zone;
+    everything is written in UTC, so a naive value is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
 
 access_log = Table(
     "access_log",

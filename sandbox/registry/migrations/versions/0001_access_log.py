@@ -7,6 +7,8 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
+from sandbox.registry.append_only import append_only
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -30,25 +32,6 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=False, server_default=""),
     )
     append_only("access_log")
-
-
-def append_only(table: str) -> None:
-    """Refuse UPDATE and DELETE in the database itself, not only in our code."""
-    if op.get_bind().dialect.name == "sqlite":
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-    elif op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE OR REPLACE FUNCTION sandbox_append_only() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION sandbox_append_only()"
-        )
 
 
 def downgrade() -> None:

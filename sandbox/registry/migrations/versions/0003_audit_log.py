@@ -4,19 +4,15 @@ Revision ID: 0003
 Revises: 0002
 """
 
-import importlib
-
 import sqlalchemy as sa
 from alembic import op
+
+from sandbox.registry.append_only import append_only
 
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
-
-append_only = importlib.import_module(
-    "sandbox.registry.migrations.versions.0001_access_log"
-).append_only
 
 
 def upgrade() -> None:
