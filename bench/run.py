@@ -330,16 +330,33 @@ def sql_floor(database: Path) -> None:
     connection.close()
 
 
+ONLY = ("help", "registry", "verify", "deploy")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes, no spawns")
+    parser.add_argument(
+        "--only",
+        choices=ONLY,
+        help="run just this group (at full size unless --quick); its figures replace the "
+        "ones of the same name in bench/results.json, the others are kept",
+    )
     args = parser.parse_args()
-    results = [bench_help()]
+    if args.only == "deploy" and args.quick:
+        parser.error("--quick runs no deploy benchmarks")
+
+    def wanted(name: str) -> bool:
+        return args.only is None or args.only == name
+
+    results = [bench_help()] if wanted("help") else []
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
         root = Path(tmp)
-        results += bench_registry(root, 5_000 if args.quick else 100_000)
-        results.append(bench_verify(root, 64 if args.quick else 1024))
-        if not args.quick:
+        if wanted("registry"):
+            results += bench_registry(root, 5_000 if args.quick else 100_000)
+        if wanted("verify"):
+            results.append(bench_verify(root, 64 if args.quick else 1024))
+        if wanted("deploy") and not args.quick:
             env = deploy(root, users=20)
             try:
                 results.append(bench_up(env, root))
@@ -347,9 +364,14 @@ def main() -> int:
             finally:
                 run(SANDBOX, "down", "--purge", "--yes", env=env, check=False)
     out = PROJECT / "bench" / "results.json"
+    kept = []
+    if args.only and out.exists():
+        names = {r["name"] for r in results}
+        kept = [r for r in json.loads(out.read_text())["results"] if r["name"] not in names]
     out.write_text(
         json.dumps(
-            {"results": results, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2
+            {"results": kept + results, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+            indent=2,
         )
     )
     width = max(len(r["name"]) for r in results)
