@@ -184,14 +184,17 @@ def _progress(out):
     return show
 
 
-@cli.command()
-@click.argument("sandbox", required=False)
-@click.option(
+inventory_option = click.option(
     "-i",
     "--inventory",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Ansible inventory [default: localhost].",
 )
+
+
+@cli.command()
+@click.argument("sandbox", required=False)
+@inventory_option
 @click.option(
     "--ca-bundle",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -223,8 +226,9 @@ def up(
 @click.argument("sandbox", required=False)
 @click.option("--purge", is_flag=True, help="Also remove user home volumes (asks first).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation with --purge.")
+@inventory_option
 @pass_options
-def down(opts: Options, sandbox: str | None, purge: bool, yes: bool):
+def down(opts: Options, sandbox: str | None, purge: bool, yes: bool, inventory: Path | None):
     """Stop sandboxes and their user servers."""
     from .operations import down as run_down
 
@@ -234,7 +238,8 @@ def down(opts: Options, sandbox: str | None, purge: bool, yes: bool):
             abort=True,
         )
     out = console()
-    run_down(opts.config, opts.env(), sandbox, purge, _progress(out), actor=_actor())
+    env = opts.env(inventory=inventory)
+    run_down(opts.config, env, sandbox, purge, _progress(out), actor=_actor())
     out.print("down: stopped" + (" and purged" if purge else ""))
 
 

@@ -36,6 +36,7 @@ HOME = "/home/jovyan"
 CLI_SERVICE = "sandbox-cli"
 CULLER_SERVICE = "idle-culler"
 REGISTRY_SERVICE = "registry"
+TMP_SIZE_BYTES = 512 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,7 @@ def _container_settings(
 ) -> dict[str, Any]:
     name = sandbox.name
     loopback = inputs.network_mode == "loopback"
+    labels = {"org.data-sandbox.sandbox": name, "org.data-sandbox.user": "{username}"}
     settings: dict[str, Any] = {
         "image": inputs.image,
         "pull_policy": "never",
@@ -279,23 +281,31 @@ def _container_settings(
         "network_name": network_name(sandbox, inputs.network_mode),
         # loopback: no port bindings (host networking refuses them); see get_ip_and_port
         "use_internal_ip": True,
-        "extra_create_kwargs": {
-            "user": "1000:1000",
-            "labels": {
-                "org.data-sandbox.sandbox": name,
-                "org.data-sandbox.user": "{username}",
-            },
-        },
-        "extra_host_config": {
-            "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges"],
-            "pids_limit": sandbox.resources.pids,
-            "privileged": False,
-            "tmpfs": {"/tmp": "rw,noexec,nosuid,size=512m"},
-        },
         **governance_settings(sandbox, staged, inputs),
         "loopback": loopback,
     }
     if loopback:
         settings["ip"] = "127.0.0.1"
+    if sandbox.spawner == "swarm":
+        # a swarm service takes its hardening in the ContainerSpec; Docker's
+        # service API has no no-new-privileges or tmpfs mount options (docs/swarm.md)
+        settings["extra_container_spec"] = {
+            "user": "1000:1000",
+            "cap_drop": ["ALL"],
+            "labels": labels,
+        }
+        settings["extra_create_kwargs"] = {"labels": labels}
+        settings["pids_limit"] = sandbox.resources.pids
+        settings["tmp_size"] = TMP_SIZE_BYTES
+        if loopback:  # servers listen on the loopback of the hub's node
+            settings["extra_placement_spec"] = {"constraints": ["node.role == manager"]}
+        return settings
+    settings["extra_create_kwargs"] = {"user": "1000:1000", "labels": labels}
+    settings["extra_host_config"] = {
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "pids_limit": sandbox.resources.pids,
+        "privileged": False,
+        "tmpfs": {"/tmp": f"rw,noexec,nosuid,size={TMP_SIZE_BYTES}"},
+    }
     return settings

@@ -18,6 +18,7 @@ from .catalog import StagedDataset, staged_datasets
 from .config import LoadedConfig
 from .daemon import read_pid
 from .environment import Environment
+from .errors import InvalidInput
 from .hubconfig import HubInputs, hub_settings, network_name
 from .images import ImageSpec, image_spec
 from .model import Sandbox
@@ -60,6 +61,7 @@ def digest(data: Any) -> str:
 
 def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPlan:
     """Everything ``up`` needs for one sandbox, without touching the system."""
+    check_network_mode(loaded, sandbox, env.network_mode)
     staged = staged_datasets(loaded, sandbox, env.layout)
     image = (
         image_spec(env.images, sandbox.image, env.jupyterhub_version)
@@ -102,6 +104,22 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
     if sandbox.spawner == "local":
         result.warnings.append("spawner local: no isolation between users (tier <= 1 only)")
     return result
+
+
+def check_network_mode(loaded: LoadedConfig, sandbox: Sandbox, mode: str) -> None:
+    """Swarm services run on the host network (loopback); a hub outside the
+    swarm cannot reach servers on an overlay network (docs/swarm.md)."""
+    if sandbox.spawner == "swarm" and mode != "loopback":
+        index = loaded.config.sandboxes.index(sandbox)
+        raise InvalidInput(
+            [
+                loaded.doc.problem(
+                    ("sandboxes", index, "spawner"),
+                    f"spawner swarm needs SANDBOX_NETWORK_MODE=loopback (now {mode}); "
+                    "bridge networking for swarm services is not supported yet",
+                )
+            ]
+        )
 
 
 def catalog_summary(loaded: LoadedConfig) -> list[dict[str, Any]]:

@@ -29,6 +29,9 @@ class TaskEvent:
 Progress = Callable[[TaskEvent], None]
 
 
+SWARM_MANAGERS = "managers"
+
+
 @dataclass
 class RunResult:
     changed: int = 0
@@ -45,6 +48,9 @@ def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
         "sandbox_project_dir": str(env.project),
         "sandbox_python": env.python,
         "sandbox_docker_required": any(p.sandbox.spawner != "local" for p in plans),
+        "sandbox_swarm": uses_swarm(plans),
+        # with a swarm the hub runs on its first manager; else on every target
+        "sandbox_hub_hosts": f"{SWARM_MANAGERS}[0]" if uses_swarm(plans) else "all",
         "sandbox_docker_install": env.allow_docker_install,
         "sandbox_images_base_image": DEFAULT_BASE,
         "sandbox_images_local_base": LOCAL_BASE,
@@ -62,6 +68,10 @@ def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
         "sandbox_hubs": [_hub_vars(p, env) for p in plans],
         "sandbox_proxy_command": env.proxy_command,
     }
+
+
+def uses_swarm(plans: list[SandboxPlan]) -> bool:
+    return any(p.sandbox.spawner == "swarm" for p in plans)
 
 
 def _dataset_vars(staged: StagedDataset, env: Environment) -> dict[str, Any]:
@@ -137,7 +147,11 @@ def run_playbook(
             progress(item)
         return True
 
-    inventory: Any = str(env.inventory) if env.inventory else _local_inventory(env)
+    inventory: Any = (
+        str(env.inventory)
+        if env.inventory
+        else _local_inventory(env, bool(variables.get("sandbox_swarm")))
+    )
     env.layout.root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sandbox-run-") as private:
         runner = ansible_runner.run(
@@ -171,9 +185,12 @@ def run_playbook(
     return result
 
 
-def _local_inventory(env: Environment) -> dict[str, Any]:
+def _local_inventory(env: Environment, swarm: bool = False) -> dict[str, Any]:
     host = {"ansible_connection": "local", "ansible_python_interpreter": env.python}
-    return {"all": {"hosts": {"localhost": host}}}
+    inventory: dict[str, Any] = {"all": {"hosts": {"localhost": host}}}
+    if swarm:  # a single-node swarm: this machine is its manager
+        inventory["all"]["children"] = {SWARM_MANAGERS: {"hosts": {"localhost": {}}}}
+    return inventory
 
 
 def _failure_message(res: dict[str, Any]) -> str:

@@ -18,10 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from docker.types import Mount
 from dockerspawner import DockerSpawner, SwarmSpawner
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from jupyterhub.utils import random_port
-from traitlets import Bool, Dict, HasTraits, List, Unicode
+from traitlets import Bool, Dict, HasTraits, Integer, List, Unicode
 
 from . import access_log, policy
 from .hubruntime import clock
@@ -120,10 +121,13 @@ class GovernedMounts(HasTraits):
             yield event
 
 
-class SandboxDockerSpawner(GovernedMounts, DockerSpawner):
+class ContainerStart(GovernedMounts):
+    """What the Docker and Swarm spawners share: the admitted datasets become
+    read-only binds, and loopback servers listen on 127.0.0.1 at a random port."""
+
     loopback = Bool(False, config=True, help="host networking on 127.0.0.1, random port")
 
-    async def start(self):
+    def prepare_start(self) -> None:
         mounts = self.admitted()
         binds = dataset_binds(mounts)
         notice = self.notice_file()
@@ -136,6 +140,11 @@ class SandboxDockerSpawner(GovernedMounts, DockerSpawner):
         }
         if self.loopback:
             self.port = random_port()
+
+
+class SandboxDockerSpawner(ContainerStart, DockerSpawner):
+    async def start(self):
+        self.prepare_start()
         return await super().start()
 
     async def get_ip_and_port(self):
@@ -144,10 +153,53 @@ class SandboxDockerSpawner(GovernedMounts, DockerSpawner):
         return await super().get_ip_and_port()
 
 
-class SandboxSwarmSpawner(GovernedMounts, SwarmSpawner):
+class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
+    """Each server is a swarm service. Datasets are staged at the same path on
+    every node, so a task may run on any of them."""
+
+    pids_limit = Integer(0, config=True, help="TaskTemplate.Resources.Limits.Pids (0: none)")
+    tmp_size = Integer(0, config=True, help="bytes of the /tmp tmpfs (0: no tmpfs)")
+
     async def start(self):
-        self.read_only_volumes = dataset_binds(self.admitted())
+        self.prepare_start()
         return await super().start()
+
+    async def get_ip_and_port(self):
+        if self.loopback:
+            return "127.0.0.1", self.port
+        return await super().get_ip_and_port()
+
+    @property
+    def mounts(self):
+        # SwarmSpawner binds everything; the home is a named volume on the node
+        mounts = []
+        for source, volume in self.volume_binds.items():
+            kind = "bind" if source.startswith("/") else "volume"
+            mounts.append(
+                Mount(
+                    target=volume["bind"],
+                    source=source,
+                    type=kind,
+                    read_only=volume["mode"] == "ro",
+                )
+            )
+        if self.tmp_size:
+            mounts.append(
+                Mount(
+                    target="/tmp",
+                    source=None,
+                    type="tmpfs",
+                    tmpfs_size=self.tmp_size,
+                    tmpfs_mode=0o1777,
+                )
+            )
+        return mounts
+
+    async def docker(self, method, *args, **kwargs):
+        if method == "create_service" and self.pids_limit:
+            limits = kwargs["task_template"]["Resources"].setdefault("Limits", {})
+            limits["Pids"] = self.pids_limit  # Docker API 1.41; docker-py has no argument
+        return await super().docker(method, *args, **kwargs)
 
 
 class SandboxLocalSpawner(GovernedMounts, SimpleLocalProcessSpawner):

@@ -254,3 +254,17 @@ def test_schema_describes_the_yaml(run, demo_copy: Path, kind: str, key: str):
     document = demo_copy if kind == "config" else demo_copy.parent / "datasets" / "woz-2024.yaml"
     data = json.loads(json.dumps(yaml.safe_load(document.read_text()), default=str))
     assert list(Draft202012Validator(schema).iter_errors(data)) == []
+
+
+def test_swarm_needs_loopback_networking(run, demo_copy: Path, monkeypatch):
+    demo_copy.write_text(demo_copy.read_text().replace("spawner: docker", "spawner: swarm"))
+    line = next(
+        n for n, text in enumerate(demo_copy.read_text().splitlines(), 1) if "spawner:" in text
+    )
+    monkeypatch.setenv("SANDBOX_NETWORK_MODE", "bridge")
+    result = run("-c", str(demo_copy), "plan")
+    assert_clean_error(result)
+    assert f"sandbox.yaml:{line}: sandboxes[0].spawner: spawner swarm needs" in result.stderr
+    assert not run.state.exists()  # type: ignore[attr-defined]
+    monkeypatch.setenv("SANDBOX_NETWORK_MODE", "loopback")
+    assert run("-c", str(demo_copy), "plan").exit_code == 0

@@ -94,3 +94,22 @@ def test_no_secret_values_in_the_settings(demo):
         "shared-password", ""
     )
     assert "api_token" not in text
+
+
+def test_swarm_services_carry_the_same_hardening(demo):
+    sandbox, staged, layout = demo
+    swarm = sandbox.model_copy(update={"spawner": "swarm"})
+    inputs = HubInputs(layout, "sandbox-notebook:abc", "/venv/bin/python", "/chp", "loopback")
+    settings = hub_settings(swarm, staged, inputs)["traitlets"]
+    assert settings["JupyterHub"]["spawner_class"] == "sandbox.spawner.SandboxSwarmSpawner"
+    spawner = settings["SandboxSwarmSpawner"]
+    spec = spawner["extra_container_spec"]
+    assert spec["user"] == "1000:1000" and spec["cap_drop"] == ["ALL"]
+    assert "user" not in spawner["extra_create_kwargs"]  # not an argument of create_service
+    assert spawner["extra_create_kwargs"]["labels"]["org.data-sandbox.sandbox"] == "demo"
+    assert spawner["pids_limit"] == 512 and spawner["tmp_size"] == 512 * 1024**2
+    assert spawner["mem_limit"] == 2 * 1024**3 and spawner["cpu_limit"] == 1.0
+    assert spawner["network_name"] == "host" and spawner["loopback"] is True
+    assert spawner["extra_placement_spec"] == {"constraints": ["node.role == manager"]}
+    assert "extra_host_config" not in spawner  # ignored by services; nothing pretends
+    assert spawner["user_datasets"] == user_mounts(sandbox, staged)

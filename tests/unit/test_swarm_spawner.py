@@ -1,0 +1,25 @@
+"""What SandboxSwarmSpawner hands to Docker's service API (pure: no engine)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from sandbox.spawner import SandboxSwarmSpawner
+
+
+def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():
+    spawner = SandboxSwarmSpawner(
+        volumes={"sandbox-demo-home-{username}": "/home/jovyan"},
+        read_only_volumes={"/srv/state/datasets/woz/1": "/data/woz"},
+        tmp_size=1024,
+    )
+    spawner.user = SimpleNamespace(name="alice")
+    mounts = {m["Target"]: m for m in spawner.mounts}
+    assert mounts["/home/jovyan"]["Type"] == "volume"
+    assert mounts["/home/jovyan"]["Source"] == "sandbox-demo-home-alice"
+    assert mounts["/home/jovyan"]["ReadOnly"] is False
+    assert mounts["/data/woz"]["Type"] == "bind"
+    assert mounts["/data/woz"]["Source"] == "/srv/state/datasets/woz/1"
+    assert mounts["/data/woz"]["ReadOnly"] is True
+    assert mounts["/tmp"]["Type"] == "tmpfs"
+    assert mounts["/tmp"]["TmpfsOptions"] == {"SizeBytes": 1024, "Mode": 0o1777}
