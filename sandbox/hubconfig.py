@@ -254,6 +254,7 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
     }
     return {
         "sandbox": sandbox.name,
+        "lang": sandbox.lang,
         "organisation": inputs.organisation,
         "teams": teams,
         "port": sandbox.hub.registry_port,

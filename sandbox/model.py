@@ -123,6 +123,7 @@ class Sandbox(Strict):
     max_tier: int = Field(default=1, ge=0, le=3)
     expires: dt.date | None = None
     spawner: Literal["docker", "swarm", "local"] = "docker"
+    lang: Literal["en", "nl"] = "en"
     image: Slug = "notebook"
     network: Network = Network()
     resources: Resources = Resources()

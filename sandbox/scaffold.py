@@ -19,6 +19,7 @@ sandboxes:
     max_tier: 1               # highest dataset tier this sandbox may hold
     expires: {expires}
     spawner: docker           # docker | swarm | local
+    lang: en                  # en | nl: language of the hub pages and dashboard
     image: notebook
     network: {{egress: true}}
     resources: {{memory: 2G, cpus: 1.0}}
