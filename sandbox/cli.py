@@ -256,7 +256,7 @@ def status(opts: Options, as_json: bool):
     if as_json:
         emit_json({"sandboxes": [s.as_dict() for s in items]})
         return
-    table = Table("sandbox", "url", "hub", "servers", "datasets", "expires")
+    table = Table("sandbox", "url", "hub", "tier", "servers", "datasets", "expires")
     for s in items:
         health = (
             f"up ({s.hub_version})" if s.hub_version else ("down" if not s.hub_running else "error")
@@ -265,6 +265,7 @@ def status(opts: Options, as_json: bool):
             s.name,
             s.url,
             health,
+            "-" if s.tier is None else str(s.tier),
             ", ".join(s.servers) or "-",
             ", ".join(s.datasets) or "-",
             s.expires or "-",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import StagedDataset
+from .hubpages import template_vars
 from .layout import Layout
 from .model import Sandbox
 
@@ -52,6 +53,7 @@ class HubInputs:
     clock_file: str = ""  # tests and drills only: a file holding "today"
     organisation: str = ""
     catalog: tuple[dict[str, Any], ...] = ()  # every data card, summarised
+    tier: int = 0  # highest tier of the datasets granted in the sandbox
 
 
 def guarded(inputs: HubInputs) -> list[str]:
@@ -180,6 +182,7 @@ def hub_settings(
             },
             "load_roles": roles,
             "services": services,
+            "template_vars": template_vars(sandbox, inputs.tier),
         },
         "ConfigurableHTTPProxy": {
             "command": [inputs.proxy_command],

@@ -34,6 +34,9 @@ def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
     if settings["auth"] == "shared-password":
         c.SharedPasswordAuthenticator.user_password = read_secret(secrets, "user_password")
         c.SharedPasswordAuthenticator.admin_password = read_secret(secrets, "admin_password")
+    # the sandbox banner and login form; JupyterHub's own templates stay reachable
+    # as "templates/page.html" for ours to extend
+    c.JupyterHub.template_paths = [str(Path(__file__).parent / "hub" / "templates")]
     c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings, clock(settings.get("clock_file")))
     if settings.get("bridge_network"):
         gateway = network_gateway(settings["bridge_network"])

@@ -78,6 +78,7 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
         clock_file=env.clock_file,
         organisation=loaded.config.organisation.name,
         catalog=tuple(catalog_summary(loaded)),
+        tier=policy.sandbox_tier(loaded, sandbox),
     )
     settings = hub_settings(sandbox, staged, inputs)
     network = None
@@ -86,7 +87,7 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
     desired = {
         "sandbox": sandbox.name,
         "url": f"http://{sandbox.hub.ip}:{sandbox.hub.port}/",
-        "tier": policy.sandbox_tier(loaded, sandbox),
+        "tier": inputs.tier,
         "expires": sandbox.expires.isoformat() if sandbox.expires else None,
         "hub_settings": digest(settings),
         "image": image.tag if image else None,

@@ -24,6 +24,7 @@ class SandboxStatus:
     servers: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
     expires: str | None = None
+    tier: int | None = None  # as provisioned (highest tier of the granted datasets)
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -35,10 +36,12 @@ def hub_api(sandbox: Sandbox) -> str:
 
 
 def sandbox_status(sandbox: Sandbox, layout: Layout, timeout: float = 3.0) -> SandboxStatus:
+    applied = read_applied(layout.applied(sandbox.name))
     result = SandboxStatus(
         name=sandbox.name,
         url=f"http://{sandbox.hub.ip}:{sandbox.hub.port}/",
-        provisioned=read_applied(layout.applied(sandbox.name)) is not None,
+        provisioned=applied is not None,
+        tier=applied.get("tier") if applied else None,
         hub_running=bool(read_pid(layout.pidfile(sandbox.name))),
         hub_version=None,
         datasets=granted_ids(sandbox),

@@ -1,0 +1,47 @@
+"""What the hub's pages show about the sandbox, in English and Dutch (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.config import load_config
+from sandbox.hubpages import TEMPLATES, TEXT, TIER_TEXT, template_vars
+
+
+@pytest.fixture
+def demo(demo_copy: Path):
+    return load_config(demo_copy).config.sandbox("demo")
+
+
+def test_banner_names_the_sandbox_its_tier_and_expiry(demo):
+    page = template_vars(demo, 2)["sandbox_page"]
+    assert page["name"] == "demo" and page["tier"] == 2 and page["expires"] == "2027-12-31"
+    assert page["tier_text"] == "tier 2: no internet, data stays here"
+    assert [link["href"] for link in page["links"]] == [
+        "/services/registry/catalog",
+        "/services/registry/",
+        "/services/registry/dashboard",
+    ]
+
+
+def test_dutch_pages(demo):
+    page = template_vars(demo.model_copy(update={"lang": "nl"}), 2)["sandbox_page"]
+    assert page["lang"] == "nl"
+    assert page["tier_text"] == "niveau 2: geen internet, data blijft hier"
+    assert page["text"]["sign_in"] == "Inloggen"
+    assert page["links"][0]["label"] == "Datacatalogus"
+
+
+def test_every_tier_and_string_exists_in_both_languages():
+    assert TIER_TEXT["en"].keys() == TIER_TEXT["nl"].keys() == {0, 1, 2, 3}
+    assert TEXT["en"].keys() == TEXT["nl"].keys()
+
+
+def test_no_expiry_and_templates_ship_with_the_package(demo):
+    page = template_vars(demo.model_copy(update={"expires": None}), 0)["sandbox_page"]
+    assert page["expires"] == "" and page["tier_text"] == "tier 0: open data"
+    for name in ("page.html", "login.html"):
+        text = (TEMPLATES / name).read_text()
+        assert '{% extends "templates/' + name + '" %}' in text
