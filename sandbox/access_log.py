@@ -62,9 +62,12 @@ def record(engine: Engine, entries: list[AccessEntry]) -> None:
 
 
 def entries(
-    engine: Engine, sandbox: str | None = None, user: str | None = None
+    engine: Engine, sandbox: str | None = None, user: str | None = None, newest: int | None = None
 ) -> list[AccessEntry]:
-    query = select(access_log).order_by(access_log.c.id)
+    """Logged decisions, oldest first; with ``newest``, only the newest that many,
+    newest first."""
+    order = access_log.c.id if newest is None else access_log.c.id.desc()
+    query = select(access_log).order_by(order).limit(newest)
     if sandbox:
         query = query.where(access_log.c.sandbox == sandbox)
     if user:
