@@ -124,6 +124,12 @@ def check_network_mode(loaded: LoadedConfig, sandbox: Sandbox, mode: str) -> Non
 
 
 def catalog_summary(loaded: LoadedConfig) -> list[dict[str, Any]]:
+    """Every data card for the registry service's catalog page: what it is, who
+    answers for it, and its governance metadata (dates as ISO strings)."""
+    governance = {
+        "version", "access_rights", "classification", "personal_data", "legal_basis",
+        "dpia", "retention", "agreement",
+    }  # fmt: skip
     return [
         {
             "id": c.card.id,
@@ -132,6 +138,7 @@ def catalog_summary(loaded: LoadedConfig) -> list[dict[str, Any]]:
             "owner": c.card.owner,
             "steward": c.card.steward,
             "purposes": list(c.card.purposes),
+            **c.card.model_dump(mode="json", include=governance),
         }
         for c in sorted(loaded.cards.values(), key=lambda c: c.card.id)
     ]
