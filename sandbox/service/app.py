@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,15 @@ from jupyterhub.utils import url_path_join
 from sqlalchemy import Engine
 from tornado import ioloop, web
 
+from .. import access_log
 from ..errors import InvalidInput
 from ..experiments import STATES, Experiment, TransitionRefused
+from ..hubruntime import clock
 from ..registry import store
 from ..registry.db import open_registry_url
-from . import access, openapi
+from . import access, openapi, pages
 from .access import Caller
+from .pages import Language
 
 NEW_FIELDS = set(openapi.document("/")["components"]["schemas"]["NewExperiment"]["properties"])
 
@@ -43,6 +47,10 @@ class Base(HubOAuthenticated, web.RequestHandler):
 
     def url(self, *parts: str) -> str:
         return url_path_join(self.settings["prefix"], *parts)
+
+    def lang(self) -> Language:
+        """The sandbox's language, unless this request asks for another (?lang=nl|en)."""
+        return Language.choose(self.get_argument("lang", None), self.config.get("lang"))
 
 
 class ApiHandler(Base):
@@ -211,20 +219,20 @@ class DashboardHandler(ManagerMixin, Base):
     @web.authenticated
     def get(self) -> None:
         from ..report_html import render
-        from .pages import filter_form
 
         self.require_manager(self.caller())
         arguments = {k: self.get_argument(k) for k in self.request.arguments}
         result, lead_times = report_for(self.engine, arguments)
         options = store.summaries(self.engine)
-        form = filter_form(
+        lang = self.lang()
+        form = pages.filter_form(
             arguments,
             sorted({s.team for s in options}),
             sorted({s.sandbox for s in options}),
             self.url("dashboard"),
+            lang,
         )
-        lang = arguments.get("lang", self.config.get("lang", "en"))
-        self.finish(render(result, lead_times, lang=lang, filters_html=form))
+        self.finish(render(result, lead_times, lang=lang.code, filters_html=form))
 
 
 class OpenApiHandler(web.RequestHandler):
@@ -239,13 +247,17 @@ class PageHandler(Base):
 
     @web.authenticated
     def get(self, experiment_id: str | None = None) -> None:
-        from . import pages
-
         who = self.caller()
         if who is None or not who.roles:
             raise web.HTTPError(403, "you have no role in this sandbox")
+        lang = self.lang()
         if self.page == "catalog":
-            body = pages.catalog(self.config, who)
+            log = None
+            if pages.sees_access_log(who):
+                log = access_log.entries(
+                    self.engine, self.config["sandbox"], newest=pages.ACCESS_LOG_ROWS
+                )
+            body = pages.catalog(self.config, who, lang, self.settings["today"](), log)
         elif experiment_id:
             try:
                 view = store.get(self.engine, experiment_id)
@@ -253,14 +265,20 @@ class PageHandler(Base):
                 raise web.HTTPError(404) from None
             if not access.can_read(who, view.experiment):
                 raise web.HTTPError(404)
-            body = pages.experiment(view, self.url(""))
+            body = pages.experiment(view, self.url(""), lang)
         else:
             views = [v for v in store.listing(self.engine) if access.can_read(who, v.experiment)]
-            body = pages.experiment_list(views, self.url(""))
-        self.finish(pages.layout(self.config, who, body, self.url("")))
+            body = pages.experiment_list(views, self.url(""), lang)
+        self.finish(pages.layout(self.config, who, body, self.url(""), lang))
 
 
-def make_app(config: dict[str, Any], engine: Engine, prefix: str) -> web.Application:
+def make_app(
+    config: dict[str, Any],
+    engine: Engine,
+    prefix: str,
+    today: Callable[[], date] | None = None,
+) -> web.Application:
+    """``today`` is the clock of the catalog page's rule 7 (agreements that ended)."""
     api = url_path_join(prefix, "api")
     return web.Application(
         [
@@ -280,6 +298,7 @@ def make_app(config: dict[str, Any], engine: Engine, prefix: str) -> web.Applica
         registry=config,
         engine=engine,
         prefix=prefix,
+        today=today or clock(None),
     )
 
 
@@ -288,7 +307,7 @@ def main(argv: list[str]) -> int:
     config = settings["registry"]
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/registry/")
     engine = open_registry_url(config["registry_url"])
-    app = make_app(config, engine, prefix)
+    app = make_app(config, engine, prefix, clock(settings.get("clock_file")))
     url = os.environ.get("JUPYTERHUB_SERVICE_URL", f"http://127.0.0.1:{config['port']}")
     host, port = url.split("://", 1)[1].rsplit(":", 1)
     app.listen(int(port.rstrip("/")), address=host)

@@ -181,3 +181,8 @@ def test_html_pages_for_a_logged_in_user(clients, deployment: Deployment):
     alice = clients["alice"].user.session.get(f"{deployment.url}/services/registry/catalog")
     assert "mounted at /data/woz-2024" in alice.text
     assert "not granted" in alice.text  # meldingen exists but is not hers
+    assert "id='access-log'" not in alice.text  # the access log is for stewards and admins
+    erin = clients["erin"].user.session.get(f"{deployment.url}/services/registry/catalog")
+    assert erin.status_code == 200 and "<table id='access-log'>" in erin.text
+    dutch = session.get(f"{deployment.url}/services/registry/catalog?lang=nl", timeout=30)
+    assert "<html lang='nl'>" in dutch.text and "Datacatalogus" in dutch.text
