@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from sandbox.errors import InvalidInput
-from sandbox.experiments import Experiment
+from sandbox.experiments import Event, Experiment
 from sandbox.importer import ImportResult, import_file
 from sandbox.registry import store
 from sandbox.registry.db import open_registry_url
@@ -478,3 +480,111 @@ def test_values_are_not_coerced(tmp_path: Path, field: str, value: str):
     with pytest.raises(InvalidInput, match=rf"in\.jsonl:1: {field}"):
         import_file(path, engine)
     assert store.listing(engine) == []
+
+
+# --- the fast SQLite insert stores what the SQLAlchemy insert stores -----------------------
+
+
+def stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row as SQLite holds it, with each value's storage class."""
+    tables = {
+        "experiments": "SELECT rowid, * FROM experiments ORDER BY rowid",
+        "events": "SELECT rowid, * FROM events ORDER BY rowid",
+        # the entry's own time and hash differ between two runs
+        "audit_log": "SELECT seq, actor, kind, subject, details, prev_hash, typeof(at) "
+        "FROM audit_log",
+    }
+    with engine.connect() as connection:
+        return {
+            name: [
+                tuple((value, type(value).__name__) for value in row)
+                for row in connection.exec_driver_sql(query)
+            ]
+            for name, query in tables.items()
+        }
+
+
+def plain_inserts(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = store.insert_rows
+    monkeypatch.setattr(
+        store, "insert_rows", lambda *args, **kwargs: original(*args, **kwargs, fast=False)
+    )
+
+
+def test_fast_insert_stores_the_same_rows_as_sqlalchemy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [
+        *VALID,
+        exp("EXP-0003", datasets=["woz-2024", "brp ", "€-data"], title="Ünïcode ✓"),
+        minimal_exp("EXP-0004", registered_at="2025-01-10T23:30:00.123456-05:00"),
+        tr("EXP-0004", "approved", "2025-01-11T04:30:00.123456Z"),  # the same instant
+        tr("EXP-0004", "stopped", "2025-01-12T00:00:00.000001+14:00", reason=""),
+    ]
+    path = write(tmp_path / "in.jsonl", lines)
+    fast = open_registry_url(f"sqlite:///{tmp_path}/fast.sqlite")
+    plain = open_registry_url(f"sqlite:///{tmp_path}/plain.sqlite")
+    import_file(path, fast)
+    with monkeypatch.context() as patch:
+        plain_inserts(patch)
+        import_file(path, plain)
+    rows = stored(fast)
+    assert rows == stored(plain)
+    assert (len(rows["experiments"]), len(rows["events"]), len(rows["audit_log"])) == (4, 15, 1)
+    # what the SQLAlchemy DateTime type stores on SQLite: UTC, always with microseconds
+    assert rows["events"][-1][6] == ("2025-01-11 10:00:00.000001", "str")
+    assert store.get(fast, "EXP-0004").as_dict() == store.get(plain, "EXP-0004").as_dict()
+
+
+def test_fast_insert_converts_any_zone_to_utc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_batch takes times in any zone, and naive ones as UTC, on both paths."""
+    plus_two = timezone(timedelta(hours=2))
+    experiment = Experiment(
+        id="EXP-0001",
+        title="t",
+        team="a",
+        sandbox="demo",
+        owner="alice",
+        purpose="p",
+        registered_at=datetime(2025, 1, 10, 11, 0, tzinfo=plus_two),
+        registered_by="alice",
+        datasets=("x",),
+        personal_data=True,
+    )
+    moments = [
+        datetime(2025, 1, 11, 9, 0),  # naive: UTC
+        datetime(2025, 1, 11, 11, 0, tzinfo=plus_two),  # the same instant, another zone
+        datetime(2025, 1, 12, 9, 0, 0, 5, tzinfo=UTC),
+    ]
+    states = ["proposed", "approved", "exploring", "validated"]
+    events = [
+        Event("EXP-0001", seq, states[seq - 1], states[seq], at, "carol", "why")
+        for seq, at in enumerate(moments, start=1)
+    ]
+    fast = open_registry_url(f"sqlite:///{tmp_path}/fast.sqlite")
+    plain = open_registry_url(f"sqlite:///{tmp_path}/plain.sqlite")
+    store.write_batch(fast, [experiment], events)
+    with monkeypatch.context() as patch:
+        plain_inserts(patch)
+        store.write_batch(plain, [experiment], events)
+    rows = stored(fast)
+    assert rows == stored(plain)
+    assert [row[6][0] for row in rows["events"]] == [
+        "2025-01-10 09:00:00.000000",
+        "2025-01-11 09:00:00.000000",
+        "2025-01-11 09:00:00.000000",
+        "2025-01-12 09:00:00.000005",
+    ]
+
+
+def test_a_failing_row_writes_nothing(tmp_path: Path, engine: Engine) -> None:
+    """The fast insert runs in the batch's one transaction: a refused row undoes all."""
+    import_file(write(tmp_path / "one.jsonl", [exp("EXP-0001")]), engine)
+    before = stored(engine)
+    second = replace(store.get(engine, "EXP-0001").experiment, id="EXP-0002")
+    taken = Event("EXP-0001", 0, None, "proposed", T0, "mallory")  # EXP-0001 has a seq 0
+    with pytest.raises(IntegrityError):
+        store.write_batch(engine, [second], [taken])
+    assert stored(engine) == before
