@@ -588,3 +588,20 @@ def test_a_failing_row_writes_nothing(tmp_path: Path, engine: Engine) -> None:
     with pytest.raises(IntegrityError):
         store.write_batch(engine, [second], [taken])
     assert stored(engine) == before
+
+
+def test_values_are_stripped_and_optional_fields_default(tmp_path: Path, engine: Engine) -> None:
+    lines = [
+        exp("EXP-0001", title="  WOZ  ", datasets=[" woz-2024 ", "brp"], risks=" bias "),
+        {**minimal_exp("EXP-0002"), "team": " leefomgeving "},
+        tr("EXP-0001", "approved", utc(12), actor=" carol ", reason=None),
+    ]
+    import_file(write(tmp_path / "in.jsonl", lines), engine)
+    first = store.get(engine, "EXP-0001")
+    assert (first.experiment.title, first.experiment.datasets) == ("WOZ", ("woz-2024", "brp"))
+    assert first.experiment.risks == "bias"
+    assert (first.events[1].actor, first.events[1].reason) == ("carol", "")
+    second = store.get(engine, "EXP-0002").experiment
+    assert second.team == "leefomgeving"
+    assert (second.datasets, second.personal_data, second.description) == ((), False, "")
+    assert (second.human_intervention, second.dpia_reference) == ("", "")
