@@ -202,16 +202,31 @@ inventory_option = click.option(
     help="CA bundle for image builds behind TLS-inspecting proxies.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only print the summary.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Run every provisioning step even when this machine is already as planned.",
+)
 @pass_options
 def up(
-    opts: Options, sandbox: str | None, inventory: Path | None, ca_bundle: Path | None, quiet: bool
+    opts: Options,
+    sandbox: str | None,
+    inventory: Path | None,
+    ca_bundle: Path | None,
+    quiet: bool,
+    full: bool,
 ):
-    """Provision or update sandboxes (idempotent)."""
+    """Provision or update sandboxes (idempotent).
+
+    When the plan has no changes and quick checks find this machine as planned
+    (hub answering, hub.json, secrets, staged datasets, image, network), the
+    playbook is skipped; `--full` runs it anyway. With -i it always runs."""
     from .operations import up as run_up
 
     out = console()
     env = opts.env(inventory=inventory, ca_bundle=ca_bundle)
-    result = run_up(opts.config, env, sandbox, None if quiet else _progress(out), actor=_actor())
+    progress = None if quiet else _progress(out)
+    result = run_up(opts.config, env, sandbox, progress, actor=_actor(), full=full)
     for item in result.plans:
         for warning in item.warnings:
             out.print(f"[yellow]warning:[/] {warning}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import plan as planning
 from . import policy
 from .config import LoadedConfig, load_config
+from .drift import drift
 from .environment import Environment
 from .errors import EngineUnavailable, SandboxError
 from .provision import Progress, RunResult, extravars, record_applied, run_playbook
@@ -75,9 +76,15 @@ def up(
     progress: Progress | None = None,
     today: date | None = None,
     actor: str = "",
+    full: bool = False,
 ) -> UpResult:
+    """Provision. Skips Ansible when the plan has no changes and every check of
+    ``drift`` finds this machine as planned (not with an inventory or ``full``)."""
     plans = make_plan(config_path, env, sandbox, today)
     check_engine(plans, env)
+    if not full and env.inventory is None and not any(drift(p, env) for p in plans):
+        _audit(env, actor, "provision", plans, {"action": "up", "changed": 0, "in_place": True})
+        return UpResult(plans, RunResult())
     try:
         run = run_playbook("site.yml", extravars(plans, env), env, progress)
     except SandboxError as exc:

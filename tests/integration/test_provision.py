@@ -65,9 +65,23 @@ def test_hub_api_answers(deployment: Deployment):
 def test_second_up_changes_nothing(deployment: Deployment):
     result = deployment.sandbox("up")
     assert "up: no changes" in result.stdout
-    assert " changed " not in result.stdout
+    assert " ok " not in result.stdout  # all in place: the playbook was skipped
     plan = json.loads(deployment.sandbox("plan", "--json").stdout)
     assert plan["sandboxes"][0]["changes"] == []
+    full = deployment.sandbox("up", "--full")
+    assert "up: no changes" in full.stdout
+    assert " ok Hub itest settings" in full.stdout and " changed " not in full.stdout
+
+
+def test_up_repairs_what_drifted_although_the_plan_is_unchanged(deployment: Deployment):
+    hub_json = deployment.state / "sandboxes" / deployment.name / "hub" / "hub.json"
+    original = hub_json.read_text()
+    hub_json.write_text(original.replace('"start_timeout": 120', '"start_timeout": 5'))
+    assert json.loads(deployment.sandbox("plan", "--json").stdout)["sandboxes"][0]["changes"] == []
+    repaired = deployment.sandbox("up")
+    assert "changed Hub itest settings" in repaired.stdout, repaired.stdout
+    assert hub_json.read_text() == original
+    assert " ok " not in deployment.sandbox("up").stdout
 
 
 def test_up_through_an_inventory_uses_the_same_playbook(deployment: Deployment, tmp_path):
