@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -126,6 +127,19 @@ class ContainerStart(GovernedMounts):
     read-only binds, and loopback servers listen on 127.0.0.1 at a random port."""
 
     loopback = Bool(False, config=True, help="host networking on 127.0.0.1, random port")
+    docker_threads = Integer(
+        8, config=True, help="Docker API calls in flight at once, across all users"
+    )
+    _shared_executor: ThreadPoolExecutor | None = None
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        # DockerSpawner runs every Docker call of every user on one thread, so
+        # 20 users starting at once queue behind each other's create/start/inspect
+        cls = ContainerStart
+        if cls._shared_executor is None:
+            cls._shared_executor = ThreadPoolExecutor(self.docker_threads)
+        return cls._shared_executor
 
     def prepare_start(self) -> None:
         mounts = self.admitted()

@@ -1,10 +1,10 @@
-"""What SandboxSwarmSpawner hands to Docker's service API (pure: no engine)."""
+"""The container spawners' own parts, without an engine."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sandbox.spawner import SandboxSwarmSpawner
+from sandbox.spawner import SandboxDockerSpawner, SandboxSwarmSpawner
 
 
 def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():
@@ -23,3 +23,10 @@ def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():
     assert mounts["/data/woz"]["ReadOnly"] is True
     assert mounts["/tmp"]["Type"] == "tmpfs"
     assert mounts["/tmp"]["TmpfsOptions"] == {"SizeBytes": 1024, "Mode": 0o1777}
+
+
+def test_docker_calls_of_different_users_run_in_parallel():
+    # DockerSpawner's own executor has one thread for every user's calls
+    first, second = SandboxDockerSpawner(), SandboxSwarmSpawner()
+    assert first.executor is second.executor
+    assert first.executor._max_workers == 8
