@@ -130,6 +130,7 @@ def test_analyst_reads_the_card_runs_pandas_and_registers(deployment: Deployment
     assert any(line.startswith("rows ") for line in outputs), outputs
     experiment_id = output.inner_text().split()[-1]
     page.screenshot(path=str(SCREENSHOTS / "analyst-notebook.png"))
+    assert page.locator("text=Jupyter news").count() == 0  # nothing calls out (overrides.json)
 
     # ... and sees it on the registry page, with the dataset versions of this server
     page.goto(f"{deployment.url}/services/registry/")
