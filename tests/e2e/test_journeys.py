@@ -38,8 +38,8 @@ NOTEBOOK = {
             "execution_count": None,
             "outputs": [],
             "source": [
-                "from sandbox_client import Registry\n",
-                f"exp = Registry().register(title={TITLE!r}, purpose='policy-research')\n",
+                "from sandbox_client import registry\n",
+                f"exp = registry.register(title={TITLE!r}, purpose='policy-research')\n",
                 "print('registered', exp.id)",
             ],
         },

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
 from sandbox.scaffold import scaffold
 from tests.conftest import SANDBOX_BIN
@@ -21,7 +22,8 @@ def local_sandbox(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("local")
     scaffold(root / "config", port=PORT)
     config = root / "config" / "sandbox.yaml"
-    config.write_text(config.read_text().replace("spawner: docker", "spawner: local"))
+    text = config.read_text().replace("spawner: docker", "spawner: local")
+    config.write_text(text.replace("lang: en", "lang: nl"))
     env = {
         **os.environ,
         "SANDBOX_CONFIG": str(config),
@@ -74,3 +76,10 @@ def test_local_server_sees_the_granted_dataset_read_only(local_sandbox):
         assert names == ["DATACARD.md", "datapackage.json", "example.csv", "quality.json"]
     finally:
         user.stop()
+
+
+def test_hub_pages_speak_the_sandboxs_language(local_sandbox):
+    page = requests.get(f"http://127.0.0.1:{PORT}/hub/login", timeout=10).text
+    assert 'id="sandbox-banner"' in page and 'data-sandbox="first"' in page
+    assert "niveau 0: open data" in page and "verloopt op" in page
+    assert "<h1>Inloggen</h1>" in page and "Wachtwoord" in page

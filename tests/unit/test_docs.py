@@ -23,3 +23,11 @@ def test_every_command_has_help_and_a_docs_entry():
     for path, command in listed:
         assert (command.help or "").strip(), f"{path} has no help text"
         assert f"## `{path}`" in text, f"{path} is missing from docs/cli.md"
+
+
+def test_every_picture_the_docs_show_exists():
+    import re
+
+    for page in DOCS.glob("*.md"):
+        for picture in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text()):
+            assert (DOCS / picture).is_file(), f"{page.name} shows {picture}: `make screenshots`"
