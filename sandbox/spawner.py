@@ -11,6 +11,7 @@ bound to 127.0.0.1 on a random port (single-machine development and tests).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -155,11 +156,28 @@ class ContainerStart(GovernedMounts):
         if self.loopback:
             self.port = random_port()
 
+    async def until_listening(self, address: tuple[str, int]) -> tuple[str, int]:
+        """Return once the server accepts connections (polled every 50 ms), so
+        the hub's first readiness check succeeds instead of backing off for up
+        to seconds with jitter. Gives up quietly after http_timeout: the hub's
+        own check then decides."""
+        ip, port = address
+        deadline = asyncio.get_running_loop().time() + self.http_timeout  # type: ignore[attr-defined]
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 1)
+            except (OSError, TimeoutError):
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            break
+        return ip, port
+
 
 class SandboxDockerSpawner(ContainerStart, DockerSpawner):
     async def start(self):
         self.prepare_start()
-        return await super().start()
+        return await self.until_listening(await super().start())
 
     async def get_ip_and_port(self):
         if self.loopback:
@@ -176,7 +194,7 @@ class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
 
     async def start(self):
         self.prepare_start()
-        return await super().start()
+        return await self.until_listening(await super().start())
 
     async def get_ip_and_port(self):
         if self.loopback:

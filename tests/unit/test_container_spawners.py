@@ -30,3 +30,28 @@ def test_docker_calls_of_different_users_run_in_parallel():
     first, second = SandboxDockerSpawner(), SandboxSwarmSpawner()
     assert first.executor is second.executor
     assert first.executor._max_workers == 8
+
+
+def test_start_returns_once_the_server_listens_or_after_http_timeout():
+    import asyncio
+    import socket
+    import time
+
+    async def scenario() -> tuple[float, float]:
+        spawner = SandboxDockerSpawner(http_timeout=2)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.3, listener.listen)  # the "server" comes up after 0.3 s
+        began = time.monotonic()
+        assert await spawner.until_listening(("127.0.0.1", port)) == ("127.0.0.1", port)
+        ready = time.monotonic() - began
+        listener.close()
+        began = time.monotonic()
+        await spawner.until_listening(("127.0.0.1", port))  # nobody listens any more
+        return ready, time.monotonic() - began
+
+    ready, gave_up = asyncio.run(scenario())
+    assert 0.25 <= ready < 1.5  # waited for the listener, not for the timeout
+    assert gave_up >= 1.9
