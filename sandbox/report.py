@@ -58,28 +58,84 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+class _Tally:
+    """One group's counts."""
+
+    __slots__ = ("leads", "promoted", "registered", "stopped")
+
+    def __init__(self) -> None:
+        self.registered = self.promoted = self.stopped = 0
+        self.leads: list[float] = []  # lead times of the promoted ones
+
+    def add(self, leads: list[float | None], closed: bool) -> None:
+        """Experiments alike but for their lead time (None: not promoted);
+        ``closed``: those not promoted were stopped (else they are open)."""
+        promoted = [lead for lead in leads if lead is not None]
+        self.registered += len(leads)
+        self.promoted += len(promoted)
+        self.leads += promoted
+        if closed:
+            self.stopped += len(leads) - len(promoted)
+
+    def figures(self) -> dict[str, object]:
+        return {
+            "registered": self.registered,
+            "open": self.registered - self.promoted - self.stopped,
+            "promoted": self.promoted,
+            "stopped": self.stopped,
+            "conversion_rate": _rate(self.promoted, self.stopped),
+            "median_lead_time_days": _median(self.leads),
+        }
+
+    def closed(self) -> dict[str, object]:
+        return {
+            "promoted": self.promoted,
+            "stopped": self.stopped,
+            "conversion_rate": _rate(self.promoted, self.stopped),
+            "median_lead_time_days": _median(self.leads),
+        }
+
+
+# What the report tells apart: team, sandbox, closing month (UTC year and month;
+# None: open) and the states entered.
+_Kind = tuple[str, str, tuple[int, int] | None, frozenset[str]]
+
+
+def _by_kind(items: Iterable[Summary]) -> dict[_Kind, list[float | None]]:
+    """The one pass over the experiments: their lead times (None where not
+    promoted) per kind. A large registry has few kinds, so every group's
+    figures then come from a few hundred lists rather than from the items."""
+    kinds: dict[_Kind, list[float | None]] = {}
+    for item in items:
+        lead = item.lead_time_days
+        closed = item.first_production if lead is not None else item.stopped_at
+        month = None
+        if closed is not None:
+            utc = closed.astimezone(UTC)
+            month = (utc.year, utc.month)
+        kind = (item.team, item.sandbox, month, item.entered)
+        leads = kinds.get(kind)
+        if leads is None:
+            leads = kinds[kind] = []
+        leads.append(lead)
+    return kinds
+
+
+def _tally(groups: dict[str, _Tally], name: str) -> _Tally:
+    if name not in groups:
+        groups[name] = _Tally()
+    return groups[name]
+
+
 def figures(items: list[Summary]) -> dict[str, object]:
-    promoted = sum(1 for s in items if s.promoted)
-    stopped = sum(1 for s in items if s.stopped)
-    return {
-        "registered": len(items),
-        "open": len(items) - promoted - stopped,
-        "promoted": promoted,
-        "stopped": stopped,
-        "conversion_rate": _rate(promoted, stopped),
-        "median_lead_time_days": _median(lead_times(items)),
-    }
+    tally = _Tally()
+    for (_, _, closed, _), leads in _by_kind(items).items():
+        tally.add(leads, closed is not None)
+    return tally.figures()
 
 
 def lead_times(items: Iterable[Summary]) -> list[float]:
     return [t for s in items if (t := s.lead_time_days) is not None]
-
-
-def _grouped(items: list[Summary], key: Callable[[Summary], str]) -> dict[str, dict]:
-    groups: dict[str, list[Summary]] = {}
-    for item in items:
-        groups.setdefault(key(item), []).append(item)
-    return {name: figures(groups[name]) for name in sorted(groups)}
 
 
 def in_period(item: Summary, since: date | None, until: date | None) -> bool:
@@ -93,31 +149,31 @@ def compute(
     until: date | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dict[str, object]:
-    items = [s for s in summaries if in_period(s, since, until)]
-    quarters: dict[str, list[Summary]] = {}
-    for item in items:
-        if item.closed_at is not None and (item.promoted or item.stopped):
-            quarters.setdefault(quarter(item.closed_at), []).append(item)
-    by_quarter = {}
-    for name in sorted(quarters):
-        closed = quarters[name]
-        promoted = sum(1 for s in closed if s.promoted)
-        stopped = len(closed) - promoted
-        by_quarter[name] = {
-            "promoted": promoted,
-            "stopped": stopped,
-            "conversion_rate": _rate(promoted, stopped),
-            "median_lead_time_days": _median(lead_times(closed)),
-        }
+    if since is None and until is None:
+        items: Iterable[Summary] = summaries
+    else:
+        items = (s for s in summaries if in_period(s, since, until))
+    overall = _Tally()
+    teams: dict[str, _Tally] = {}
+    sandboxes: dict[str, _Tally] = {}
+    quarters: dict[str, _Tally] = {}
+    funnel = dict.fromkeys(FUNNEL, 0)
+    for (team, sandbox, closed, entered), leads in _by_kind(items).items():
+        for tally in (overall, _tally(teams, team), _tally(sandboxes, sandbox)):
+            tally.add(leads, closed is not None)
+        if closed is not None:  # promoted or stopped, in the quarter it happened
+            _tally(quarters, quarter(datetime(*closed, 1, tzinfo=UTC))).add(leads, True)
+        for state in entered & funnel.keys():
+            funnel[state] += len(leads)
     return {
         "generated_at": clock().astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
-        "overall": figures(items),
-        "by_team": _grouped(items, lambda s: s.team),
-        "by_sandbox": _grouped(items, lambda s: s.sandbox),
-        "by_quarter": by_quarter,
-        "funnel": {state: sum(1 for s in items if state in s.entered) for state in FUNNEL},
+        "overall": overall.figures(),
+        "by_team": {name: teams[name].figures() for name in sorted(teams)},
+        "by_sandbox": {name: sandboxes[name].figures() for name in sorted(sandboxes)},
+        "by_quarter": {name: quarters[name].closed() for name in sorted(quarters)},
+        "funnel": funnel,
     }
 
 
