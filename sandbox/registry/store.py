@@ -262,12 +262,29 @@ def write_batch(
         )
 
 
-EXPERIMENT_COLUMNS = tuple(c.name for c in experiments.c)
-EVENT_COLUMNS = tuple(c.name for c in events.c if c.name != "id")
+EVENT_COLUMNS = ("experiment", "seq", "from_state", "to_state", "at", "actor", "reason")
+EXPERIMENT_COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "team",
+    "sandbox",
+    "owner",
+    "purpose",
+    "datasets",
+    "personal_data",
+    "registered_at",
+    "registered_by",
+    "human_intervention",
+    "risks",
+    "proportionality",
+    "dpia_reference",
+    "dataset_versions",
+)
 
 
 def _experiment_rows(new: Iterable[Experiment]) -> Iterator[tuple[Any, ...]]:
-    # attribute by attribute, not asdict(): asdict deep-copies every field
+    # in EXPERIMENT_COLUMNS order; attribute by attribute, not asdict() (a deep copy)
     for e in new:
         yield (
             e.id,

@@ -605,3 +605,11 @@ def test_values_are_stripped_and_optional_fields_default(tmp_path: Path, engine:
     assert second.team == "leefomgeving"
     assert (second.datasets, second.personal_data, second.description) == ((), False, "")
     assert (second.human_intervention, second.dpia_reference) == ("", "")
+
+
+def test_batch_columns_are_the_tables_columns() -> None:
+    """A column added to a table must be added to what the batch writes."""
+    from sandbox.registry.tables import events, experiments
+
+    assert [c.name for c in experiments.c] == list(store.EXPERIMENT_COLUMNS)
+    assert [c.name for c in events.c if c.name != "id"] == list(store.EVENT_COLUMNS)
