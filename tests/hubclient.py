@@ -32,8 +32,9 @@ class HubUser:
             method, f"{self.base}/hub/api{path}", headers=headers, timeout=30, **kwargs
         )
 
-    def spawn(self, timeout: float = 180) -> float:
-        """Start the default server; return seconds until the hub says it is ready."""
+    def spawn(self, timeout: float = 180, poll: float = 0.2) -> float:
+        """Start the default server; return seconds until the hub says it is ready
+        (asked every ``poll`` seconds: many users polling fast load the hub)."""
         start = time.monotonic()
         answer = self.api("POST", f"/users/{self.name}/server")
         if answer.status_code not in (201, 202, 400):
@@ -42,7 +43,7 @@ class HubUser:
             server = self.api("GET", f"/users/{self.name}").json().get("servers", {}).get("")
             if server and server.get("ready"):
                 return time.monotonic() - start
-            time.sleep(0.2)
+            time.sleep(poll)
         raise AssertionError(f"server of {self.name} not ready after {timeout}s")
 
     def stop(self, timeout: float = 60) -> None:

@@ -160,3 +160,10 @@ def test_secrets_are_private_files(deployment: Deployment):
     log = (secrets.parent / "jupyterhub.log").read_text()
     for path in secrets.iterdir():
         assert path.read_text().strip() not in log, f"{path.name} leaked into the hub log"
+
+
+def test_servers_do_not_import_the_slow_rfc3987_grammar(deployment: Deployment, running):
+    # the Dockerfile removes it: it cost 1.1 s of CPU at every server start
+    container = f"sandbox-{deployment.name}-alice"
+    probe = "import importlib.util as u; print(u.find_spec('rfc3987_syntax') is None)"
+    assert in_container(container, f'python -c "{probe}"').strip() == "True"
