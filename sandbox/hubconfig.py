@@ -232,8 +232,9 @@ def hub_settings(
 
 
 def registry_environment(sandbox: Sandbox, inputs: HubInputs) -> dict[str, str]:
-    """Where the notebook client finds the registry API (containers on loopback
-    reach the hub's proxy; on a bridge network they do not, yet)."""
+    """Where the notebook client finds the registry API: containers on loopback
+    reach the hub's proxy; on a bridge network the hub sets it at start, to the
+    network's gateway (hubruntime.serve_registry_on)."""
     if inputs.network_mode != "loopback" and sandbox.spawner != "local":
         return {}
     return {"SANDBOX_REGISTRY_API": f"http://127.0.0.1:{sandbox.hub.port}/services/registry/api"}

@@ -44,7 +44,21 @@ def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
         # this host that the outside world cannot route to
         c.JupyterHub.hub_ip = gateway
         c.JupyterHub.hub_connect_ip = gateway
+        serve_registry_on(c, gateway)
     return settings
+
+
+def serve_registry_on(c: Any, address: str) -> None:
+    """Bridge networks: the proxy listens on the host's loopback, out of the
+    containers' reach, so the registry service listens on the network's gateway
+    and notebook clients call it there (with their server token, as ever)."""
+    for service in c.JupyterHub.services:
+        if service["name"] == "registry" and service.get("url"):
+            port = service["url"].rsplit(":", 1)[1]
+            service["url"] = f"http://{address}:{port}"
+            environment = dict(c.Spawner.environment)
+            environment["SANDBOX_REGISTRY_API"] = f"{service['url']}/services/registry/api"
+            c.Spawner.environment = environment
 
 
 def network_gateway(name: str, client: Any = None) -> str:

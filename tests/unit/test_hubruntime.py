@@ -76,3 +76,25 @@ def test_gateway_of_a_bridge_network():
     assert network_gateway("sandbox-demo", client) == "10.9.0.1"
     with pytest.raises(RuntimeError, match="no gateway"):
         network_gateway("sandbox-demo", FakeClient({"IPAM": {"Config": []}}))
+
+
+def test_bridge_containers_reach_the_hub_and_registry_on_the_gateway(tmp_path, monkeypatch):
+    import sandbox.hubruntime as runtime
+
+    monkeypatch.setattr(runtime, "network_gateway", lambda name: "10.9.0.1")
+    path = write_settings(tmp_path, bridge_network="sandbox-demo")
+    settings = json.loads(path.read_text())
+    settings["traitlets"]["JupyterHub"]["services"].append(
+        {"name": "registry", "url": "http://127.0.0.1:8003", "command": ["x"]}
+    )
+    settings["traitlets"]["Spawner"] = {"environment": {"SANDBOX_NAME": "demo"}}
+    path.write_text(json.dumps(settings))
+    c = Config()
+    configure(c, path)
+    assert (c.JupyterHub.hub_ip, c.JupyterHub.hub_connect_ip) == ("10.9.0.1", "10.9.0.1")
+    registry = next(s for s in c.JupyterHub.services if s["name"] == "registry")
+    assert registry["url"] == "http://10.9.0.1:8003"
+    assert c.Spawner.environment == {
+        "SANDBOX_NAME": "demo",
+        "SANDBOX_REGISTRY_API": "http://10.9.0.1:8003/services/registry/api",
+    }
