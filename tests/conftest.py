@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -126,12 +127,9 @@ def require_postgres() -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def registry_url(request, tmp_path: Path):
-    """A fresh, empty registry database of each kind."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.sqlite'}"
-        return
+@contextmanager
+def postgres_database():
+    """A fresh, empty PostgreSQL database; dropped afterwards."""
     import uuid
 
     import sqlalchemy
@@ -141,7 +139,19 @@ def registry_url(request, tmp_path: Path):
     admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request, tmp_path: Path):
+    """A fresh, empty registry database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.sqlite'}"
+        return
+    with postgres_database() as url:
+        yield url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from sandbox.cli import cli
 from sandbox.scaffold import scaffold
 from sandbox.secrets import ensure_secrets
+from tests.conftest import postgres_database
 
 
 def invoke(*args: str, env: dict[str, str]):
@@ -18,6 +20,16 @@ def invoke(*args: str, env: dict[str, str]):
 
 
 def test_backup_restore_round_trip(tmp_path: Path):
+    round_trip(tmp_path, "", lambda: nullcontext(""))
+
+
+def test_backup_restore_round_trip_on_postgresql(tmp_path: Path):
+    # pg_dump --format=custom into the archive, pg_restore into an empty database
+    with postgres_database() as source:
+        round_trip(tmp_path, source, postgres_database)
+
+
+def round_trip(tmp_path: Path, registry: str, fresh_registry) -> None:
     config = tmp_path / "config"
     scaffold(config)
     state = tmp_path / "state"
@@ -25,7 +37,7 @@ def test_backup_restore_round_trip(tmp_path: Path):
         "SANDBOX_CONFIG": str(config / "sandbox.yaml"),
         "SANDBOX_STATE_DIR": str(state),
         "SANDBOX_ACTOR": "carol",
-        "SANDBOX_REGISTRY_URL": "",
+        "SANDBOX_REGISTRY_URL": registry,
     }
     register = (
         "experiments",
@@ -53,18 +65,22 @@ def test_backup_restore_round_trip(tmp_path: Path):
     assert oct(archive.stat().st_mode & 0o777) == "0o600"
     assert invoke("backup", "-o", str(archive), env=env).exit_code == 2  # never overwrites
 
-    fresh = {**env, "SANDBOX_STATE_DIR": str(tmp_path / "restored")}
-    result = invoke("restore", str(archive), env=fresh)
-    assert result.exit_code == 0, result.output
-    after = json.loads(invoke("experiments", "show", "EXP-0001", "--json", env=fresh).stdout)
-    assert after == before
+    with fresh_registry() as target:
+        fresh = {
+            **env,
+            "SANDBOX_STATE_DIR": str(tmp_path / "restored"),
+            "SANDBOX_REGISTRY_URL": target,
+        }
+        result = invoke("restore", str(archive), env=fresh)
+        assert result.exit_code == 0, result.output
+        after = json.loads(invoke("experiments", "show", "EXP-0001", "--json", env=fresh).stdout)
+        assert after == before
+        verify = invoke("audit", "verify", env=fresh)
+        assert verify.exit_code == 0 and "chain intact" in verify.output
     restored = tmp_path / "restored" / "sandboxes" / "first" / "hub" / "secrets"
     assert (restored / "cookie_secret").read_text() == (secrets / "cookie_secret").read_text()
     assert oct((restored / "user_password").stat().st_mode & 0o777) == "0o600"
     assert (tmp_path / "restored" / "restored-config" / "sandbox.yaml").is_file()
-    verify = invoke("audit", "verify", env=fresh)
-    assert verify.exit_code == 0 and "chain intact" in verify.output
-
     again = invoke("restore", str(archive), env=fresh)
     assert again.exit_code == 2 and "not empty" in again.stderr
     garbage = tmp_path / "garbage.tar.gz"
