@@ -42,6 +42,11 @@ TEXT = {
         "password": "Password",
         "http_warning": "This hub is served over HTTP without TLS; "
         "ask IT to put it behind HTTPS before real data is used.",
+        "start_server": "Start My Server",
+        "my_server": "My Server",
+        "stop_server": "Stop My Server",
+        "starting": "Your server is starting up.",
+        "redirect": "You will be redirected automatically when it's ready for you.",
     },
     "nl": {
         "sandbox": "Sandbox",
@@ -55,6 +60,11 @@ TEXT = {
         "password": "Wachtwoord",
         "http_warning": "Deze hub draait over HTTP zonder TLS; "
         "vraag IT om HTTPS voordat echte data wordt gebruikt.",
+        "start_server": "Mijn server starten",
+        "my_server": "Mijn server",
+        "stop_server": "Mijn server stoppen",
+        "starting": "Je server wordt gestart.",
+        "redirect": "Je wordt automatisch doorgestuurd zodra hij klaar is.",
     },
 }
 

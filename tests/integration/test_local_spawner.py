@@ -83,3 +83,11 @@ def test_hub_pages_speak_the_sandboxs_language(local_sandbox):
     assert 'id="sandbox-banner"' in page and 'data-sandbox="first"' in page
     assert "niveau 0: open data" in page and "verloopt op" in page
     assert "<h1>Inloggen</h1>" in page and "Wachtwoord" in page
+
+
+def test_home_and_spawn_pages_speak_it_too(local_sandbox):
+    root, _, _ = local_sandbox
+    password = (root / "state/sandboxes/first/hub/secrets/user_password").read_text().strip()
+    user = HubUser(f"http://127.0.0.1:{PORT}", "analyst1", password)
+    home = user.session.get(f"http://127.0.0.1:{PORT}/hub/home", timeout=30).text
+    assert "Mijn server starten" in home and "sandbox-link-catalog" in home

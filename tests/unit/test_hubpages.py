@@ -42,6 +42,26 @@ def test_every_tier_and_string_exists_in_both_languages():
 def test_no_expiry_and_templates_ship_with_the_package(demo):
     page = template_vars(demo.model_copy(update={"expires": None}), 0)["sandbox_page"]
     assert page["expires"] == "" and page["tier_text"] == "tier 0: open data"
-    for name in ("page.html", "login.html"):
+    for name in ("page.html", "login.html", "home.html", "spawn_pending.html"):
         text = (TEMPLATES / name).read_text()
         assert '{% extends "templates/' + name + '" %}' in text
+
+
+def test_templates_parse_and_their_parents_exist():
+    import jupyterhub
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
+
+    hub_templates = Path(jupyterhub.__file__).parent.parent / "share/jupyterhub/templates"
+    if not hub_templates.is_dir():  # installed as data files beside the venv
+        import sys
+
+        hub_templates = Path(sys.prefix) / "share/jupyterhub/templates"
+    default = FileSystemLoader(str(hub_templates))
+    env = Environment(
+        loader=ChoiceLoader(
+            [FileSystemLoader(str(TEMPLATES)), PrefixLoader({"templates": default}), default]
+        )
+    )
+    for template in sorted(TEMPLATES.glob("*.html")):
+        env.get_template(template.name)  # our file compiles
+        env.get_template(f"templates/{template.name}")  # what it extends exists
