@@ -1,0 +1,151 @@
+"""``sandbox datasets``: the curated dataset catalog and who was given what."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import InvalidInput, SandboxError
+from .common import Options, console, emit_json, pass_options, write_output
+
+
+@click.group()
+def datasets():
+    """The curated dataset catalog."""
+
+
+@datasets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def datasets_list(opts: Options, as_json: bool):
+    """List data cards with tier, owner and classification."""
+    from rich.table import Table
+
+    from ..config import load_config
+    from ..policy import dataset_tier
+
+    loaded = load_config(opts.config, verify_checksums=False)
+    rows = [
+        {
+            "id": c.card.id,
+            "title": c.card.title,
+            "version": c.card.version,
+            "tier": dataset_tier(c.card),
+            "owner": c.card.owner,
+            "access_rights": c.card.access_rights,
+            "personal_data": c.card.personal_data.kind,
+        }
+        for c in loaded.cards.values()
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "title", "version", "tier", "owner", "access", "personal data")
+    for r in rows:
+        table.add_row(*(str(v) for v in r.values()))
+    console().print(table)
+
+
+@datasets.command("show")
+@click.argument("dataset_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def datasets_show(opts: Options, dataset_id: str, as_json: bool):
+    """Show one data card with the quality of its data."""
+    from ..config import load_config
+    from ..operations import dataset_quality
+    from ..policy import dataset_tier
+
+    loaded = load_config(opts.config, verify_checksums=False)
+    if dataset_id not in loaded.cards:
+        raise InvalidInput(f"unknown dataset {dataset_id!r} (known: {', '.join(loaded.cards)})")
+    card = loaded.cards[dataset_id].card
+    data = {"tier": dataset_tier(card), **card.model_dump(mode="json", by_alias=True)}
+    data["quality"] = dataset_quality(loaded, dataset_id, opts.env())
+    if as_json:
+        emit_json(data)
+        return
+    import yaml
+
+    click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
+
+
+@datasets.command("verify")
+@click.argument("dataset_id", required=False)
+@click.option("--full", is_flag=True, help="Re-read every file (ignore the checksum cache).")
+@pass_options
+def datasets_verify(opts: Options, dataset_id: str | None, full: bool):
+    """Re-check the sha256 of staged dataset copies; exit 1 naming every bad file."""
+    from ..operations import verify_datasets
+
+    checks, hashed = verify_datasets(opts.config, opts.env(), dataset_id, full)
+    bad = 0
+    for check in checks:
+        if not check.staged:
+            click.echo(f"{check.dataset} {check.version}: not staged here (run `sandbox up`)")
+            continue
+        for problem in check.problems:
+            click.echo(problem, err=True)
+        bad += len(check.problems)
+        if not check.problems:
+            click.echo(f"{check.dataset} {check.version}: ok")
+    click.echo(
+        f"verify: {bad} problem(s); {hashed} file(s) read, the rest unchanged since last check"
+    )
+    if bad:
+        raise SandboxError(f"{bad} staged file(s) missing or tampered")
+
+
+@datasets.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["dcat-ap-donl"]),
+    default="dcat-ap-donl",
+    show_default=True,
+    help="Catalog metadata standard.",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File.")
+@pass_options
+def datasets_export(opts: Options, fmt: str, output: Path | None):
+    """Export the catalog as JSON-LD (DCAT-AP-DONL, data.overheid.nl-style)."""
+    from ..config import load_config
+    from ..dcat import catalog_jsonld
+
+    document = catalog_jsonld(load_config(opts.config, verify_checksums=False))
+    write_output(json.dumps(document, indent=2, ensure_ascii=False) + "\n", output)
+
+
+@datasets.command("access-log")
+@click.option("--sandbox", help="Only this sandbox.")
+@click.option("--user", help="Only this user.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def datasets_access_log(opts: Options, sandbox: str | None, user: str | None, as_json: bool):
+    """Every grant (and refusal) of a dataset to a person at server start."""
+    from rich.table import Table
+
+    from ..operations import access_entries
+
+    rows = [e.as_dict() for e in access_entries(opts.env(), sandbox, user)]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("at", "user", "sandbox", "dataset", "version", "decision", "purpose", "trace")
+    for r in rows:
+        table.add_row(
+            r["at"][:19],
+            r["user"],
+            r["sandbox"],
+            r["dataset"],
+            r["version"],
+            r["decision"] + (f": {r['reason']}" if r["reason"] else ""),
+            r["purpose"],
+            r["trace_id"][:8],
+        )
+    console().print(table)
+
+
+COMMANDS = (datasets,)

@@ -1,0 +1,236 @@
+"""Commands for a sandbox's config and its life on this machine:
+init, validate, schema, plan, up, down, status, credentials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import SandboxError
+from .common import Options, console, current_actor, emit_json, pass_options
+
+STATUS_STYLE = {"changed": "yellow", "failed": "red", "unreachable": "red", "skipped": "dim"}
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+def init(directory: Path):
+    """Scaffold DIRECTORY/sandbox.yaml and DIRECTORY/datasets/ with a working example."""
+    from ..scaffold import scaffold
+
+    written = scaffold(directory)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: sandbox -c {directory / 'sandbox.yaml'} validate")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def validate(opts: Options, as_json: bool):
+    """Load and validate the config, data cards, files and governance policy."""
+    from ..operations import validate as run_validate
+    from ..policy import dataset_tier
+
+    checked = run_validate(opts.config)
+    loaded = checked.loaded
+    if as_json:
+        emit_json(
+            {
+                "valid": True,
+                "sandboxes": [s.name for s in loaded.config.sandboxes],
+                "datasets": {i: dataset_tier(c.card) for i, c in loaded.cards.items()},
+                "warnings": [str(w) for w in checked.warnings],
+            }
+        )
+        return
+    for warning in checked.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"{opts.config}: valid ({len(loaded.config.sandboxes)} sandbox(es), "
+        f"{len(loaded.cards)} dataset(s))"
+    )
+
+
+@click.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["config", "datacard"]),
+    default="config",
+    show_default=True,
+    help="sandbox.yaml or a data card.",
+)
+def schema(kind: str):
+    """Print the JSON Schema of sandbox.yaml or of a data card (for editors)."""
+    from ..model import DataCard, SandboxConfig
+
+    model = SandboxConfig if kind == "config" else DataCard
+    document = model.model_json_schema(by_alias=True)
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    emit_json(document)
+
+
+@click.command()
+@click.argument("sandbox", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def plan(opts: Options, sandbox: str | None, as_json: bool):
+    """Show what `up` would change. Changes nothing."""
+    from ..operations import make_plan
+
+    plans = make_plan(opts.config, opts.env(), sandbox)
+    if as_json:
+        emit_json({"sandboxes": [p.as_dict() for p in plans]})
+        return
+    out = console()
+    for item in plans:
+        out.print(
+            f"[bold]{item.sandbox.name}[/] ({item.desired['url']}, tier {item.desired['tier']})"
+        )
+        for warning in item.warnings:
+            out.print(f"  [yellow]warning:[/] {warning}")
+        if not item.changes:
+            out.print("  no changes")
+        for change in item.changes:
+            sign = {"create": "+", "remove": "-", "change": "~", "start": ">"}[change.action]
+            detail = f"  ({change.detail})" if change.detail else ""
+            out.print(f"  {sign} {change.action} {change.kind} {change.name}{detail}")
+
+
+def _progress(out):
+    def show(event):
+        style = STATUS_STYLE.get(event.status, "green")
+        line = f"  [{style}]{event.status:>9}[/] {event.task}"
+        if event.message:
+            line += f": {event.message}"
+        out.print(line)
+
+    return show
+
+
+inventory_option = click.option(
+    "-i",
+    "--inventory",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Ansible inventory [default: localhost].",
+)
+
+
+@click.command()
+@click.argument("sandbox", required=False)
+@inventory_option
+@click.option(
+    "--ca-bundle",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="SANDBOX_CA_BUNDLE",
+    help="CA bundle for image builds behind TLS-inspecting proxies.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only print the summary.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Run every provisioning step even when this machine is already as planned.",
+)
+@pass_options
+def up(
+    opts: Options,
+    sandbox: str | None,
+    inventory: Path | None,
+    ca_bundle: Path | None,
+    quiet: bool,
+    full: bool,
+):
+    """Provision or update sandboxes (idempotent).
+
+    When the plan has no changes and quick checks find this machine as planned
+    (hub answering, hub.json, secrets, staged datasets, image, network), the
+    playbook is skipped; `--full` runs it anyway. With -i it always runs."""
+    from ..operations import up as run_up
+
+    out = console()
+    env = opts.env(inventory=inventory, ca_bundle=ca_bundle)
+    progress = None if quiet else _progress(out)
+    result = run_up(opts.config, env, sandbox, progress, actor=current_actor(), full=full)
+    for item in result.plans:
+        for warning in item.warnings:
+            out.print(f"[yellow]warning:[/] {warning}")
+        out.print(f"[bold]{item.sandbox.name}[/]: {item.desired['url']}")
+    if result.changed:
+        out.print(f"up: {result.run.changed} change(s) applied")
+    else:
+        out.print("up: no changes (everything was already in place)")
+
+
+@click.command()
+@click.argument("sandbox", required=False)
+@click.option("--purge", is_flag=True, help="Also remove user home volumes (asks first).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation with --purge.")
+@inventory_option
+@pass_options
+def down(opts: Options, sandbox: str | None, purge: bool, yes: bool, inventory: Path | None):
+    """Stop sandboxes and their user servers."""
+    from ..operations import down as run_down
+
+    if purge and not yes:
+        click.confirm(
+            f"Remove the home volumes of {sandbox or 'every sandbox'}? Users' files are lost",
+            abort=True,
+        )
+    out = console()
+    env = opts.env(inventory=inventory)
+    run_down(opts.config, env, sandbox, purge, _progress(out), actor=current_actor())
+    out.print("down: stopped" + (" and purged" if purge else ""))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def status(opts: Options, as_json: bool):
+    """Per sandbox: URL, hub health, running servers, datasets, expiry."""
+    from rich.table import Table
+
+    from ..operations import status as run_status
+
+    items = run_status(opts.config, opts.env())
+    if as_json:
+        emit_json({"sandboxes": [s.as_dict() for s in items]})
+        return
+    table = Table("sandbox", "url", "hub", "tier", "servers", "datasets", "expires")
+    for s in items:
+        health = (
+            f"up ({s.hub_version})" if s.hub_version else ("down" if not s.hub_running else "error")
+        )
+        table.add_row(
+            s.name,
+            s.url,
+            health,
+            "-" if s.tier is None else str(s.tier),
+            ", ".join(s.servers) or "-",
+            ", ".join(s.datasets) or "-",
+            s.expires or "-",
+        )
+    console().print(table)
+    for s in items:
+        if s.error:
+            click.echo(f"{s.name}: {s.error}", err=True)
+
+
+@click.command()
+@click.argument("sandbox")
+@pass_options
+def credentials(opts: Options, sandbox: str):
+    """Print the logins of a shared-password SANDBOX (reveals its passwords)."""
+    from ..operations import credentials as read_credentials
+
+    creds = read_credentials(opts.config, opts.env(), sandbox)
+    if creds.user_password is None:
+        raise SandboxError(f"sandbox {sandbox} is not provisioned here (no secrets found)")
+    click.echo(f"URL:            {creds.url}")
+    click.echo(f"users:          {', '.join(creds.users)}")
+    click.echo(f"user password:  {creds.user_password}")
+    click.echo(f"admins:         {', '.join(creds.admins) or '-'}")
+    click.echo(f"admin password: {creds.admin_password}")
+
+
+COMMANDS = (init, validate, schema, plan, up, down, status, credentials)

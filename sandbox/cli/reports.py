@@ -1,0 +1,101 @@
+"""Reports and exports of the registry: ``sandbox report`` and ``sandbox export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .common import Options, console, current_actor, open_registry, pass_options, write_output
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "html"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Registered on or after (UTC).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Registered before (UTC).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File.")
+@click.option("--lang", type=click.Choice(["en", "nl"]), default="en", show_default=True)
+@pass_options
+def report(opts: Options, fmt: str, since, until, output: Path | None, lang: str):
+    """Which experiments reach production: conversion, funnel, lead time."""
+    from ..report_formats import manager_report
+
+    text = manager_report(
+        opts.env().registry_url,
+        fmt,
+        since.date() if since else None,
+        until.date() if until else None,
+        lang,
+    )
+    if fmt == "table" and output is None:
+        out = console()
+        for table in text:
+            out.print(table)
+        return
+    if fmt == "table":
+        from rich.console import Console
+
+        with output.open("w", encoding="utf-8") as handle:  # type: ignore[union-attr]
+            for table in text:
+                Console(file=handle, width=120).print(table)
+        return
+    write_output(text, output)
+
+
+@click.group("export")
+def export_group():
+    """Publish registry contents in external standards."""
+
+
+@export_group.command("algoritmeregister")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File.")
+@click.option("--provider", help="Who built the algorithm [default: the organisation].")
+@pass_options
+def export_algoritmeregister(opts: Options, output: Path | None, provider: str | None):
+    """Experiments in production or retired, in the Algoritmeregister standard 1.0.0.
+
+    What a record lacks for publication is listed per experiment on stderr."""
+    from ..algoritmeregister import export
+    from ..config import load_config
+    from ..registry import store
+
+    views = store.listing(open_registry(opts))
+    result = export(views, load_config(opts.config, verify_checksums=False), provider)
+    text = json.dumps(result.records, indent=2, ensure_ascii=False) + "\n"
+    write_output(text, output, f"{len(result.records)} record(s)")
+    from ..operations import record_export
+
+    record_export(
+        opts.env(),
+        current_actor(),
+        "algoritmeregister",
+        {"records": [r["source_id"] for r in result.records], "file": str(output or "stdout")},
+    )
+    for experiment_id, problems in result.problems.items():
+        for problem in problems:
+            click.echo(f"{experiment_id}: {problem}", err=True)
+
+
+@export_group.command("z2jh")
+@click.argument("sandbox_name")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File.")
+@pass_options
+def export_z2jh(opts: Options, sandbox_name: str, output: Path | None):
+    """Helm values for Zero to JupyterHub (Kubernetes) from one sandbox."""
+    import yaml
+
+    from ..operations import z2jh_values
+
+    document = z2jh_values(opts.config, opts.env(), sandbox_name)
+    text = "# " + document.pop("_note") + "\n" + yaml.safe_dump(document, sort_keys=False)
+    write_output(text, output)
+
+
+COMMANDS = (report, export_group)
