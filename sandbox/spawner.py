@@ -156,6 +156,16 @@ class ContainerStart(GovernedMounts):
         if self.loopback:
             self.port = random_port()
 
+    async def start(self):
+        self.prepare_start()
+        started = await super().start()  # type: ignore[misc]
+        return await self.until_listening(started)
+
+    async def get_ip_and_port(self):
+        if self.loopback:
+            return "127.0.0.1", self.port
+        return await super().get_ip_and_port()  # type: ignore[misc]
+
     async def until_listening(self, address: tuple[str, int]) -> tuple[str, int]:
         """Return once the server accepts connections (polled every 50 ms), so
         the hub's first readiness check succeeds instead of backing off for up
@@ -175,14 +185,7 @@ class ContainerStart(GovernedMounts):
 
 
 class SandboxDockerSpawner(ContainerStart, DockerSpawner):
-    async def start(self):
-        self.prepare_start()
-        return await self.until_listening(await super().start())
-
-    async def get_ip_and_port(self):
-        if self.loopback:
-            return "127.0.0.1", self.port
-        return await super().get_ip_and_port()
+    pass
 
 
 class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
@@ -191,15 +194,6 @@ class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
 
     pids_limit = Integer(0, config=True, help="TaskTemplate.Resources.Limits.Pids (0: none)")
     tmp_size = Integer(0, config=True, help="bytes of the /tmp tmpfs (0: no tmpfs)")
-
-    async def start(self):
-        self.prepare_start()
-        return await self.until_listening(await super().start())
-
-    async def get_ip_and_port(self):
-        if self.loopback:
-            return "127.0.0.1", self.port
-        return await super().get_ip_and_port()
 
     @property
     def mounts(self):
