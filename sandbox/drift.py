@@ -17,10 +17,9 @@ import requests
 
 from .environment import Environment
 from .plan import SandboxPlan
+from .secrets import HUB_SECRETS
 from .staging import MANIFEST
-
-# what the hub role creates (hub_secret_names in playbooks/roles/hub/defaults)
-SECRET_NAMES = ("cookie_secret", "proxy_token", "cli_token", "user_password", "admin_password")
+from .status import hub_api
 
 
 def drift(plan: SandboxPlan, env: Environment) -> list[str]:
@@ -38,7 +37,7 @@ def drift(plan: SandboxPlan, env: Environment) -> list[str]:
     loader = env.project / "sandbox" / "hub" / "jupyterhub_config.py"
     if not _same_bytes(loader, layout.hub_dir(name) / "jupyterhub_config.py"):
         found.append("the hub's jupyterhub_config.py differs")
-    found += [f"secret {n} missing" for n in SECRET_NAMES if not layout.secret(name, n).is_file()]
+    found += [f"secret {n} missing" for n in HUB_SECRETS if not layout.secret(name, n).is_file()]
     found += [
         f"dataset {i} not staged at {s.path}"
         for i, s in plan.staged.items()
@@ -46,12 +45,13 @@ def drift(plan: SandboxPlan, env: Environment) -> list[str]:
     ]
     if not Path(env.proxy_command).exists():
         found.append("configurable-http-proxy is not installed")
-    if plan.image and not _docker_ok("image", "inspect", plan.image.tag):
+    if plan.image and _docker("image", "inspect", plan.image.tag, "--format", "{{.Id}}") is None:
         found.append(f"image {plan.image.tag} not built")
-    if plan.sandbox.spawner == "swarm" and _swarm_state() != "active":
+    swarm = plan.sandbox.spawner == "swarm"
+    if swarm and _docker("info", "--format", "{{.Swarm.LocalNodeState}}") != "active":
         found.append("this machine is not in a swarm")
     network = plan.desired.get("network")
-    if network and not _docker_ok("network", "inspect", network["name"]):
+    if network and _docker("network", "inspect", network["name"], "--format", "{{.Id}}") is None:
         found.append(f"network {network['name']} missing")
     if not _hub_answers(plan):
         found.append("the hub does not answer")
@@ -65,32 +65,18 @@ def _same_bytes(a: Path, b: Path) -> bool:
         return False
 
 
-def _docker_ok(*args: str) -> bool:
+def _docker(*args: str) -> str | None:
+    """Output of one Docker CLI call; None when it fails."""
     try:
-        done = subprocess.run(
-            ["docker", *args, "--format", "{{.Id}}"], capture_output=True, timeout=20
-        )
+        done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def _swarm_state() -> str:
-    try:
-        done = subprocess.run(
-            ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return done.stdout.strip()
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def _hub_answers(plan: SandboxPlan) -> bool:
     try:
-        answer = requests.get(f"http://127.0.0.1:{plan.sandbox.hub.port}/hub/api/", timeout=5)
+        answer = requests.get(hub_api(plan.sandbox) + "/", timeout=5)
     except requests.RequestException:
         return False
     return answer.status_code == 200

@@ -15,6 +15,7 @@ from .environment import Environment
 from .errors import ProvisionError
 from .images import DEFAULT_BASE, LOCAL_BASE
 from .plan import SandboxPlan
+from .secrets import HUB_SECRETS
 from .staging import MANIFEST
 
 
@@ -42,15 +43,17 @@ class RunResult:
 
 def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
     images = {p.image.tag: p.image for p in plans if p.image}
+    swarm = any(p.sandbox.spawner == "swarm" for p in plans)
     datasets = {s.path: s for p in plans for s in p.staged.values()}
     return {
         "sandbox_state_dir": str(env.layout.root),
         "sandbox_project_dir": str(env.project),
         "sandbox_python": env.python,
         "sandbox_docker_required": any(p.sandbox.spawner != "local" for p in plans),
-        "sandbox_swarm": uses_swarm(plans),
+        "sandbox_swarm": swarm,
         # with a swarm the hub runs on its first manager; else on every target
-        "sandbox_hub_hosts": f"{SWARM_MANAGERS}[0]" if uses_swarm(plans) else "all",
+        "sandbox_hub_hosts": f"{SWARM_MANAGERS}[0]" if swarm else "all",
+        "sandbox_hub_secret_names": list(HUB_SECRETS),
         "sandbox_docker_install": env.allow_docker_install,
         "sandbox_images_base_image": DEFAULT_BASE,
         "sandbox_images_local_base": LOCAL_BASE,
@@ -68,10 +71,6 @@ def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
         "sandbox_hubs": [_hub_vars(p, env) for p in plans],
         "sandbox_proxy_command": env.proxy_command,
     }
-
-
-def uses_swarm(plans: list[SandboxPlan]) -> bool:
-    return any(p.sandbox.spawner == "swarm" for p in plans)
 
 
 def _dataset_vars(staged: StagedDataset, env: Environment) -> dict[str, Any]:

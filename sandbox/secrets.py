@@ -11,6 +11,9 @@ import secrets
 import sys
 from pathlib import Path
 
+# Every hub's secrets: the hub role creates them, `up` checks they are there.
+HUB_SECRETS = ("cookie_secret", "proxy_token", "cli_token", "user_password", "admin_password")
+
 # Passwords people type are shorter; tokens and keys are 256 bits.
 _TYPED = {"user_password": 12}
 
