@@ -237,7 +237,12 @@ def registry_environment(sandbox: Sandbox, inputs: HubInputs) -> dict[str, str]:
     network's gateway (hubruntime.serve_registry_on)."""
     if inputs.network_mode != "loopback" and sandbox.spawner != "local":
         return {}
-    return {"SANDBOX_REGISTRY_API": f"http://127.0.0.1:{sandbox.hub.port}/services/registry/api"}
+    return {"SANDBOX_REGISTRY_API": registry_api(f"http://127.0.0.1:{sandbox.hub.port}")}
+
+
+def registry_api(root: str) -> str:
+    """The registry service's API under ``root`` (the proxy, or the service itself)."""
+    return f"{root}/services/{REGISTRY_SERVICE}/api"
 
 
 def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from typing import Any
 
 from tornado import web
 
+from .hubconfig import REGISTRY_SERVICE, registry_api
+
 
 def read_secret(secrets_dir: Path, name: str) -> str:
     return (secrets_dir / name).read_text(encoding="utf-8").strip()
@@ -53,11 +55,11 @@ def serve_registry_on(c: Any, address: str) -> None:
     containers' reach, so the registry service listens on the network's gateway
     and notebook clients call it there (with their server token, as ever)."""
     for service in c.JupyterHub.services:
-        if service["name"] == "registry" and service.get("url"):
+        if service["name"] == REGISTRY_SERVICE and service.get("url"):
             port = service["url"].rsplit(":", 1)[1]
             service["url"] = f"http://{address}:{port}"
             environment = dict(c.Spawner.environment)
-            environment["SANDBOX_REGISTRY_API"] = f"{service['url']}/services/registry/api"
+            environment["SANDBOX_REGISTRY_API"] = registry_api(service["url"])
             c.Spawner.environment = environment
 
 
