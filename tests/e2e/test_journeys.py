@@ -5,18 +5,20 @@ writes them into docs/)."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import Deployment
-from tests.e2e.test_browser import browser  # noqa: F401 (fixture)
+from tests.e2e.test_browser import (
+    SCREENSHOTS,
+    browser,  # noqa: F401 (fixture)
+    log_in,
+    open_page,
+)
 from tests.hubclient import HubUser
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(os.environ.get("SANDBOX_SCREENSHOT_DIR", "/tmp"))
 TITLE = "WOZ-waarde per bouwjaar (journey)"
 
 NOTEBOOK = {
@@ -50,20 +52,6 @@ NOTEBOOK = {
     "nbformat": 4,
     "nbformat_minor": 5,
 }
-
-
-def open_page(browser, width: int = 1280, height: int = 900):  # noqa: F811
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.set_default_timeout(120_000)
-    return page
-
-
-def log_in(page, deployment: Deployment, user: str, next_url: str = "") -> None:
-    suffix = f"?next={next_url}" if next_url else ""
-    page.goto(f"{deployment.url}/hub/login{suffix}")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", deployment.secret("user_password"))
-    page.click("#login_submit")
 
 
 def test_it_sees_name_tier_and_expiry_on_the_login_page(deployment: Deployment, browser):  # noqa: F811

@@ -5,18 +5,20 @@ its charts with no network at all."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Deployment
-from tests.e2e.test_browser import browser  # noqa: F401 (fixture)
+from tests.e2e.test_browser import (
+    SCREENSHOTS,
+    browser,  # noqa: F401 (fixture)
+    log_in,
+    open_page,
+)
 from tests.integration.test_report_registry import generate
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path(os.environ.get("SANDBOX_SCREENSHOT_DIR", "/tmp"))
 
 
 def flatten(data: dict, prefix: str = "") -> dict[str, object]:
@@ -42,12 +44,8 @@ def seeded(deployment: Deployment, tmp_path_factory) -> Deployment:
 
 
 def login(browser, deployment: Deployment, user: str):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.set_default_timeout(60_000)
-    page.goto(f"{deployment.url}/hub/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", deployment.secret("user_password"))
-    page.click("input[type=submit], button[type=submit]")
+    page = open_page(browser, height=1000, timeout=60_000)
+    log_in(page, deployment, user)
     page.wait_for_load_state()
     return page
 
