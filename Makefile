@@ -4,10 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SANDBOX := $(BIN)/sandbox
-# The demo keeps its state in the project; containers use host networking on
-# 127.0.0.1 unless SANDBOX_NETWORK_MODE=bridge is given (see README).
+# The demo keeps its state in the project.
 export SANDBOX_STATE_DIR ?= $(CURDIR)/.state
-export SANDBOX_NETWORK_MODE ?= loopback
 # The registry tests run against SQLite and this PostgreSQL (tests/ensure-postgres.sh).
 export SANDBOX_TEST_POSTGRES_URL ?= postgresql+psycopg://sandbox_test:sandbox_test@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
@@ -23,7 +21,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip 'setuptools>=80.9'
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import http.client
 import json
 import os
-import urllib.error
-import urllib.request
+import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 
 class RegistryError(Exception):
@@ -15,6 +16,37 @@ class RegistryError(Exception):
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+
+
+class UnixConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket: the registry's socket, mounted read-only from
+    the hub's host (the container has no network to reach it by)."""
+
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def connection(url: str, timeout: float = 30) -> tuple[http.client.HTTPConnection, str]:
+    """A connection for ``http://``, ``https://`` or ``http+unix://`` URLs, and
+    the path (with query) to request on it."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if parts.scheme == "http+unix":
+        return UnixConnection(unquote(parts.netloc), timeout), path
+    if parts.scheme == "https":
+        return http.client.HTTPSConnection(parts.netloc, timeout=timeout), path
+    return http.client.HTTPConnection(parts.netloc, timeout=timeout), path
 
 
 def mounted_datasets(data_dir: Path) -> dict[str, dict[str, Any]]:
@@ -44,20 +76,23 @@ class Registry:
         if not self.url:
             raise RegistryError(0, "no registry configured (SANDBOX_REGISTRY_API is not set)")
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Authorization", f"token {self.token}")
-        request.add_header("Content-Type", "application/json")
+        headers = {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
+        conn, target = connection(self.url + path)
         try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return json.loads(answer.read() or b"null")
-        except urllib.error.HTTPError as exc:
+            conn.request(method, target, body=data, headers=headers)
+            answer = conn.getresponse()
+            payload = answer.read()
+        except OSError as exc:
+            raise RegistryError(0, f"registry unreachable: {exc}") from None
+        finally:
+            conn.close()
+        if answer.status >= 400:
             try:
-                message = json.loads(exc.read()).get("error", exc.reason)
-            except ValueError:
-                message = exc.reason
-            raise RegistryError(exc.code, str(message)) from None
-        except urllib.error.URLError as exc:
-            raise RegistryError(0, f"registry unreachable: {exc.reason}") from None
+                message = json.loads(payload).get("error", answer.reason)
+            except (ValueError, AttributeError):
+                message = answer.reason
+            raise RegistryError(answer.status, str(message))
+        return json.loads(payload or b"null")
 
     def register(self, title: str, purpose: str, **fields: Any) -> Experiment:
         """Register an experiment (state proposed) with the mounted dataset versions."""
