@@ -20,13 +20,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import requests
-
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+from tests import unixhttp  # noqa: E402
 from tests.hubclient import HubUser  # noqa: E402
 from tests.integration.test_report_registry import generate  # noqa: E402
+from tests.kernelclient import KernelSession, outputs  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SANDBOX = str(BIN / "sandbox")
@@ -79,7 +79,6 @@ def deploy(root: Path, users: int) -> dict:
         **os.environ,
         "SANDBOX_CONFIG": str(config),
         "SANDBOX_STATE_DIR": str(root / "state"),
-        "SANDBOX_NETWORK_MODE": "loopback",
     }
     run(SANDBOX, "up", "-q", env=env)
     return env
@@ -93,48 +92,62 @@ def password(env: dict) -> str:
     )
 
 
-def docker_floor(image: str, server: str = "image") -> float:
-    """`docker run` of the same image until its server answers.
+def docker_floor(image: str, state: Path, server: str = "image") -> float:
+    """`docker run` of the same image, hardened as the spawner does it (no
+    network, read-only root, the socket folders mounted), until its server
+    answers on its socket.
 
     server "image": the image's own command (jupyterhub-singleuser, which
     refuses to listen until it has reached a hub: it is pointed at the bench
-    hub's API, unauthenticated version check only). server "lab": a plain
-    `jupyter server` from the same image, for comparison."""
-    port = PORT + 50
+    hub's API socket, unauthenticated version check only). server "lab": a
+    plain `jupyter server` from the same image, for comparison."""
+    from sandbox.hubconfig import CONTAINER_HUB_SOCKETS, CONTAINER_SERVER_SOCKETS, socket_url
+    from sandbox.layout import Layout
+
+    layout = Layout(state)
+    folder = Path(tempfile.mkdtemp(prefix="floor-", dir=state))
+    os.chown(folder, 1000, 1000)
+    inside = CONTAINER_SERVER_SOCKETS / "jupyter.sock"
     prefix = "/user/floor/" if server == "image" else "/"
     if server == "image":
-        hub_api = f"http://127.0.0.1:{PORT + 1}/hub/api"
         settings = {
-            "JUPYTERHUB_API_URL": hub_api,
+            "JUPYTERHUB_API_URL": socket_url(CONTAINER_HUB_SOCKETS / "hub.sock") + "/hub/api",
             "JUPYTERHUB_API_TOKEN": "floor-has-no-token",
             "JUPYTERHUB_USER": "floor",
             "JUPYTERHUB_CLIENT_ID": "jupyterhub-user-floor",
             "JUPYTERHUB_SERVICE_PREFIX": prefix,
-            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}{prefix}",
+            "JUPYTERHUB_SERVICE_URL": f"http://0.0.0.0:8888{prefix}",
             "JUPYTERHUB_BASE_URL": "/",
             "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
         }
         command = [arg for key, value in settings.items() for arg in ("-e", f"{key}={value}")]
-        command.append(image)
+        command += [image, "sandbox-start", f"--ServerApp.sock={inside}"]
     else:
-        command = [image, "jupyter", "server", f"--port={port}", "--ip=127.0.0.1",
+        command = [image, "jupyter", "server", f"--sock={inside}",
                    "--IdentityProvider.token=bench", "--no-browser"]  # fmt: skip
+    hardening = [
+        "--network", "none", "-u", "1000:1000", "--read-only", "--cap-drop", "ALL",
+        "--security-opt", "no-new-privileges",
+        "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run",
+        "-v", "sandbox-bench-floor-home:/home/jovyan",
+        "-v", f"{folder}:{CONTAINER_SERVER_SOCKETS}",
+        "-v", f"{layout.hub_sockets(NAME)}:{CONTAINER_HUB_SOCKETS}:ro",
+    ]  # fmt: skip
     start = time.perf_counter()
-    container = run(
-        "docker", "run", "-d", "--rm", "--network", "host", "-u", "1000", *command
-    ).stdout.strip()
+    container = run("docker", "run", "-d", "--rm", *hardening, *command).stdout.strip()
     try:
         while time.perf_counter() - start < 120:
             try:
-                if requests.get(f"http://127.0.0.1:{port}{prefix}api", timeout=1).ok:
+                if unixhttp.get(str(folder / "jupyter.sock"), f"{prefix}api", timeout=1) < 500:
                     return time.perf_counter() - start
-            except requests.RequestException:
+            except OSError:
                 pass
             time.sleep(0.05)
         logs = run("docker", "logs", container, check=False)
         raise RuntimeError(f"floor server never answered:\n{logs.stdout}{logs.stderr}"[-3000:])
     finally:
         run("docker", "rm", "-f", container, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def bench_spawn(env: dict) -> list[dict]:
@@ -142,8 +155,9 @@ def bench_spawn(env: dict) -> list[dict]:
     image = json.loads(
         (Path(env["SANDBOX_STATE_DIR"]) / "sandboxes" / NAME / "applied.json").read_text()
     )["image"]
-    floors = [docker_floor(image) for _ in range(5)]
-    lab = statistics.median(docker_floor(image, "lab") for _ in range(5))
+    state = Path(env["SANDBOX_STATE_DIR"])
+    floors = [docker_floor(image, state) for _ in range(5)]
+    lab = statistics.median(docker_floor(image, state, "lab") for _ in range(5))
     spawns = []
     for _ in range(5):
         user = HubUser(url, "alice", password(env))
@@ -154,10 +168,11 @@ def bench_spawn(env: dict) -> list[dict]:
         statistics.median(spawns),
         statistics.median(floors),
         "s",
-        "<= 1.5x floor",
-        statistics.median(spawns) <= 1.5 * statistics.median(floors),
-        "floor: docker run of the same image (its own command, jupyterhub-singleuser) "
-        f"until its server answers; a plain `jupyter server` from it: {lab:.2f} s",
+        "<= 1.3x floor",
+        statistics.median(spawns) <= 1.3 * statistics.median(floors),
+        "floor: docker run of the same image, hardened alike (its own command, "
+        "jupyterhub-singleuser) until its server answers on its socket; a plain "
+        f"`jupyter server` from it: {lab:.2f} s",
     )
     users = [f"user{i:02d}" for i in range(20)]
     clients = [HubUser(url, u, password(env)) for u in users]
@@ -182,13 +197,64 @@ def bench_spawn(env: dict) -> list[dict]:
         p95,
         None,
         "s",
-        "p95 <= 30 s, 0 failures",
-        failures == 0 and p95 <= 30,
+        "p95 <= 25 s, 0 failures",
+        failures == 0 and p95 <= 25,
         f"p50 {statistics.median(done):.2f} s, max {done[-1]:.2f} s, failures {failures}"
         if done
         else f"failures {failures}",
     )
     return [one, many]
+
+
+def bench_kernel(env: dict, requests_per_round: int = 1000, rounds: int = 3) -> dict:
+    """Execute requests of `1+1`, one after another, through the proxy (TCP on
+    127.0.0.1, then the server's unix socket) beside the same kernel reached
+    straight at the server's socket, in alternating rounds."""
+    import asyncio
+
+    from sandbox.layout import Layout
+
+    user = HubUser(f"http://127.0.0.1:{PORT}", "alice", password(env))
+    user.spawn()
+    try:
+        token = user.api("POST", "/users/alice/tokens", json={}).json()["token"]
+        socket = Layout(Path(env["SANDBOX_STATE_DIR"])).server_socket(NAME, "alice")
+        proxied = KernelSession(f"http://127.0.0.1:{PORT}", "alice", token)
+        direct = KernelSession("", "alice", token, socket=str(socket))
+
+        async def rounds_of(session: KernelSession, kernel: str) -> float:
+            async with session.client() as http:
+                began = time.perf_counter()
+                replies = await session.run(http, kernel, ["1+1"] * requests_per_round)
+                took = time.perf_counter() - began
+            assert outputs(replies[-1]) == "2"
+            return took
+
+        async def measure() -> tuple[list[float], list[float]]:
+            async with proxied.client() as http:
+                kernel = await proxied.start_kernel(http)
+                await proxied.run(http, kernel, ["1+1"] * 20)  # warm up
+            through, floor = [], []
+            for _ in range(rounds):
+                floor.append(await rounds_of(direct, kernel))
+                through.append(await rounds_of(proxied, kernel))
+            return through, floor
+
+        through, floor = asyncio.run(measure())
+    finally:
+        user.stop()
+    value, bottom = statistics.median(through), statistics.median(floor)
+    return result(
+        f"kernel round trips, {requests_per_round} execute_requests of 1+1",
+        value,
+        bottom,
+        "s",
+        "<= 1.5x floor",
+        value <= 1.5 * bottom,
+        "through the proxy and the server's socket; floor: the same kernel's websocket "
+        f"straight at the server's socket ({1000 * value / requests_per_round:.2f} ms "
+        f"vs {1000 * bottom / requests_per_round:.2f} ms each, median of {rounds} rounds)",
+    )
 
 
 def bench_up(env: dict, root: Path) -> dict:
@@ -376,6 +442,7 @@ def main() -> int:
             try:
                 results.append(bench_up(env, root))
                 results += bench_spawn(env)
+                results.append(bench_kernel(env))
             finally:
                 run(SANDBOX, "down", "--purge", "--yes", env=env, check=False)
     out = PROJECT / "bench" / "results.json"
