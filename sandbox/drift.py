@@ -16,10 +16,10 @@ from pathlib import Path
 import requests
 
 from .environment import Environment
+from .hubconfig import hub_api
 from .plan import SandboxPlan
 from .secrets import HUB_SECRETS
 from .staging import MANIFEST
-from .status import hub_api
 
 
 def drift(plan: SandboxPlan, env: Environment) -> list[str]:

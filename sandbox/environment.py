@@ -12,9 +12,7 @@ from pathlib import Path
 from .errors import InvalidInput
 from .layout import Layout, default_state_dir
 
-NETWORK_MODE_ENV = "SANDBOX_NETWORK_MODE"
 CA_BUNDLE_ENV = "SANDBOX_CA_BUNDLE"
-NETWORK_MODES = ("bridge", "loopback")
 # Image builds trust what this host trusts unless told otherwise, so builds
 # behind a TLS-inspecting proxy work when the host is set up for it.
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -32,7 +30,6 @@ class Environment:
     layout: Layout
     project: Path = field(default_factory=project_dir)
     python: str = sys.executable
-    network_mode: str = "bridge"
     ca_bundle: Path | None = None
     inventory: Path | None = None
     allow_docker_install: bool = True
@@ -44,13 +41,9 @@ class Environment:
         cls,
         state_dir: Path | None = None,
         inventory: Path | None = None,
-        network_mode: str | None = None,
         ca_bundle: Path | None = None,
         registry: str | None = None,
     ) -> Environment:
-        mode = network_mode or os.environ.get(NETWORK_MODE_ENV) or "bridge"
-        if mode not in NETWORK_MODES:
-            raise InvalidInput(f"{NETWORK_MODE_ENV}: {mode!r} is not one of bridge, loopback")
         bundle = ca_bundle or (
             Path(os.environ[CA_BUNDLE_ENV]) if os.environ.get(CA_BUNDLE_ENV) else None
         )
@@ -62,7 +55,6 @@ class Environment:
             raise InvalidInput(f"inventory not found: {inventory}")
         return cls(
             layout=Layout(state_dir or default_state_dir()),
-            network_mode=mode,
             ca_bundle=bundle.resolve() if bundle else None,
             inventory=inventory.resolve() if inventory else None,
             registry_override=registry or os.environ.get("SANDBOX_REGISTRY_URL") or None,

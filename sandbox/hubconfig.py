@@ -9,9 +9,12 @@ ever appears here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from .catalog import StagedDataset
+from .dockerd import LOG_OPTIONS
 from .hubpages import template_vars
 from .layout import Layout
 from .model import Sandbox
@@ -37,7 +40,26 @@ HOME = "/home/jovyan"
 CLI_SERVICE = "sandbox-cli"
 CULLER_SERVICE = "idle-culler"
 REGISTRY_SERVICE = "registry"
-TMP_SIZE_BYTES = 512 * 1024**2
+# Size-limited and non-executable, the only places beside the home a server
+# may write: the root filesystem is read-only. /run is root's (it hides the
+# image's world-writable /run/lock).
+TMPFS = {
+    "/tmp": {"size": 512 * 1024**2, "mode": 0o1777},
+    "/var/tmp": {"size": 128 * 1024**2, "mode": 0o1777},
+    "/run": {"size": 16 * 1024**2, "mode": 0o755},
+}
+CONTAINER_UID = 1000
+# The hub's socket: the servers of every user connect to it (through the
+# read-only mount of the hub's socket folder, which no host user can reach).
+HUB_SOCKET_MODE = 0o666
+# The label that says how a sandbox's network was made: another value means
+# it is made again (networks cannot be changed in place).
+NETWORK_DESIGN = "org.data-sandbox.design"
+PICK_PORT = 0  # a service URL with this port gets a free one when the hub starts
+# Where a container sees its socket folders: fixed short paths, whatever the
+# host's state directory (which a container user may not even traverse).
+CONTAINER_SERVER_SOCKETS = PurePosixPath("/sandbox/server")
+CONTAINER_HUB_SOCKETS = PurePosixPath("/sandbox/hub")
 
 
 @dataclass(frozen=True)
@@ -48,7 +70,6 @@ class HubInputs:
     image: str  # notebook image tag
     python: str  # interpreter of the hub's venv
     proxy_command: str  # configurable-http-proxy executable
-    network_mode: str = "bridge"  # bridge | loopback (host networking on 127.0.0.1)
     registry_url: str = ""  # access log database
     clock_file: str = ""  # tests and drills only: a file holding "today"
     organisation: str = ""
@@ -65,8 +86,84 @@ def container_prefix(sandbox: str) -> str:
     return f"sandbox-{sandbox}-"
 
 
-def network_name(sandbox: Sandbox, mode: str) -> str:
-    return "host" if mode == "loopback" else f"sandbox-{sandbox.name}"
+def network_name(sandbox: Sandbox) -> str:
+    """Docker containers without egress get no network at all, only their own
+    loopback; others join the sandbox's own network (see ``network_spec``)."""
+    if sandbox.spawner == "docker" and not sandbox.network.egress:
+        return "none"
+    return f"sandbox-{sandbox.name}"
+
+
+NO_ICC = "com.docker.network.bridge.enable_icc=false"
+NO_HOST_ADDRESS = "com.docker.network.bridge.inhibit_ipv4=true"
+
+
+def network_spec(sandbox: Sandbox) -> dict[str, Any] | None:
+    """The Docker network a sandbox's containers join, as the commands that
+    create it; None when they join none. Every such network is a bridge
+    without traffic between its containers (icc off).
+
+    - docker, egress: a local bridge.
+    - swarm: a swarm-scoped bridge made from a node-local config network
+      (services cannot run without a network, moby#42204); without egress it
+      is ``--internal`` and the host has no address on it, so a container
+      reaches neither outside, nor the host, nor another container.
+
+    ``labelled`` is the network that carries the design label (a network made
+    from a config network takes no labels of its own).
+    """
+    if sandbox.spawner == "local" or (sandbox.spawner == "docker" and not sandbox.network.egress):
+        return None
+    name, egress = network_name(sandbox), sandbox.network.egress
+    if sandbox.spawner == "docker":
+        design = "bridge; no icc"
+        create = [["docker", "network", "create", *_labels(sandbox, design), "--opt", NO_ICC, name]]
+        return {
+            "name": name,
+            "labelled": name,
+            "design": design,
+            "create": create,
+            "remove": [name],
+        }
+    design = "swarm bridge; no icc" + ("" if egress else "; internal; no host address")
+    options = ["--opt", NO_ICC] + ([] if egress else ["--opt", NO_HOST_ADDRESS])
+    config = f"{name}-config"
+    create = [
+        ["docker", "network", "create", "--config-only", *_labels(sandbox, design), *options,
+         config],
+        ["docker", "network", "create", "--scope", "swarm", "--config-from", config,
+         *([] if egress else ["--internal"]), name],
+    ]  # fmt: skip
+    return {
+        "name": name,
+        "labelled": config,
+        "design": design,
+        "create": create,
+        "remove": [name, config],
+    }
+
+
+def _labels(sandbox: Sandbox, design: str) -> list[str]:
+    return [
+        "--label", f"org.data-sandbox.sandbox={sandbox.name}",
+        "--label", f"{NETWORK_DESIGN}={design}",
+    ]  # fmt: skip
+
+
+def socket_url(path: PurePath) -> str:
+    """``http+unix://`` URL of a unix socket, as JupyterHub and the proxy take it."""
+    return "http+unix://" + quote(str(path), safe="")
+
+
+def public_url(sandbox: Sandbox) -> str:
+    """The proxy as this host reaches it (loopback when it listens everywhere)."""
+    ip = sandbox.hub.ip
+    return f"http://{'127.0.0.1' if ip in ('', '0.0.0.0', '::') else ip}:{sandbox.hub.port}"
+
+
+def hub_api(sandbox: Sandbox) -> str:
+    """The hub's REST API through the proxy (the hub itself listens on a socket)."""
+    return f"{public_url(sandbox)}/hub/api"
 
 
 def user_mounts(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> dict[str, list[dict]]:
@@ -118,7 +215,6 @@ def hub_settings(
 ) -> dict[str, Any]:
     layout, name, hub = inputs.layout, sandbox.name, sandbox.hub
     hub_dir = layout.hub_dir(name)
-    loopback = inputs.network_mode == "loopback"
     roles: list[dict[str, Any]] = [
         {
             "name": CLI_SERVICE,
@@ -130,7 +226,9 @@ def hub_settings(
         {"name": CLI_SERVICE},
         {
             "name": REGISTRY_SERVICE,
-            "url": f"http://127.0.0.1:{hub.registry_port}",
+            # JupyterHub routes services to TCP only: a loopback port picked at
+            # hub start (hubruntime.pick_service_ports); containers use its socket
+            "url": f"http://127.0.0.1:{PICK_PORT}",
             "command": [*guarded(inputs), "-m", "sandbox.service", str(hub_dir / "hub.json")],
             "oauth_no_confirm": True,
             "display": True,
@@ -151,6 +249,8 @@ def hub_settings(
                     *guarded(inputs),
                     "-m",
                     "jupyterhub_idle_culler",
+                    # the culler speaks TCP only: it reaches the hub API through the proxy
+                    f"--url={hub_api(sandbox)}",
                     f"--timeout={sandbox.idle_seconds}",
                     f"--cull-every={max(60, min(600, sandbox.idle_seconds // 4))}",
                 ],
@@ -168,9 +268,11 @@ def hub_settings(
         "JupyterHub": {
             "ip": hub.ip,
             "port": hub.port,
-            # bridge: the hub binds the sandbox network's gateway, resolved at hub start
-            "hub_ip": "127.0.0.1",
-            "hub_port": hub.hub_api_port,
+            # the hub API listens on a unix socket only; servers reach it through
+            # the read-only mount of its folder, never over a network
+            "hub_bind_url": socket_url(layout.hub_socket(name)),
+            "hub_connect_url": socket_url(layout.hub_socket(name)),
+            "hub_socket_mode": HUB_SOCKET_MODE,
             "db_url": f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}",
             "cookie_secret_file": str(layout.secret(name, "cookie_secret")),
             "authenticator_class": AUTHENTICATORS[sandbox.auth.type],
@@ -186,7 +288,7 @@ def hub_settings(
         },
         "ConfigurableHTTPProxy": {
             "command": [inputs.proxy_command],
-            "api_url": f"http://127.0.0.1:{hub.proxy_port}",
+            "api_url": socket_url(layout.proxy_api_socket(name)),
             "pid_file": str(hub_dir / "proxy.pid"),
         },
         "Authenticator": {
@@ -204,7 +306,14 @@ def hub_settings(
             "default_url": "/lab",
             "start_timeout": 120,
             "http_timeout": 60,
-            "environment": {"SANDBOX_NAME": name, **registry_environment(sandbox, inputs)},
+            "environment": {
+                "SANDBOX_NAME": name,
+                "SANDBOX_REGISTRY_API": registry_api(
+                    socket_url(layout.registry_socket(name))
+                    if sandbox.spawner == "local"
+                    else socket_url(CONTAINER_HUB_SOCKETS / layout.registry_socket(name).name)
+                ),
+            },
         },
     }
     if sandbox.spawner != "local":
@@ -214,15 +323,9 @@ def hub_settings(
             **governance_settings(sandbox, staged, inputs),
             "homes_dir": str(layout.sandbox_dir(name) / "homes"),
         }
-    bridge_network = (
-        network_name(sandbox, inputs.network_mode)
-        if sandbox.spawner != "local" and not loopback
-        else None
-    )
     return {
         "sandbox": name,
         "registry": registry_settings(sandbox, inputs),
-        "bridge_network": bridge_network,
         "expires": sandbox.expires.isoformat() if sandbox.expires else None,
         "clock_file": inputs.clock_file,
         "secrets_dir": str(layout.secrets_dir(name)),
@@ -231,17 +334,8 @@ def hub_settings(
     }
 
 
-def registry_environment(sandbox: Sandbox, inputs: HubInputs) -> dict[str, str]:
-    """Where the notebook client finds the registry API: containers on loopback
-    reach the hub's proxy; on a bridge network the hub sets it at start, to the
-    network's gateway (hubruntime.serve_registry_on)."""
-    if inputs.network_mode != "loopback" and sandbox.spawner != "local":
-        return {}
-    return {"SANDBOX_REGISTRY_API": registry_api(f"http://127.0.0.1:{sandbox.hub.port}")}
-
-
 def registry_api(root: str) -> str:
-    """The registry service's API under ``root`` (the proxy, or the service itself)."""
+    """The registry service's API under ``root`` (the proxy, or the service's socket)."""
     return f"{root}/services/{REGISTRY_SERVICE}/api"
 
 
@@ -266,7 +360,7 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
         "lang": sandbox.lang,
         "organisation": inputs.organisation,
         "teams": teams,
-        "port": sandbox.hub.registry_port,
+        "socket": str(inputs.layout.registry_socket(sandbox.name)),
         "registry_url": inputs.registry_url,
         "roles": {user: sorted(r) for user, r in roles.items()},
         "catalog": {"datasets": list(inputs.catalog), "granted": granted},
@@ -276,9 +370,9 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
 def _container_settings(
     sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
 ) -> dict[str, Any]:
-    name = sandbox.name
-    loopback = inputs.network_mode == "loopback"
+    name, layout = sandbox.name, inputs.layout
     labels = {"org.data-sandbox.sandbox": name, "org.data-sandbox.user": "{username}"}
+    user = f"{CONTAINER_UID}:{CONTAINER_UID}"
     settings: dict[str, Any] = {
         "image": inputs.image,
         "pull_policy": "never",
@@ -288,34 +382,44 @@ def _container_settings(
         "notebook_dir": HOME,
         "mem_limit": sandbox.resources.memory_bytes,
         "cpu_limit": sandbox.resources.cpus,
-        "network_name": network_name(sandbox, inputs.network_mode),
-        # loopback: no port bindings (host networking refuses them); see get_ip_and_port
-        "use_internal_ip": True,
+        "network_name": network_name(sandbox),
         **governance_settings(sandbox, staged, inputs),
-        "loopback": loopback,
+        "state_dir": str(layout.root),
+        "socket_owner": CONTAINER_UID,
+        "hub_connect_url": socket_url(CONTAINER_HUB_SOCKETS / layout.hub_socket(name).name),
     }
-    if loopback:
-        settings["ip"] = "127.0.0.1"
     if sandbox.spawner == "swarm":
         # a swarm service takes its hardening in the ContainerSpec; Docker's
         # service API has no no-new-privileges or tmpfs mount options (docs/swarm.md)
         settings["extra_container_spec"] = {
-            "user": "1000:1000",
+            "user": user,
             "cap_drop": ["ALL"],
             "labels": labels,
+            "read_only": True,
+        }
+        settings["extra_task_spec"] = {
+            "log_driver": {"Name": "json-file", "Options": dict(LOG_OPTIONS)}
         }
         settings["extra_create_kwargs"] = {"labels": labels}
         settings["pids_limit"] = sandbox.resources.pids
-        settings["tmp_size"] = TMP_SIZE_BYTES
-        if loopback:  # servers listen on the loopback of the hub's node
-            settings["extra_placement_spec"] = {"constraints": ["node.role == manager"]}
+        settings["tmpfs"] = TMPFS
+        # the server's socket folder is on the hub's node
+        settings["extra_placement_spec"] = {"constraints": ["node.role == manager"]}
         return settings
-    settings["extra_create_kwargs"] = {"user": "1000:1000", "labels": labels}
+    settings["extra_create_kwargs"] = {"user": user, "labels": labels}
     settings["extra_host_config"] = {
+        # removed by the spawner when the server stops, never by Docker itself:
+        # a dockerd restart (live-restore) kills and drops AutoRemove containers
+        "auto_remove": False,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
         "pids_limit": sandbox.resources.pids,
         "privileged": False,
-        "tmpfs": {"/tmp": f"rw,noexec,nosuid,size={TMP_SIZE_BYTES}"},
+        "read_only": True,
+        "tmpfs": {
+            path: f"rw,noexec,nosuid,nodev,size={t['size']},mode={t['mode']:o}"
+            for path, t in TMPFS.items()
+        },
+        "log_config": {"type": "json-file", "config": dict(LOG_OPTIONS)},
     }
     return settings

@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from jupyterhub.utils import random_port
 from tornado import web
 
-from .hubconfig import REGISTRY_SERVICE, registry_api
+from .hubconfig import PICK_PORT
 
 
 def read_secret(secrets_dir: Path, name: str) -> str:
@@ -23,6 +24,9 @@ def read_secret(secrets_dir: Path, name: str) -> str:
 
 
 def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
+    # the hub's database, the proxy's and services' files are for root's eyes
+    # only; the proxy and the services inherit this from the hub
+    os.umask(0o077)
     settings = json.loads(Path(settings_path).read_text(encoding="utf-8"))
     for section, values in settings["traitlets"].items():
         for key, value in values.items():
@@ -40,39 +44,17 @@ def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
     # as "templates/page.html" for ours to extend
     c.JupyterHub.template_paths = [str(Path(__file__).parent / "hub" / "templates")]
     c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings, clock(settings.get("clock_file")))
-    if settings.get("bridge_network"):
-        gateway = network_gateway(settings["bridge_network"])
-        # containers reach the hub on their network's gateway, an address of
-        # this host that the outside world cannot route to
-        c.JupyterHub.hub_ip = gateway
-        c.JupyterHub.hub_connect_ip = gateway
-        serve_registry_on(c, gateway)
+    pick_service_ports(c.JupyterHub.services)
     return settings
 
 
-def serve_registry_on(c: Any, address: str) -> None:
-    """Bridge networks: the proxy listens on the host's loopback, out of the
-    containers' reach, so the registry service listens on the network's gateway
-    and notebook clients call it there (with their server token, as ever)."""
-    for service in c.JupyterHub.services:
-        if service["name"] == REGISTRY_SERVICE and service.get("url"):
-            port = service["url"].rsplit(":", 1)[1]
-            service["url"] = f"http://{address}:{port}"
-            environment = dict(c.Spawner.environment)
-            environment["SANDBOX_REGISTRY_API"] = registry_api(service["url"])
-            c.Spawner.environment = environment
-
-
-def network_gateway(name: str, client: Any = None) -> str:
-    if client is None:
-        import docker
-
-        client = docker.from_env()
-    network = client.networks.get(name)
-    for entry in network.attrs.get("IPAM", {}).get("Config") or []:
-        if entry.get("Gateway"):
-            return str(entry["Gateway"])
-    raise RuntimeError(f"Docker network {name} has no gateway address")
+def pick_service_ports(services: list[dict[str, Any]]) -> None:
+    """Services whose URL has port 0 get a free loopback port, so a sandbox
+    holds one fixed TCP port only (the proxy's)."""
+    for service in services:
+        url = service.get("url", "")
+        if url.endswith(f":{PICK_PORT}"):
+            service["url"] = url.rsplit(":", 1)[0] + f":{random_port()}"
 
 
 def clock(clock_file: str | None) -> Callable[[], date]:

@@ -76,27 +76,11 @@ class Resources(Strict):
 
 
 class Hub(Strict):
+    """The proxy's public address: the only TCP port a sandbox listens on (the
+    hub API, the proxy's API and the registry service use unix sockets)."""
+
     ip: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1024, le=65532)
-    api_port: int | None = Field(default=None, ge=1024, le=65535)
-    proxy_api_port: int | None = Field(default=None, ge=1024, le=65535)
-    registry_api_port: int | None = Field(default=None, ge=1024, le=65535)
-
-    @property
-    def hub_api_port(self) -> int:
-        return self.api_port or self.port + 1
-
-    @property
-    def proxy_port(self) -> int:
-        return self.proxy_api_port or self.port + 2
-
-    @property
-    def registry_port(self) -> int:
-        return self.registry_api_port or self.port + 3
-
-    @property
-    def ports(self) -> list[int]:
-        return [self.port, self.hub_api_port, self.proxy_port, self.registry_port]
+    port: int = Field(default=8000, ge=1024, le=65535)
 
 
 class Auth(Strict):
@@ -177,13 +161,10 @@ class SandboxConfig(Strict):
             raise ValueError(f"duplicate sandbox names: {', '.join(duplicates)}")
         ports: dict[int, str] = {}
         for sandbox in self.sandboxes:
-            for port in sandbox.hub.ports:
-                if port in ports:
-                    raise ValueError(
-                        f"sandboxes {ports[port]} and {sandbox.name} both use port {port}"
-                        " (a hub uses port to port+3 unless its other ports are set)"
-                    )
-                ports[port] = sandbox.name
+            port = sandbox.hub.port
+            if port in ports:
+                raise ValueError(f"sandboxes {ports[port]} and {sandbox.name} both use port {port}")
+            ports[port] = sandbox.name
         return self
 
     def sandbox(self, name: str) -> Sandbox:

@@ -240,7 +240,8 @@ def z2jh_values(config_path: Path, env: Environment, sandbox: str) -> dict:
     """Validated (policy included), then mapped onto the z2jh chart's values."""
     from .z2jh import values
 
-    result = make_plan(config_path, env, sandbox)[0]
+    checked = validate(config_path)
+    result = planning.build(checked.loaded, checked.loaded.config.sandbox(sandbox), env)
     image = result.image.tag if result.image else "sandbox-notebook:latest"
     return values(result.sandbox, result.staged, image, result.desired["tier"])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,8 +20,9 @@ from .config import LoadedConfig
 from .daemon import read_pid
 from .environment import Environment
 from .errors import InvalidInput
-from .hubconfig import HubInputs, hub_settings, network_name
+from .hubconfig import HubInputs, hub_settings, network_spec
 from .images import ImageSpec, image_spec
+from .layout import MAX_SOCKET_PATH
 from .model import Sandbox
 
 
@@ -61,7 +63,6 @@ def digest(data: Any) -> str:
 
 def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPlan:
     """Everything ``up`` needs for one sandbox, without touching the system."""
-    check_network_mode(loaded, sandbox, env.network_mode)
     staged = staged_datasets(loaded, sandbox, env.layout)
     image = (
         image_spec(env.images, sandbox.image, env.jupyterhub_version)
@@ -73,7 +74,6 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
         image=image.tag if image else "",
         python=env.python,
         proxy_command=env.proxy_command,
-        network_mode=env.network_mode,
         registry_url=env.registry_url,
         clock_file=env.clock_file,
         organisation=loaded.config.organisation.name,
@@ -81,9 +81,7 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
         tier=policy.sandbox_tier(loaded, sandbox),
     )
     settings = hub_settings(sandbox, staged, inputs)
-    network = None
-    if sandbox.spawner != "local" and env.network_mode == "bridge":
-        network = {"name": network_name(sandbox, "bridge"), "internal": not sandbox.network.egress}
+    network = network_spec(sandbox)
     desired = {
         "sandbox": sandbox.name,
         "url": f"http://{sandbox.hub.ip}:{sandbox.hub.port}/",
@@ -94,33 +92,26 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
         "datasets": {i: s.version_key for i, s in staged.items()},
         "users": sandbox.users,
         "network": network,
-        "network_mode": env.network_mode,
     }
     result = SandboxPlan(sandbox, desired, settings, image, staged)
-    if env.network_mode == "loopback" and sandbox.spawner != "local":
-        result.warnings.append(
-            "loopback network mode: containers share the host network on 127.0.0.1; "
-            "network.egress is not enforced by Docker"
-        )
     if sandbox.spawner == "local":
         result.warnings.append("spawner local: no isolation between users (tier <= 1 only)")
     return result
 
 
-def check_network_mode(loaded: LoadedConfig, sandbox: Sandbox, mode: str) -> None:
-    """Swarm services run on the host network (loopback); a hub outside the
-    swarm cannot reach servers on an overlay network (docs/swarm.md)."""
-    if sandbox.spawner == "swarm" and mode != "loopback":
-        index = loaded.config.sandboxes.index(sandbox)
-        raise InvalidInput(
-            [
-                loaded.doc.problem(
-                    ("sandboxes", index, "spawner"),
-                    f"spawner swarm needs SANDBOX_NETWORK_MODE=loopback (now {mode}); "
-                    "bridge networking for swarm services is not supported yet",
-                )
-            ]
-        )
+def check_socket_paths(sandbox: Sandbox, env: Environment) -> None:
+    """A unix socket's path holds at most 107 bytes."""
+    paths = [
+        env.layout.server_socket(sandbox.name, "any user"),  # all of one length
+        env.layout.registry_socket(sandbox.name),
+        env.layout.proxy_api_socket(sandbox.name),
+    ]
+    for path in paths:
+        if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+            raise InvalidInput(
+                f"sandbox {sandbox.name}: the socket path {path} is longer than "
+                f"{MAX_SOCKET_PATH} bytes; use a shorter state directory (SANDBOX_STATE_DIR)"
+            )
 
 
 def catalog_summary(loaded: LoadedConfig) -> list[dict[str, Any]]:
@@ -161,9 +152,7 @@ def diff(
             changes.append(Change("create", "image", desired["image"]))
         if desired["network"]:
             net = desired["network"]
-            changes.append(
-                Change("create", "network", net["name"], "internal" if net["internal"] else "")
-            )
+            changes.append(Change("create", "network", net["name"], net["design"]))
         changes += [Change("create", "dataset", i, v) for i, v in desired["datasets"].items()]
         changes += [Change("create", "user", u) for u in desired["users"]]
         return changes
@@ -175,7 +164,8 @@ def diff(
             Change("change", "image", str(desired["image"]), f"was {applied.get('image')}")
         )
     if applied.get("network") != desired["network"]:
-        changes.append(Change("change", "network", name, f"{desired['network']}"))
+        net = desired["network"]
+        changes.append(Change("change", "network", name, net["design"] if net else "none"))
     old, new = applied.get("datasets", {}), desired["datasets"]
     for dataset_id in sorted(set(old) | set(new)):
         if dataset_id not in old:
@@ -200,6 +190,7 @@ def plan(
     sandboxes = [loaded.config.sandbox(only)] if only else loaded.config.sandboxes
     plans = []
     for sandbox in sandboxes:
+        check_socket_paths(sandbox, env)
         result = build(loaded, sandbox, env)
         applied = read_applied(env.layout.applied(sandbox.name))
         running = bool(read_pid(env.layout.pidfile(sandbox.name)))

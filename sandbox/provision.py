@@ -13,7 +13,9 @@ from typing import Any
 from .catalog import StagedDataset, generated_files
 from .environment import Environment
 from .errors import ProvisionError
+from .hubconfig import hub_api
 from .images import DEFAULT_BASE, LOCAL_BASE
+from .layout import private_dir
 from .plan import SandboxPlan
 from .secrets import HUB_SECRETS
 from .staging import MANIFEST
@@ -87,15 +89,17 @@ def _dataset_vars(staged: StagedDataset, env: Environment) -> dict[str, Any]:
 
 
 def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
-    name, hub = plan.sandbox.name, plan.sandbox.hub
+    name = plan.sandbox.name
     return {
         "name": name,
         "dir": str(env.layout.hub_dir(name)),
         "secrets_dir": str(env.layout.secrets_dir(name)),
+        "sockets_dir": str(env.layout.sockets_dir(name)),
+        "hub_sockets_dir": str(env.layout.hub_sockets(name)),
         "settings": plan.settings,
         "pidfile": str(env.layout.pidfile(name)),
         "logfile": str(env.layout.logfile(name)),
-        "health_url": f"http://127.0.0.1:{hub.port}/hub/api/",
+        "health_url": hub_api(plan.sandbox) + "/",
         "network": plan.desired["network"],
         "shared_password": plan.sandbox.auth.type == "shared-password",
     }
@@ -151,7 +155,7 @@ def run_playbook(
         if env.inventory
         else _local_inventory(env, bool(variables.get("sandbox_swarm")))
     )
-    env.layout.root.mkdir(parents=True, exist_ok=True)
+    private_dir(env.layout.root)
     with tempfile.TemporaryDirectory(prefix="sandbox-run-") as private:
         runner = ansible_runner.run(
             private_data_dir=private,

@@ -5,8 +5,11 @@ the user's groups that pass the governance check at this server start (rule 7:
 agreement still valid, staged files intact). Each decision is written to the
 access log; refusals are shown on the spawn page and in ``/data/NOTICE.md``.
 
-``SandboxDockerSpawner(loopback=True)`` runs containers on the host network
-bound to 127.0.0.1 on a random port (single-machine development and tests).
+Container servers have no network the hub could reach them on: each listens
+on a unix socket in its user's own socket folder (``/sandbox/server`` inside
+the container), and reaches the hub API and the registry service through the
+sockets of the hub's folder (``/sandbox/hub``, read-only). The proxy routes to
+the server's socket on the host (``http+unix://``).
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from typing import Any
 
 from docker.types import Mount
 from dockerspawner import DockerSpawner, SwarmSpawner
-from jupyterhub.spawner import SimpleLocalProcessSpawner
-from jupyterhub.utils import random_port
-from traitlets import Bool, Dict, HasTraits, Integer, List, Unicode
+from jupyterhub.spawner import SimpleLocalProcessSpawner, Spawner
+from traitlets import Dict, HasTraits, Integer, List, Unicode
 
 from . import access_log, policy
+from .hubconfig import CONTAINER_HUB_SOCKETS, CONTAINER_SERVER_SOCKETS, socket_url
 from .hubruntime import clock
 from .integrity import ChecksumCache, verify_files
+from .layout import Layout
 from .registry.db import open_registry_url
 
 NOTICE = "NOTICE.md"
@@ -125,9 +129,11 @@ class GovernedMounts(HasTraits):
 
 class ContainerStart(GovernedMounts):
     """What the Docker and Swarm spawners share: the admitted datasets become
-    read-only binds, and loopback servers listen on 127.0.0.1 at a random port."""
+    read-only binds, and the server listens on a unix socket in the user's own
+    socket folder, which only that user's container mounts."""
 
-    loopback = Bool(False, config=True, help="host networking on 127.0.0.1, random port")
+    state_dir = Unicode(config=True, help="the state directory (sockets live there)")
+    socket_owner = Integer(1000, config=True, help="uid (and gid) the server runs as")
     docker_threads = Integer(
         8, config=True, help="Docker API calls in flight at once, across all users"
     )
@@ -142,7 +148,55 @@ class ContainerStart(GovernedMounts):
             cls._shared_executor = ThreadPoolExecutor(self.docker_threads)
         return cls._shared_executor
 
+    @property
+    def layout(self) -> Layout:
+        return Layout(Path(self.state_dir))
+
+    @property
+    def socket_path(self) -> Path:
+        return self.layout.server_socket(self.sandbox_name, self.user.name)  # type: ignore[attr-defined]
+
+    @property
+    def socket_folder(self) -> Path:
+        return self.socket_path.parent
+
+    @property
+    def server(self):
+        # JupyterHub keeps a server's address as proto/ip/port: for a socket it
+        # lower-cases the path and appends ":80". The exact URL is set here, on
+        # every Server object, also those rebuilt from the database after a restart.
+        server = Spawner.server.fget(self)
+        if server is not None and server.proto == "http+unix" and not server.connect_url:
+            server.connect_url = socket_url(self.socket_path) + server.base_url
+        return server
+
+    @server.setter
+    def server(self, value) -> None:
+        Spawner.server.fset(self, value)
+
+    @property
+    def volume_binds(self) -> dict[str, dict[str, str]]:
+        binds = super().volume_binds  # type: ignore[misc]
+        hub = str(self.layout.hub_sockets(self.sandbox_name))
+        binds[str(self.socket_folder)] = {"bind": str(CONTAINER_SERVER_SOCKETS), "mode": "rw"}
+        binds[hub] = {"bind": str(CONTAINER_HUB_SOCKETS), "mode": "ro"}
+        return binds
+
+    def get_args(self) -> list[str]:
+        inside = CONTAINER_SERVER_SOCKETS / self.socket_path.name
+        return [*super().get_args(), f"--ServerApp.sock={inside}"]  # type: ignore[misc]
+
+    def prepare_socket_folder(self) -> None:
+        """The user's socket folder: 0700, owned by the container's uid, and
+        without the socket of an earlier server."""
+        folder = self.socket_folder
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chown(folder, self.socket_owner, self.socket_owner)
+        os.chmod(folder, 0o700)
+        self.socket_path.unlink(missing_ok=True)
+
     def prepare_start(self) -> None:
+        self.prepare_socket_folder()
         mounts = self.admitted()
         binds = dataset_binds(mounts)
         notice = self.notice_file()
@@ -153,35 +207,38 @@ class ContainerStart(GovernedMounts):
             **dict(self.environment),  # type: ignore[has-type]
             "SANDBOX_DATASETS": ",".join(entry["id"] for entry in mounts),
         }
-        if self.loopback:
-            self.port = random_port()
 
     async def start(self):
         self.prepare_start()
-        started = await super().start()  # type: ignore[misc]
-        return await self.until_listening(started)
+        await super().start()  # type: ignore[misc]
+        await self.until_listening()
+        url = socket_url(self.socket_path)
+        self.server.connect_url = url + self.server.base_url
+        return url
 
     async def get_ip_and_port(self):
-        if self.loopback:
-            return "127.0.0.1", self.port
-        return await super().get_ip_and_port()  # type: ignore[misc]
+        # the server has no address to find: start() returns its socket
+        return "127.0.0.1", self.port  # type: ignore[attr-defined]
 
-    async def until_listening(self, address: tuple[str, int]) -> tuple[str, int]:
+    async def until_listening(self) -> None:
         """Return once the server accepts connections (polled every 50 ms), so
         the hub's first readiness check succeeds instead of backing off for up
         to seconds with jitter. Gives up quietly after http_timeout: the hub's
         own check then decides."""
-        ip, port = address
+        path = str(self.socket_path)
         deadline = asyncio.get_running_loop().time() + self.http_timeout  # type: ignore[attr-defined]
         while asyncio.get_running_loop().time() < deadline:
             try:
-                _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 1)
+                _, writer = await asyncio.wait_for(asyncio.open_unix_connection(path), 1)
             except (OSError, TimeoutError):
                 await asyncio.sleep(0.05)
                 continue
             writer.close()
-            break
-        return ip, port
+            return
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now)  # type: ignore[misc]
+        self.socket_path.unlink(missing_ok=True)
 
 
 class SandboxDockerSpawner(ContainerStart, DockerSpawner):
@@ -193,7 +250,7 @@ class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
     every node, so a task may run on any of them."""
 
     pids_limit = Integer(0, config=True, help="TaskTemplate.Resources.Limits.Pids (0: none)")
-    tmp_size = Integer(0, config=True, help="bytes of the /tmp tmpfs (0: no tmpfs)")
+    tmpfs = Dict(config=True, help="path -> {size (bytes), mode} of a tmpfs mounted there")
 
     @property
     def mounts(self):
@@ -209,14 +266,14 @@ class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
                     read_only=volume["mode"] == "ro",
                 )
             )
-        if self.tmp_size:
+        for path, tmpfs in self.tmpfs.items():
             mounts.append(
                 Mount(
-                    target="/tmp",
+                    target=path,
                     source=None,
                     type="tmpfs",
-                    tmpfs_size=self.tmp_size,
-                    tmpfs_mode=0o1777,
+                    tmpfs_size=tmpfs["size"],
+                    tmpfs_mode=tmpfs["mode"],
                 )
             )
         return mounts

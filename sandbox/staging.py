@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .config import sha256_file
 from .errors import SandboxError
+from .layout import private_dir
 
 MANIFEST = ".staged"
 
@@ -33,6 +34,9 @@ def stage(
 
     ``extras`` are generated files (DATACARD.md, datapackage.json, quality.json)
     written beside the data, read-only like it."""
+    # datasets/ is 0700: no host user but root reads a staged copy (Docker
+    # bind-mounts it as root; the server reads it through the mount)
+    private_dir(dest.parent.parent)
     if (dest / MANIFEST).is_file():
         return False
     dest.parent.mkdir(parents=True, exist_ok=True)

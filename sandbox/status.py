@@ -9,6 +9,7 @@ import requests
 
 from .catalog import granted_ids
 from .daemon import read_pid
+from .hubconfig import hub_api
 from .layout import Layout
 from .model import Sandbox
 from .plan import read_applied
@@ -29,10 +30,6 @@ class SandboxStatus:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def hub_api(sandbox: Sandbox) -> str:
-    return f"http://127.0.0.1:{sandbox.hub.port}/hub/api"
 
 
 def sandbox_status(sandbox: Sandbox, layout: Layout, timeout: float = 3.0) -> SandboxStatus:

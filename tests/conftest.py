@@ -42,6 +42,56 @@ def require_chromium() -> str:
     return path
 
 
+DAEMON_JSON = Path("/etc/docker/daemon.json")
+
+
+@contextmanager
+def live_restore_off():
+    """Swarm mode refuses an engine with live-restore (sandbox/dockerd.py turns
+    it on): turn it off as an operator would (daemon.json, then a reload), and
+    back on afterwards."""
+    import json
+    import signal
+    import time
+
+    def reload(enabled: bool) -> None:
+        settings = json.loads(DAEMON_JSON.read_text()) if DAEMON_JSON.exists() else {}
+        settings["live-restore"] = enabled
+        DAEMON_JSON.write_text(json.dumps(settings, indent=2) + "\n")
+        for pid in subprocess.run(
+            ["pidof", "dockerd"], capture_output=True, text=True
+        ).stdout.split():
+            os.kill(int(pid), signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        wanted = "true" if enabled else "false"
+        while time.monotonic() < deadline:
+            info = subprocess.run(
+                ["docker", "info", "--format", "{{.LiveRestoreEnabled}}"],
+                capture_output=True,
+                text=True,
+            )
+            if info.stdout.strip() == wanted:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"dockerd did not reload live-restore={enabled}")
+
+    was_on = (
+        subprocess.run(
+            ["docker", "info", "--format", "{{.LiveRestoreEnabled}}"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        == "true"
+    )
+    if was_on:
+        reload(False)
+    try:
+        yield
+    finally:
+        if was_on:
+            reload(True)
+
+
 @pytest.fixture
 def demo_copy(tmp_path: Path) -> Path:
     """A private copy of the demo config directory; returns its sandbox.yaml."""
@@ -80,7 +130,7 @@ class Deployment:
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory):
     """The demo organisation provisioned once by `sandbox up` (sandbox renamed
-    `itest`, port 18100, host networking on 127.0.0.1); torn down at the end."""
+    `itest`, port 18100); torn down at the end."""
     require_docker()
     root = tmp_path_factory.mktemp("deployment")
     shutil.copytree(PROJECT / "config", root / "config")
@@ -97,7 +147,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory):
         **os.environ,
         "SANDBOX_CONFIG": str(config),
         "SANDBOX_STATE_DIR": str(state),
-        "SANDBOX_NETWORK_MODE": "loopback",
         "SANDBOX_CLOCK_FILE": str(clock),
         "COLUMNS": "200",
     }

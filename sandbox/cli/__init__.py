@@ -11,6 +11,7 @@ Command modules import only click at the top, so ``sandbox --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -58,4 +59,6 @@ for _module in (provisioning, datasets, experiments, reports, maintenance):
 
 
 def main() -> None:
+    # state, databases, secrets and reports this CLI writes are private
+    os.umask(0o077)
     cli(prog_name="sandbox")

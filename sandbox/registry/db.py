@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 
 from ..errors import InvalidInput
+from ..layout import private_file
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -15,7 +16,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def make_engine(url: str) -> Engine:
     """An engine with SQLite set up for concurrent writers (WAL, FKs, busy timeout)."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(Path(url.removeprefix("sqlite:///")))
     try:
         engine = create_engine(url, future=True)
     except Exception as exc:  # bad URL or missing driver
@@ -38,6 +39,18 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def private_sqlite(path: Path) -> None:
+    """The database file 0600 before SQLite opens it: its -wal and -shm files
+    take the database's mode (older ones, made under a looser umask, are fixed)."""
+    if str(path) == ":memory:":
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)
+    for suffix in ("-wal", "-shm"):
+        if (side := path.with_name(path.name + suffix)).exists():
+            private_file(side)
 
 
 def head_revision() -> str:

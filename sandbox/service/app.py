@@ -15,6 +15,8 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from sqlalchemy import Engine
 from tornado import ioloop, web
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_unix_socket
 
 from .. import access_log
 from ..errors import InvalidInput
@@ -26,6 +28,8 @@ from . import access, openapi, pages
 from .access import Caller
 from .pages import Language
 
+# Containers connect as uid 1000; on the host only root can reach the folder.
+SOCKET_MODE = 0o666
 NEW_FIELDS = set(openapi.document("/")["components"]["schemas"]["NewExperiment"]["properties"])
 
 
@@ -308,8 +312,11 @@ def main(argv: list[str]) -> int:
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/registry/")
     engine = open_registry_url(config["registry_url"])
     app = make_app(config, engine, prefix, clock(settings.get("clock_file")))
-    url = os.environ.get("JUPYTERHUB_SERVICE_URL", f"http://127.0.0.1:{config['port']}")
-    host, port = url.split("://", 1)[1].rsplit(":", 1)
-    app.listen(int(port.rstrip("/")), address=host)
+    # the proxy routes to the loopback port the hub chose; the users' containers
+    # connect to the socket, through the read-only mount of the hub's socket folder
+    host, port = os.environ["JUPYTERHUB_SERVICE_URL"].split("://", 1)[1].rsplit(":", 1)
+    server = HTTPServer(app)
+    server.listen(int(port.rstrip("/")), address=host)
+    server.add_socket(bind_unix_socket(config["socket"], mode=SOCKET_MODE))
     ioloop.IOLoop.current().start()
     return 0

@@ -5,6 +5,7 @@ writes them into docs/)."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -128,6 +129,24 @@ def test_analyst_reads_the_card_runs_pandas_and_registers(deployment: Deployment
     page.screenshot(path=str(SCREENSHOTS / "analyst-registry.png"))
     shown = json.loads(deployment.sandbox("experiments", "show", experiment_id, "--json").stdout)
     assert set(shown["datasets"]) == {"woz-2024", "cbs-wijken-2024"}
+
+    # a terminal works too: its websocket goes through the proxy to her socket
+    page.goto(f"{deployment.url}/user/alice/lab")
+    page.wait_for_selector(".jp-DirListing-content")
+    page.locator(".lm-MenuBar-itemLabel", has_text="File").first.click()
+    page.locator(".lm-Menu-itemLabel:text-is('New')").first.hover()
+    page.locator(".lm-Menu-itemLabel:text-is('Terminal')").first.click()
+    terminal = page.locator(".jp-Terminal")
+    terminal.wait_for()
+    terminal.click()
+    page.keyboard.type("echo terminal-$((6*7)) > ~/terminal-proof.txt\n")
+    proof = ["docker", "exec", f"sandbox-{deployment.name}-alice", "cat", "terminal-proof.txt"]
+    for _ in range(100):
+        done = subprocess.run(proof, capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip():
+            break
+        page.wait_for_timeout(200)
+    assert done.stdout.strip() == "terminal-42"
     page.close()
 
 

@@ -1,6 +1,7 @@
-"""Bridge networking is checked by inspecting what Docker created (tests send
-no traffic to bridge addresses): the hub role's network tasks create an
-`--internal` network for a no-egress sandbox, and the stop tasks remove it."""
+"""The hub role's network tasks, run alone: a sandbox with egress gets its own
+bridge without traffic between containers, made again when it was made to
+another design, kept as it is otherwise; the stop tasks remove it.
+(What containers can reach on it is attacked in test_isolation.)"""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.config import load_config
+from sandbox.hubconfig import network_spec
+from sandbox.scaffold import scaffold
 from tests.conftest import PROJECT, require_docker
 
 pytestmark = pytest.mark.docker
@@ -20,7 +24,12 @@ ROLE = PROJECT / "playbooks" / "roles" / "hub" / "tasks"
 
 def run_tasks(tmp_path: Path, tasks: str, network: dict, purge: bool) -> None:
     playbook = tmp_path / f"{tasks}.yml"
-    hub = {"name": "nettest", "network": network, "pidfile": str(tmp_path / "none.pid")}
+    hub = {
+        "name": "nettest",
+        "network": network,
+        "pidfile": str(tmp_path / "none.pid"),
+        "sockets_dir": str(tmp_path / "sockets"),
+    }
     playbook.write_text(
         json.dumps(
             [
@@ -55,17 +64,24 @@ def inspect(name: str) -> dict | None:
     return json.loads(result.stdout)[0] if result.returncode == 0 else None
 
 
-def test_no_egress_sandbox_gets_an_internal_network(tmp_path: Path):
+def test_egress_sandbox_gets_a_bridge_without_icc(tmp_path: Path):
     require_docker()
-    network = {"name": "sandbox-nettest", "internal": True}
+    scaffolded = scaffold(tmp_path / "config")[0]
+    sandbox = load_config(scaffolded).config.sandboxes[0].model_copy(update={"name": "nettest"})
+    network = network_spec(sandbox)
+    assert network and network["name"] == "sandbox-nettest"
     try:
+        # made by hand, to another design: icc on
+        subprocess.run(["docker", "network", "create", "sandbox-nettest"], check=True)
         run_tasks(tmp_path, "network", network, purge=False)
         created = inspect("sandbox-nettest")
         assert created is not None
-        assert created["Internal"] is True
-        assert created["Driver"] == "bridge"
+        assert created["Options"]["com.docker.network.bridge.enable_icc"] == "false"
+        assert created["Driver"] == "bridge" and created["Internal"] is False
         assert created["Labels"]["org.data-sandbox.sandbox"] == "nettest"
+        assert created["Labels"]["org.data-sandbox.design"] == network["design"]
         run_tasks(tmp_path, "network", network, purge=False)  # idempotent
+        assert inspect("sandbox-nettest")["Id"] == created["Id"]  # type: ignore[index]
         run_tasks(tmp_path, "stop", network, purge=True)
         assert inspect("sandbox-nettest") is None
     finally:

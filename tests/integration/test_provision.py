@@ -143,6 +143,7 @@ def test_container_is_hardened(deployment: Deployment, running):
     data = [m for d, m in mounts.items() if d.startswith("/data/")]
     assert data and all(m["RW"] is False for m in data)
     assert not any("docker.sock" in m.get("Source", "") for m in info["Mounts"])
+    assert host["ReadonlyRootfs"] is True and host["NetworkMode"] == "none"
 
 
 def test_status_lists_running_servers(deployment: Deployment, running):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from sandbox.scaffold import scaffold
-from tests.conftest import SANDBOX_BIN, require_docker
+from tests.conftest import SANDBOX_BIN, live_restore_off, require_docker
 from tests.hubclient import HubUser
 
 PORT = 18300
@@ -47,7 +47,6 @@ def swarm_sandbox(tmp_path_factory: pytest.TempPathFactory):
         **os.environ,
         "SANDBOX_CONFIG": str(config),
         "SANDBOX_STATE_DIR": str(root / "state"),
-        "SANDBOX_NETWORK_MODE": "loopback",
         "COLUMNS": "200",
     }
 
@@ -56,16 +55,17 @@ def swarm_sandbox(tmp_path_factory: pytest.TempPathFactory):
             [SANDBOX_BIN, *args], env=env, capture_output=True, text=True, timeout=900
         )
 
-    up = sandbox("up", "-i", str(inventory))
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        password = (root / f"state/sandboxes/{NAME}/hub/secrets/user_password").read_text()
-        user = HubUser(f"http://127.0.0.1:{PORT}", "analyst1", password.strip())
-        yield user, up, was_in_swarm
-    finally:
-        sandbox("down", "--purge", "--yes", "-i", str(inventory))
-        if not was_in_swarm:
-            subprocess.run(["docker", "swarm", "leave", "--force"], capture_output=True)
+    with live_restore_off():
+        up = sandbox("up", "-i", str(inventory))
+        try:
+            assert up.returncode == 0, up.stdout + up.stderr
+            password = (root / f"state/sandboxes/{NAME}/hub/secrets/user_password").read_text()
+            user = HubUser(f"http://127.0.0.1:{PORT}", "analyst1", password.strip())
+            yield user, up, was_in_swarm
+        finally:
+            sandbox("down", "--purge", "--yes", "-i", str(inventory))
+            if not was_in_swarm:
+                subprocess.run(["docker", "swarm", "leave", "--force"], capture_output=True)
 
 
 def task_container() -> str:
@@ -101,8 +101,19 @@ def test_server_runs_as_a_hardened_service_with_read_only_data(swarm_sandbox):
         limits = spec["TaskTemplate"]["Resources"]["Limits"]
         assert limits["Pids"] == 512 and limits["MemoryBytes"] > 0 and limits["NanoCPUs"] > 0
         assert spec["TaskTemplate"]["Placement"]["Constraints"] == ["node.role == manager"]
+        assert container["ReadOnly"] is True
+        assert {"/tmp", "/var/tmp", "/run"} <= set(mounts)
+        assert mounts["/sandbox/server"]["Type"] == "bind"
+        assert mounts["/sandbox/hub"]["ReadOnly"] is True
+        log = spec["TaskTemplate"]["LogDriver"]
+        assert log == {"Name": "json-file", "Options": {"max-file": "3", "max-size": "10m"}}
+        # swarm services cannot run without a network (moby#42204): the sandbox's
+        # own bridge, no traffic between containers, never the host's network
         (network,) = [n["Target"] for n in spec["TaskTemplate"]["Networks"]]
-        assert docker("network", "inspect", network, "--format", "{{.Name}}") == "host"
+        made = json.loads(docker("network", "inspect", network))[0]
+        assert made["Name"] == f"sandbox-{NAME}" and made["Scope"] == "swarm"
+        config = json.loads(docker("network", "inspect", made["ConfigFrom"]["Network"]))[0]
+        assert config["Options"]["com.docker.network.bridge.enable_icc"] == "false"
 
         task = task_container()
         assert task, "no running task container"

@@ -1,4 +1,5 @@
-"""`sandbox down` stops everything; runs last in the integration folder."""
+"""A dockerd restart that running servers survive (live-restore), and
+`sandbox down` stopping everything; runs last in the integration folder."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from tests.conftest import PROJECT, Deployment
 from tests.hubclient import HubUser
@@ -15,7 +17,21 @@ from tests.hubclient import HubUser
 pytestmark = pytest.mark.docker
 
 
-def test_new_spawns_work_after_dockerd_restarts(deployment: Deployment):
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_running_servers_survive_a_dockerd_restart(deployment: Deployment):
+    live = docker("info", "--format", "{{.LiveRestoreEnabled}}").strip()
+    assert live == "true", "the engine runs without live-restore (see sandbox/dockerd.py)"
+    user = HubUser(deployment.url, "alice", deployment.secret("user_password"))
+    user.spawn()
+    container = f"sandbox-{deployment.name}-alice"
+    started = docker("inspect", "--format", "{{.Id}} {{.State.StartedAt}}", container)
+    token = user.api("POST", "/users/alice/tokens", json={}).json()["token"]
+    status = f"{deployment.url}/user/alice/api/status"
+    auth = {"Authorization": f"token {token}"}
+    assert requests.get(status, headers=auth, timeout=10).status_code == 200
     pids = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout.split()
     assert pids, "dockerd is not running as a process here"
     for pid in pids:
@@ -23,8 +39,13 @@ def test_new_spawns_work_after_dockerd_restarts(deployment: Deployment):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and subprocess.run(["pidof", "dockerd"]).returncode == 0:
         time.sleep(0.5)
+    # no engine at all: alice's server still answers through the proxy and its socket
+    assert requests.get(status, headers=auth, timeout=10).status_code == 200
     subprocess.run([str(PROJECT / "tests" / "ensure-docker.sh")], check=True)
-    user = HubUser(deployment.url, "alice", deployment.secret("user_password"))
+    assert docker("inspect", "--format", "{{.Id}} {{.State.StartedAt}}", container) == started
+    assert requests.get(status, headers=auth, timeout=10).status_code == 200
+    user.stop()
+    # and new servers start on the restarted engine
     assert user.spawn() > 0
     user.stop()
 

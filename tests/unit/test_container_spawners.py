@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
+from jupyterhub.objects import Server
+
+from sandbox.layout import Layout
 from sandbox.spawner import SandboxDockerSpawner, SandboxSwarmSpawner
 
 
@@ -11,10 +15,20 @@ def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():
     spawner = SandboxSwarmSpawner(
         volumes={"sandbox-demo-home-{username}": "/home/jovyan"},
         read_only_volumes={"/srv/state/datasets/woz/1": "/data/woz"},
-        tmp_size=1024,
+        tmpfs={"/tmp": {"size": 1024, "mode": 0o1777}, "/run": {"size": 512, "mode": 0o755}},
+        state_dir="/srv/state",
+        sandbox_name="demo",
     )
     spawner.user = SimpleNamespace(name="alice")
     mounts = {m["Target"]: m for m in spawner.mounts}
+    layout = Layout(Path("/srv/state"))
+    # the user's own socket folder, read-write; the hub's, read-only
+    assert mounts["/sandbox/server"]["Source"] == str(layout.user_sockets("demo", "alice"))
+    assert mounts["/sandbox/server"]["ReadOnly"] is False
+    assert mounts["/sandbox/hub"]["Source"] == "/srv/state/sockets/demo/hub"
+    assert mounts["/sandbox/hub"]["ReadOnly"] is True
+    assert mounts["/run"]["TmpfsOptions"] == {"SizeBytes": 512, "Mode": 0o755}
+    assert "--ServerApp.sock=/sandbox/server/jupyter.sock" in spawner.get_args()
     assert mounts["/home/jovyan"]["Type"] == "volume"
     assert mounts["/home/jovyan"]["Source"] == "sandbox-demo-home-alice"
     assert mounts["/home/jovyan"]["ReadOnly"] is False
@@ -32,26 +46,44 @@ def test_docker_calls_of_different_users_run_in_parallel():
     assert first.executor._max_workers == 8
 
 
-def test_start_returns_once_the_server_listens_or_after_http_timeout():
+def test_start_returns_once_the_server_listens_or_after_http_timeout(tmp_path: Path):
     import asyncio
     import socket
     import time
 
     async def scenario() -> tuple[float, float]:
-        spawner = SandboxDockerSpawner(http_timeout=2)
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        port = listener.getsockname()[1]
+        spawner = SandboxDockerSpawner(http_timeout=2, state_dir=str(tmp_path), sandbox_name="d")
+        spawner.user = SimpleNamespace(name="alice")
+        spawner.socket_folder.mkdir(parents=True)
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(spawner.socket_path))
         loop = asyncio.get_running_loop()
         loop.call_later(0.3, listener.listen)  # the "server" comes up after 0.3 s
         began = time.monotonic()
-        assert await spawner.until_listening(("127.0.0.1", port)) == ("127.0.0.1", port)
+        await spawner.until_listening()
         ready = time.monotonic() - began
         listener.close()
         began = time.monotonic()
-        await spawner.until_listening(("127.0.0.1", port))  # nobody listens any more
+        await spawner.until_listening()  # nobody listens any more
         return ready, time.monotonic() - began
 
     ready, gave_up = asyncio.run(scenario())
     assert 0.25 <= ready < 1.5  # waited for the listener, not for the timeout
     assert gave_up >= 1.9
+
+
+def test_a_socket_server_keeps_its_exact_url():
+    """JupyterHub stores a server's address as proto/ip/port: for a socket it
+    lower-cases the path and appends ":80". The spawner gives every Server
+    object the socket's exact URL back, also one rebuilt after a hub restart."""
+    spawner = SandboxDockerSpawner(state_dir="/Srv/State", sandbox_name="demo")
+    spawner.user = SimpleNamespace(name="alice")
+    socket = Layout(Path("/Srv/State")).server_socket("demo", "alice")
+    exact = "http+unix://" + str(socket).replace("/", "%2F")
+    spawner._server = Server(proto="http+unix", ip=exact.split("//")[1].lower(), port=80)
+    spawner._server.base_url = "/user/alice/"
+    assert spawner.server.host == exact
+    assert spawner.server.url == exact + "/user/alice/"
+    # a TCP server is left as it is
+    spawner._server = Server(proto="http", ip="127.0.0.1", port=8888)
+    assert spawner.server.url == "http://127.0.0.1:8888/"

@@ -8,8 +8,16 @@ import pytest
 
 from sandbox.catalog import staged_datasets
 from sandbox.config import load_config
-from sandbox.hubconfig import HubInputs, hub_settings, user_mounts
+from sandbox.hubconfig import (
+    NO_HOST_ADDRESS,
+    NO_ICC,
+    HubInputs,
+    hub_settings,
+    network_spec,
+    user_mounts,
+)
 from sandbox.layout import Layout
+from sandbox.model import Network
 
 
 @pytest.fixture
@@ -20,10 +28,10 @@ def demo(demo_copy: Path):
     return sandbox, staged_datasets(loaded, sandbox, layout), layout
 
 
-def settings_for(demo, mode: str = "bridge") -> dict:
+def settings_for(demo, **changes) -> dict:
     sandbox, staged, layout = demo
-    inputs = HubInputs(layout, "sandbox-notebook:abc", "/venv/bin/python", "/chp", mode)
-    return hub_settings(sandbox, staged, inputs)
+    inputs = HubInputs(layout, "sandbox-notebook:abc", "/venv/bin/python", "/chp")
+    return hub_settings(sandbox.model_copy(update=changes), staged, inputs)
 
 
 def test_users_are_group_members_and_admins(demo):
@@ -53,28 +61,61 @@ def test_containers_are_hardened_and_limited(demo):
     assert host["pids_limit"] == 512
     assert spawner["mem_limit"] == 2 * 1024**3
     assert spawner["cpu_limit"] == 1.0
-    assert spawner["remove"] is True
+    assert spawner["remove"] is True and host["auto_remove"] is False  # see live-restore
     assert spawner["extra_create_kwargs"]["user"] == "1000:1000"
     assert spawner["volumes"] == {"sandbox-demo-home-{username}": "/home/jovyan"}
+    assert host["read_only"] is True
+    assert set(host["tmpfs"]) == {"/tmp", "/var/tmp", "/run"}
+    assert all("noexec" in opts and "size=" in opts for opts in host["tmpfs"].values())
+    assert host["tmpfs"]["/tmp"].endswith(",mode=1777") and host["tmpfs"]["/run"].endswith(
+        ",mode=755"
+    )
+    assert host["log_config"] == {
+        "type": "json-file",
+        "config": {"max-size": "10m", "max-file": "3"},
+    }
 
 
-def test_bridge_mode_uses_the_sandbox_network(demo):
-    spawner = settings_for(demo, "bridge")["traitlets"]["SandboxDockerSpawner"]
-    assert spawner["network_name"] == "sandbox-demo"
-    assert spawner["loopback"] is False
-    assert "ip" not in spawner
+def test_no_egress_means_no_network_and_egress_an_own_bridge(demo):
+    spawner = settings_for(demo)["traitlets"]["SandboxDockerSpawner"]
+    assert spawner["network_name"] == "none"  # the demo: network.egress false
+    open_sandbox = settings_for(demo, network=Network(egress=True))
+    assert open_sandbox["traitlets"]["SandboxDockerSpawner"]["network_name"] == "sandbox-demo"
+    sandbox = demo[0]
+    assert network_spec(sandbox) is None
+    network = network_spec(sandbox.model_copy(update={"network": Network(egress=True)}))
+    assert network and network["create"] == [
+        ["docker", "network", "create", "--label", "org.data-sandbox.sandbox=demo",
+         "--label", "org.data-sandbox.design=bridge; no icc", "--opt", NO_ICC, "sandbox-demo"]
+    ]  # fmt: skip
+    assert network["labelled"] == "sandbox-demo"
+    for key in ("ip", "use_internal_ip", "loopback"):
+        assert key not in spawner
 
 
-def test_loopback_mode_binds_servers_to_127_0_0_1(demo):
-    settings = settings_for(demo, "loopback")["traitlets"]
-    assert settings["SandboxDockerSpawner"]["network_name"] == "host"
-    assert settings["SandboxDockerSpawner"]["ip"] == "127.0.0.1"
-    assert settings["JupyterHub"]["hub_ip"] == "127.0.0.1"
+def test_hub_proxy_and_registry_listen_on_unix_sockets(demo):
+    settings = settings_for(demo)["traitlets"]
+    hub, sockets = settings["JupyterHub"], "%2Fsrv%2Fstate%2Fsockets%2Fdemo%2Fhub%2F"
+    assert hub["hub_bind_url"] == hub["hub_connect_url"] == f"http+unix://{sockets}hub.sock"
+    assert hub["hub_socket_mode"] == 0o666  # the folder is reachable by root and containers only
+    proxy_api = "http+unix://%2Fsrv%2Fstate%2Fsockets%2Fdemo%2Fproxy.sock"
+    assert settings["ConfigurableHTTPProxy"]["api_url"] == proxy_api
+    registry = next(s for s in hub["services"] if s["name"] == "registry")
+    assert registry["url"] == "http://127.0.0.1:0"  # the proxy's route: a port picked at start
+    assert settings_for(demo)["registry"]["socket"] == "/srv/state/sockets/demo/hub/registry.sock"
+    # containers see the hub's socket folder at /sandbox/hub, read-only
+    assert settings["Spawner"]["environment"]["SANDBOX_REGISTRY_API"] == (
+        "http+unix://%2Fsandbox%2Fhub%2Fregistry.sock/services/registry/api"
+    )
+    spawner = settings["SandboxDockerSpawner"]
+    assert spawner["hub_connect_url"] == "http+unix://%2Fsandbox%2Fhub%2Fhub.sock"
+    assert spawner["state_dir"] == "/srv/state"
 
 
 def test_hub_ports_and_files(demo):
     hub = settings_for(demo)["traitlets"]["JupyterHub"]
-    assert (hub["ip"], hub["port"], hub["hub_port"]) == ("127.0.0.1", 8000, 8001)
+    assert (hub["ip"], hub["port"]) == ("127.0.0.1", 8000)
+    assert "hub_port" not in hub and "hub_ip" not in hub
     assert hub["cookie_secret_file"] == "/srv/state/sandboxes/demo/hub/secrets/cookie_secret"
     assert hub["cleanup_servers"] is False
     assert set(hub["load_groups"]) == {"belastingen", "leefomgeving", "management", "data-office"}
@@ -84,6 +125,7 @@ def test_idle_culler_is_a_hub_service_with_a_narrow_role(demo):
     hub = settings_for(demo)["traitlets"]["JupyterHub"]
     culler = next(s for s in hub["services"] if s["name"] == "idle-culler")
     assert "--timeout=3600" in culler["command"]
+    assert "--url=http://127.0.0.1:8000/hub/api" in culler["command"]  # through the proxy
     role = next(r for r in hub["load_roles"] if r["name"] == "idle-culler")
     assert "delete:servers" in role["scopes"] and "admin:users" not in role["scopes"]
 
@@ -102,17 +144,28 @@ def test_no_secret_values_in_the_settings(demo):
 def test_swarm_services_carry_the_same_hardening(demo):
     sandbox, staged, layout = demo
     swarm = sandbox.model_copy(update={"spawner": "swarm"})
-    inputs = HubInputs(layout, "sandbox-notebook:abc", "/venv/bin/python", "/chp", "loopback")
+    inputs = HubInputs(layout, "sandbox-notebook:abc", "/venv/bin/python", "/chp")
     settings = hub_settings(swarm, staged, inputs)["traitlets"]
     assert settings["JupyterHub"]["spawner_class"] == "sandbox.spawner.SandboxSwarmSpawner"
     spawner = settings["SandboxSwarmSpawner"]
     spec = spawner["extra_container_spec"]
     assert spec["user"] == "1000:1000" and spec["cap_drop"] == ["ALL"]
+    assert spec["read_only"] is True
+    log = spawner["extra_task_spec"]["log_driver"]
+    assert log["Options"] == {"max-size": "10m", "max-file": "3"}
     assert "user" not in spawner["extra_create_kwargs"]  # not an argument of create_service
     assert spawner["extra_create_kwargs"]["labels"]["org.data-sandbox.sandbox"] == "demo"
-    assert spawner["pids_limit"] == 512 and spawner["tmp_size"] == 512 * 1024**2
+    assert spawner["pids_limit"] == 512 and spawner["tmpfs"]["/tmp"]["size"] == 512 * 1024**2
     assert spawner["mem_limit"] == 2 * 1024**3 and spawner["cpu_limit"] == 1.0
-    assert spawner["network_name"] == "host" and spawner["loopback"] is True
+    # swarm services cannot run without a network: an internal one, made so
+    assert spawner["network_name"] == "sandbox-demo"
+    network = network_spec(swarm)
+    assert network and "internal" in network["design"] and "no host address" in network["design"]
+    create = network["create"]
+    assert "--config-only" in create[0] and NO_ICC in create[0] and NO_HOST_ADDRESS in create[0]
+    assert create[1][-1] == "sandbox-demo" and "--internal" in create[1]
+    assert "--label" not in create[1]  # refused on a network made from a config network
+    assert network["labelled"] == "sandbox-demo-config"
     assert spawner["extra_placement_spec"] == {"constraints": ["node.role == manager"]}
     assert "extra_host_config" not in spawner  # ignored by services; nothing pretends
     assert spawner["user_datasets"] == user_mounts(sandbox, staged)

@@ -10,7 +10,7 @@ import pytest
 from tornado import web
 from traitlets.config import Config
 
-from sandbox.hubruntime import configure, make_pre_spawn_hook, network_gateway
+from sandbox.hubruntime import configure, make_pre_spawn_hook, pick_service_ports
 from sandbox.secrets import ensure_secrets
 
 
@@ -22,7 +22,6 @@ def write_settings(tmp_path: Path, **extra) -> Path:
         "expires": "2027-12-31",
         "secrets_dir": str(secrets),
         "auth": "shared-password",
-        "bridge_network": None,
         "traitlets": {
             "JupyterHub": {"port": 8000, "services": [{"name": "sandbox-cli"}]},
             "SandboxDockerSpawner": {"image": "x"},
@@ -58,43 +57,9 @@ def test_pre_spawn_hook_refuses_after_expiry():
     assert "expired on 2027-12-31" in str(refused.value.log_message)
 
 
-class FakeNetworks:
-    def __init__(self, attrs):
-        self.attrs = attrs
-
-    def get(self, name):
-        return self
-
-
-class FakeClient:
-    def __init__(self, attrs):
-        self.networks = FakeNetworks(attrs)
-
-
-def test_gateway_of_a_bridge_network():
-    client = FakeClient({"IPAM": {"Config": [{"Subnet": "10.9.0.0/16", "Gateway": "10.9.0.1"}]}})
-    assert network_gateway("sandbox-demo", client) == "10.9.0.1"
-    with pytest.raises(RuntimeError, match="no gateway"):
-        network_gateway("sandbox-demo", FakeClient({"IPAM": {"Config": []}}))
-
-
-def test_bridge_containers_reach_the_hub_and_registry_on_the_gateway(tmp_path, monkeypatch):
-    import sandbox.hubruntime as runtime
-
-    monkeypatch.setattr(runtime, "network_gateway", lambda name: "10.9.0.1")
-    path = write_settings(tmp_path, bridge_network="sandbox-demo")
-    settings = json.loads(path.read_text())
-    settings["traitlets"]["JupyterHub"]["services"].append(
-        {"name": "registry", "url": "http://127.0.0.1:8003", "command": ["x"]}
-    )
-    settings["traitlets"]["Spawner"] = {"environment": {"SANDBOX_NAME": "demo"}}
-    path.write_text(json.dumps(settings))
-    c = Config()
-    configure(c, path)
-    assert (c.JupyterHub.hub_ip, c.JupyterHub.hub_connect_ip) == ("10.9.0.1", "10.9.0.1")
-    registry = next(s for s in c.JupyterHub.services if s["name"] == "registry")
-    assert registry["url"] == "http://10.9.0.1:8003"
-    assert c.Spawner.environment == {
-        "SANDBOX_NAME": "demo",
-        "SANDBOX_REGISTRY_API": "http://10.9.0.1:8003/services/registry/api",
-    }
+def test_services_on_port_0_get_a_free_loopback_port():
+    services = [{"name": "registry", "url": "http://127.0.0.1:0"}, {"name": "sandbox-cli"}]
+    pick_service_ports(services)
+    host, port = services[0]["url"].rsplit(":", 1)
+    assert host == "http://127.0.0.1" and 1024 < int(port) < 65536
+    assert services[1] == {"name": "sandbox-cli"}

@@ -7,7 +7,7 @@ DESIRED = {
     "url": "http://127.0.0.1:8000/",
     "hub_settings": "h1",
     "image": "sandbox-notebook:1",
-    "network": {"name": "sandbox-demo", "internal": True},
+    "network": {"name": "sandbox-demo", "design": "bridge; no icc", "create": [], "remove": []},
     "datasets": {"a": "1-x", "b": "1-y"},
     "users": ["alice", "bob"],
 }
