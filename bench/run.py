@@ -179,9 +179,8 @@ def bench_spawn(env: dict) -> list[dict]:
 
     def spawn(client: HubUser) -> float | None:
         try:
-            # a browser's spawn page follows one event stream; polling 20 users
-            # at 5 Hz would itself take a core of this 2-core machine
-            return client.spawn(timeout=240, poll=1.0)
+            # like a browser's spawn page: one progress event stream per user
+            return client.spawn(timeout=240)
         except AssertionError:
             return None
 

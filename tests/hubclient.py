@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import requests
@@ -32,18 +33,31 @@ class HubUser:
             method, f"{self.base}/hub/api{path}", headers=headers, timeout=30, **kwargs
         )
 
-    def spawn(self, timeout: float = 180, poll: float = 0.2) -> float:
-        """Start the default server; return seconds until the hub says it is ready
-        (asked every ``poll`` seconds: many users polling fast load the hub)."""
+    def spawn(self, timeout: float = 180) -> float:
+        """Start the default server; return seconds until the hub says it is
+        ready. Like the spawn page of a browser, it follows the hub's progress
+        event stream instead of asking again and again."""
         start = time.monotonic()
         answer = self.api("POST", f"/users/{self.name}/server")
         if answer.status_code not in (201, 202, 400):
             raise AssertionError(f"spawn: {answer.status_code} {answer.text}")
-        while time.monotonic() - start < timeout:
-            server = self.api("GET", f"/users/{self.name}").json().get("servers", {}).get("")
-            if server and server.get("ready"):
-                return time.monotonic() - start
-            time.sleep(poll)
+        events = self.session.get(
+            f"{self.base}/hub/api/users/{self.name}/server/progress",
+            headers={"X-XSRFToken": self._xsrf, "Accept": "text/event-stream"},
+            stream=True,
+            timeout=(10, timeout),
+        )
+        with events:
+            for line in events.iter_lines(decode_unicode=True):
+                if not line or not line.startswith("data:"):
+                    continue
+                event = json.loads(line.removeprefix("data:"))
+                if event.get("ready"):
+                    return time.monotonic() - start
+                if event.get("failed"):
+                    raise AssertionError(f"spawn of {self.name} failed: {event.get('message')}")
+                if time.monotonic() - start > timeout:
+                    break
         raise AssertionError(f"server of {self.name} not ready after {timeout}s")
 
     def stop(self, timeout: float = 60) -> None:
