@@ -101,8 +101,8 @@ def docker_floor(image: str, state: Path, server: str = "image") -> float:
     refuses to listen until it has reached a hub: it is pointed at the bench
     hub's API socket, unauthenticated version check only). server "lab": a
     plain `jupyter server` from the same image, for comparison."""
-    from sandbox.hubconfig import CONTAINER_HUB_SOCKETS, CONTAINER_SERVER_SOCKETS, socket_url
-    from sandbox.layout import Layout
+    from sandbox.host.layout import Layout
+    from sandbox.hub.settings import CONTAINER_HUB_SOCKETS, CONTAINER_SERVER_SOCKETS, socket_url
 
     layout = Layout(state)
     folder = Path(tempfile.mkdtemp(prefix="floor-", dir=state))
@@ -211,7 +211,7 @@ def bench_kernel(env: dict, requests_per_round: int = 1000, rounds: int = 3) -> 
     straight at the server's socket, in alternating rounds."""
     import asyncio
 
-    from sandbox.layout import Layout
+    from sandbox.host.layout import Layout
 
     user = HubUser(f"http://127.0.0.1:{PORT}", "alice", password(env))
     user.spawn()
@@ -287,11 +287,11 @@ def bench_up(env: dict, root: Path) -> dict:
 
 
 def bench_verify(root: Path, size_mib: int) -> dict:
-    from sandbox.catalog import staged_dataset
-    from sandbox.config import load_config, sha256_file
-    from sandbox.layout import Layout
-    from sandbox.scaffold import scaffold
-    from sandbox.staging import stage
+    from sandbox.config.loader import load_config, sha256_file
+    from sandbox.config.scaffold import scaffold
+    from sandbox.governance.catalog import staged_dataset
+    from sandbox.host.layout import Layout
+    from sandbox.host.staging import stage
 
     config = root / "verify"
     scaffold(config)

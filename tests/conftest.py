@@ -47,7 +47,7 @@ DAEMON_JSON = Path("/etc/docker/daemon.json")
 
 @contextmanager
 def live_restore_off():
-    """Swarm mode refuses an engine with live-restore (sandbox/dockerd.py turns
+    """Swarm mode refuses an engine with live-restore (sandbox/host/dockerd.py turns
     it on): turn it off as an operator would (daemon.json, then a reload), and
     back on afterwards."""
     import json

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure a Docker engine answers. Where none runs and we are root, start
 # dockerd in the background (no systemd here) and wait for its socket, with
-# the settings the docker_engine role writes (sandbox/dockerd.py: live-restore,
+# the settings the docker_engine role writes (sandbox/host/dockerd.py: live-restore,
 # no icc, no-new-privileges, log limits), so tests run the engine as users do.
 set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ] || ! command -v dockerd >/dev/null; then
   echo "ensure-docker: Docker-dependent tests will skip (or fail with SANDBOX_REQUIRE_DOCKER=1)." >&2
   exit 0
 fi
-PYTHONPATH="$project" python3 -m sandbox.dockerd /etc/docker/daemon.json >/dev/null
+PYTHONPATH="$project" python3 -m sandbox.host.dockerd /etc/docker/daemon.json >/dev/null
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   systemctl start docker
 else

@@ -49,7 +49,7 @@ class Options:
     debug: bool
 
     def env(self, **overrides: Any):
-        from ..environment import Environment
+        from ..provisioning.context import Environment
 
         return Environment.from_env(state_dir=self.state_dir, registry=self.registry, **overrides)
 

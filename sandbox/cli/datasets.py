@@ -23,8 +23,8 @@ def datasets_list(opts: Options, as_json: bool):
     """List data cards with tier, owner and classification."""
     from rich.table import Table
 
-    from ..config import load_config
-    from ..policy import dataset_tier
+    from ..config.loader import load_config
+    from ..governance.policy import dataset_tier
 
     loaded = load_config(opts.config, verify_checksums=False)
     rows = [
@@ -54,9 +54,9 @@ def datasets_list(opts: Options, as_json: bool):
 @pass_options
 def datasets_show(opts: Options, dataset_id: str, as_json: bool):
     """Show one data card with the quality of its data."""
-    from ..config import load_config
-    from ..operations import dataset_quality
-    from ..policy import dataset_tier
+    from ..config.loader import load_config
+    from ..governance.policy import dataset_tier
+    from ..provisioning.actions import dataset_quality
 
     loaded = load_config(opts.config, verify_checksums=False)
     if dataset_id not in loaded.cards:
@@ -78,7 +78,7 @@ def datasets_show(opts: Options, dataset_id: str, as_json: bool):
 @pass_options
 def datasets_verify(opts: Options, dataset_id: str | None, full: bool):
     """Re-check the sha256 of staged dataset copies; exit 1 naming every bad file."""
-    from ..operations import verify_datasets
+    from ..provisioning.actions import verify_datasets
 
     checks, hashed = verify_datasets(opts.config, opts.env(), dataset_id, full)
     bad = 0
@@ -111,8 +111,8 @@ def datasets_verify(opts: Options, dataset_id: str | None, full: bool):
 @pass_options
 def datasets_export(opts: Options, fmt: str, output: Path | None):
     """Export the catalog as JSON-LD (DCAT-AP-DONL, data.overheid.nl-style)."""
-    from ..config import load_config
-    from ..dcat import catalog_jsonld
+    from ..config.loader import load_config
+    from ..governance.dcat import catalog_jsonld
 
     document = catalog_jsonld(load_config(opts.config, verify_checksums=False))
     write_output(json.dumps(document, indent=2, ensure_ascii=False) + "\n", output)
@@ -127,7 +127,7 @@ def datasets_access_log(opts: Options, sandbox: str | None, user: str | None, as
     """Every grant (and refusal) of a dataset to a person at server start."""
     from rich.table import Table
 
-    from ..operations import access_entries
+    from ..provisioning.actions import access_entries
 
     rows = [e.as_dict() for e in access_entries(opts.env(), sandbox, user)]
     if as_json:

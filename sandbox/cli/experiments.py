@@ -36,8 +36,8 @@ def experiments_register(
     """Register an experiment (state: proposed)."""
     from datetime import UTC, datetime
 
-    from ..experiments import Experiment
     from ..registry import store
+    from ..registry.lifecycle import Experiment
 
     actor = current_actor()
     record = Experiment(
@@ -125,7 +125,7 @@ def experiments_transition(opts: Options, experiment_id: str, to_state: str, rea
 @pass_options
 def experiments_import(opts: Options, file: Path):
     """Bulk import JSON Lines (PRODUCT.md section 6); all or nothing."""
-    from ..importer import import_file
+    from ..registry.importer import import_file
 
     result = import_file(file, open_registry(opts))
     click.echo(f"imported {result.experiments} experiment(s) and {result.events} transition(s)")

@@ -15,7 +15,7 @@ from .common import Options, emit_json, open_registry, pass_options
 @pass_options
 def backup(opts: Options, output: Path):
     """Registry, hub databases, secrets and config in one 0600 archive."""
-    from ..backup import create
+    from ..provisioning.backup import create
 
     env = opts.env()
     manifest = create(env.layout, env.registry_url, opts.config.parent, output)
@@ -30,7 +30,7 @@ def backup(opts: Options, output: Path):
 @pass_options
 def restore(opts: Options, archive: Path):
     """Restore a backup into an empty state directory (config under restored-config/)."""
-    from ..backup import restore as run_restore
+    from ..provisioning.backup import restore as run_restore
 
     env = opts.env()
     manifest = run_restore(archive, env.layout, env.registry_url)
@@ -50,7 +50,7 @@ def audit():
 @pass_options
 def audit_verify(opts: Options):
     """Recompute the chain; exit 1 naming the first bad entry."""
-    from ..operations import verify_audit
+    from ..provisioning.actions import verify_audit
 
     check = verify_audit(opts.env())
     if not check.ok:
@@ -63,7 +63,7 @@ def audit_verify(opts: Options):
 @pass_options
 def audit_list(opts: Options, kind: str | None):
     """The audit entries as JSON."""
-    from .. import audit as audit_log
+    from ..registry import audit as audit_log
 
     emit_json(audit_log.entries(open_registry(opts), kind))
 

@@ -17,7 +17,7 @@ STATUS_STYLE = {"changed": "yellow", "failed": "red", "unreachable": "red", "ski
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 def init(directory: Path):
     """Scaffold DIRECTORY/sandbox.yaml and DIRECTORY/datasets/ with a working example."""
-    from ..scaffold import scaffold
+    from ..config.scaffold import scaffold
 
     written = scaffold(directory)
     for path in written:
@@ -30,8 +30,8 @@ def init(directory: Path):
 @pass_options
 def validate(opts: Options, as_json: bool):
     """Load and validate the config, data cards, files and governance policy."""
-    from ..operations import validate as run_validate
-    from ..policy import dataset_tier
+    from ..governance.policy import dataset_tier
+    from ..provisioning.actions import validate as run_validate
 
     checked = run_validate(opts.config)
     loaded = checked.loaded
@@ -63,7 +63,7 @@ def validate(opts: Options, as_json: bool):
 )
 def schema(kind: str):
     """Print the JSON Schema of sandbox.yaml or of a data card (for editors)."""
-    from ..model import DataCard, SandboxConfig
+    from ..config.model import DataCard, SandboxConfig
 
     model = SandboxConfig if kind == "config" else DataCard
     document = model.model_json_schema(by_alias=True)
@@ -77,7 +77,7 @@ def schema(kind: str):
 @pass_options
 def plan(opts: Options, sandbox: str | None, as_json: bool):
     """Show what `up` would change. Changes nothing."""
-    from ..operations import make_plan
+    from ..provisioning.actions import make_plan
 
     plans = make_plan(opts.config, opts.env(), sandbox)
     if as_json:
@@ -146,7 +146,7 @@ def up(
     When the plan has no changes and quick checks find this machine as planned
     (hub answering, hub.json, secrets, staged datasets, image, network), the
     playbook is skipped; `--full` runs it anyway. With -i it always runs."""
-    from ..operations import up as run_up
+    from ..provisioning.actions import up as run_up
 
     out = console()
     env = opts.env(inventory=inventory, ca_bundle=ca_bundle)
@@ -170,7 +170,7 @@ def up(
 @pass_options
 def down(opts: Options, sandbox: str | None, purge: bool, yes: bool, inventory: Path | None):
     """Stop sandboxes and their user servers."""
-    from ..operations import down as run_down
+    from ..provisioning.actions import down as run_down
 
     if purge and not yes:
         click.confirm(
@@ -190,7 +190,7 @@ def status(opts: Options, as_json: bool):
     """Per sandbox: URL, hub health, running servers, datasets, expiry."""
     from rich.table import Table
 
-    from ..operations import status as run_status
+    from ..provisioning.actions import status as run_status
 
     items = run_status(opts.config, opts.env())
     if as_json:
@@ -221,7 +221,7 @@ def status(opts: Options, as_json: bool):
 @pass_options
 def credentials(opts: Options, sandbox: str):
     """Print the logins of a shared-password SANDBOX (reveals its passwords)."""
-    from ..operations import credentials as read_credentials
+    from ..provisioning.actions import credentials as read_credentials
 
     creds = read_credentials(opts.config, opts.env(), sandbox)
     if creds.user_password is None:

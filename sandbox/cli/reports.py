@@ -25,7 +25,7 @@ from .common import Options, console, current_actor, open_registry, pass_options
 @pass_options
 def report(opts: Options, fmt: str, since, until, output: Path | None, lang: str):
     """Which experiments reach production: conversion, funnel, lead time."""
-    from ..report_formats import manager_report
+    from ..reporting.formats import manager_report
 
     text = manager_report(
         opts.env().registry_url,
@@ -62,15 +62,15 @@ def export_algoritmeregister(opts: Options, output: Path | None, provider: str |
     """Experiments in production or retired, in the Algoritmeregister standard 1.0.0.
 
     What a record lacks for publication is listed per experiment on stderr."""
-    from ..algoritmeregister import export
-    from ..config import load_config
+    from ..config.loader import load_config
     from ..registry import store
+    from ..reporting.algoritmeregister import export
 
     views = store.listing(open_registry(opts))
     result = export(views, load_config(opts.config, verify_checksums=False), provider)
     text = json.dumps(result.records, indent=2, ensure_ascii=False) + "\n"
     write_output(text, output, f"{len(result.records)} record(s)")
-    from ..operations import record_export
+    from ..provisioning.actions import record_export
 
     record_export(
         opts.env(),
@@ -91,7 +91,7 @@ def export_z2jh(opts: Options, sandbox_name: str, output: Path | None):
     """Helm values for Zero to JupyterHub (Kubernetes) from one sandbox."""
     import yaml
 
-    from ..operations import z2jh_values
+    from ..provisioning.actions import z2jh_values
 
     document = z2jh_values(opts.config, opts.env(), sandbox_name)
     text = "# " + document.pop("_note") + "\n" + yaml.safe_dump(document, sort_keys=False)

@@ -3,6 +3,6 @@
 # mypy: ignore-errors
 import os
 
-from sandbox.hubruntime import configure
+from sandbox.hub.runtime import configure
 
 configure(get_config(), os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub.json"))  # noqa: F821

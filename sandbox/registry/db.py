@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 
 from ..errors import InvalidInput
-from ..layout import private_file
+from ..host.layout import private_file
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, Engine, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .. import audit
 from ..errors import InvalidInput, SandboxError
-from ..experiments import Event, Experiment, check_name, check_transition, current_state
+from . import audit
+from .lifecycle import Event, Experiment, check_name, check_transition, current_state
 from .tables import as_utc, events, experiments
 
 Clock = Callable[[], datetime]
@@ -378,7 +378,7 @@ def summaries(engine: Engine) -> list[Any]:
     large report slow) and are UTC datetimes in the result."""
     from sqlalchemy import String, type_coerce
 
-    from ..report import FUNNEL, Summary
+    from ..reporting.report import FUNNEL, Summary
 
     def first(state: str) -> Any:
         return type_coerce(func.min(events.c.at).filter(events.c.to_state == state), String)

@@ -10,11 +10,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
-from sandbox import access_log, audit
 from sandbox.cli import cli
-from sandbox.experiments import Experiment
-from sandbox.registry import store
+from sandbox.registry import access_log, audit, store
 from sandbox.registry.db import open_registry_url
+from sandbox.registry.lifecycle import Experiment
 
 T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
 

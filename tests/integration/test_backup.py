@@ -10,8 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from sandbox.cli import cli
-from sandbox.scaffold import scaffold
-from sandbox.secrets import ensure_secrets
+from sandbox.config.scaffold import scaffold
+from sandbox.host.secrets import ensure_secrets
 from tests.conftest import postgres_database
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from sandbox.daemon import read_pid
+from sandbox.host.daemon import read_pid
+from sandbox.host.staging import StagingError, stage
 from sandbox.registry import store
 from sandbox.registry.db import open_registry_url
-from sandbox.staging import StagingError, stage
 from tests.conftest import Deployment, require_docker
 from tests.hubclient import HubUser
 from tests.integration.test_report_registry import generate
@@ -102,7 +102,7 @@ def test_import_killed_halfway_leaves_nothing(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     engine = open_registry_url(url)
     script = (
-        "import sys; from pathlib import Path; from sandbox.importer import import_file; "
+        "import sys; from pathlib import Path; from sandbox.registry.importer import import_file; "
         "from sandbox.registry.db import open_registry_url; "
         f"import_file(Path({str(data)!r}), open_registry_url({url!r}))"
     )

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.layout import Layout
-from sandbox.scaffold import scaffold
+from sandbox.config.scaffold import scaffold
+from sandbox.host.layout import Layout
 from tests.conftest import SANDBOX_BIN, Deployment, require_docker
 from tests.hubclient import HubUser
 from tests.kernelclient import KernelSession, execute, outputs

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from sandbox.scaffold import scaffold
+from sandbox.config.scaffold import scaffold
 from tests.conftest import SANDBOX_BIN
 from tests.hubclient import HubUser
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config import load_config
-from sandbox.hubconfig import network_spec
-from sandbox.scaffold import scaffold
+from sandbox.config.loader import load_config
+from sandbox.config.scaffold import scaffold
+from sandbox.hub.settings import network_spec
 from tests.conftest import PROJECT, require_docker
 
 pytestmark = pytest.mark.docker

@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from sandbox import access_log
 from sandbox.errors import InvalidInput
-from sandbox.experiments import Experiment, TransitionRefused
-from sandbox.importer import import_file
-from sandbox.registry import store
+from sandbox.registry import access_log, store
 from sandbox.registry.db import open_registry_url
+from sandbox.registry.importer import import_file
+from sandbox.registry.lifecycle import Experiment, TransitionRefused
 
 WRITERS = 8
 TRANSITIONS_EACH = 200

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from sandbox.experiments import Experiment
 from sandbox.registry import store
 from sandbox.registry.db import open_registry_url
+from sandbox.registry.lifecycle import Experiment
 from tests.conftest import Deployment
 from tests.hubclient import HubUser
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from sandbox.cli import cli
-from sandbox.importer import import_file
 from sandbox.registry.db import open_registry_url
+from sandbox.registry.importer import import_file
 
 PATHS = [
     ["approved", "exploring", "validated", "in_production"],

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from sandbox.scaffold import scaffold
+from sandbox.config.scaffold import scaffold
 from tests.conftest import SANDBOX_BIN, live_restore_off, require_docker
 from tests.hubclient import HubUser
 

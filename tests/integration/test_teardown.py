@@ -23,7 +23,7 @@ def docker(*args: str) -> str:
 
 def test_running_servers_survive_a_dockerd_restart(deployment: Deployment):
     live = docker("info", "--format", "{{.LiveRestoreEnabled}}").strip()
-    assert live == "true", "the engine runs without live-restore (see sandbox/dockerd.py)"
+    assert live == "true", "the engine runs without live-restore (see sandbox/host/dockerd.py)"
     user = HubUser(deployment.url, "alice", deployment.secret("user_password"))
     user.spawn()
     container = f"sandbox-{deployment.name}-alice"

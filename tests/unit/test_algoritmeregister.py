@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import algoritmeregister as ar
-from sandbox.config import LoadedConfig, load_config
-from sandbox.experiments import Event, Experiment
+from sandbox.config.loader import LoadedConfig, load_config
+from sandbox.registry.lifecycle import Event, Experiment
 from sandbox.registry.store import ExperimentView
+from sandbox.reporting import algoritmeregister as ar
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sandbox.yaml"
 PATH = ("approved", "exploring", "validated", "in_production", "retired")

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 from jupyterhub.objects import Server
 
-from sandbox.layout import Layout
-from sandbox.spawner import SandboxDockerSpawner, SandboxSwarmSpawner
+from sandbox.host.layout import Layout
+from sandbox.hub.spawner import SandboxDockerSpawner, SandboxSwarmSpawner
 
 
 def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():

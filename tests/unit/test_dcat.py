@@ -1,4 +1,5 @@
-"""The DCAT-AP-DONL JSON-LD export (sandbox/dcat.py) of the demo catalog, read back as RDF."""
+"""The DCAT-AP-DONL JSON-LD export (sandbox/governance/dcat.py) of the demo catalog,
+read back as RDF."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
-from sandbox.config import LoadedConfig, load_config
-from sandbox.dcat import catalog_jsonld
+from sandbox.config.loader import LoadedConfig, load_config
+from sandbox.governance.dcat import catalog_jsonld
 
 # rdflib's JSON-LD parser still builds a ConjunctiveGraph internally
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import demo_data
-from sandbox.config import load_config
+from sandbox.config.loader import load_config
+from sandbox.config.scaffold import scaffold
+from sandbox.devtools import demo_data
 from sandbox.errors import InvalidInput
-from sandbox.operations import validate
-from sandbox.scaffold import scaffold
+from sandbox.provisioning.actions import validate
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def test_demo_data_is_deterministic_and_matches_the_data_cards(tmp_path: Path):
 
 
 def test_demo_has_tiers_0_1_2_two_analyst_groups_and_a_manager():
-    from sandbox.policy import dataset_tier
+    from sandbox.governance.policy import dataset_tier
 
     loaded = validate(PROJECT / "config" / "sandbox.yaml").loaded
     assert sorted(dataset_tier(c.card) for c in loaded.cards.values()) == [0, 1, 2]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox.docgen import cli_reference, commands, config_reference
+from sandbox.devtools.docgen import cli_reference, commands, config_reference
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_generated_docs_are_current():
-    hint = "run `python -m sandbox.docgen docs`"
+    hint = "run `python -m sandbox.devtools.docgen docs`"
     assert (DOCS / "cli.md").read_text() == cli_reference(), hint
     assert (DOCS / "configuration.md").read_text() == config_reference(), hint
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sandbox.errors import InvalidInput
-from sandbox.experiments import (
+from sandbox.registry.lifecycle import (
     ALGORITMEREGISTER_STATUS,
     FINAL,
     STATES,
@@ -22,7 +22,7 @@ from sandbox.experiments import (
     gate_problems,
 )
 
-# Written out from PRODUCT.md section 6, independently of sandbox.experiments.TRANSITIONS.
+# Written out from PRODUCT.md section 6, independently of sandbox.registry.lifecycle.TRANSITIONS.
 EXPECTED_ALLOWED = {
     ("proposed", "approved"),
     ("proposed", "stopped"),

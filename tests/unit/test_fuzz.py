@@ -11,10 +11,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.config import load_config
+from sandbox.config.loader import load_config
 from sandbox.errors import InvalidInput
-from sandbox.importer import parse, plan_import
 from sandbox.registry.db import open_registry_url
+from sandbox.registry.importer import parse, plan_import
 
 PROJECT = Path(__file__).resolve().parents[2]
 SETTINGS = settings(

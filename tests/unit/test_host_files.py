@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import daemon
-from sandbox.secrets import ensure_secrets
-from sandbox.staging import MANIFEST, StagingError, stage
+from sandbox.host import daemon
+from sandbox.host.secrets import ensure_secrets
+from sandbox.host.staging import MANIFEST, StagingError, stage
 
 
 def test_secrets_are_created_once_with_mode_0600(tmp_path: Path):

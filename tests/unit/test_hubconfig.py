@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.catalog import staged_datasets
-from sandbox.config import load_config
-from sandbox.hubconfig import (
+from sandbox.config.loader import load_config
+from sandbox.config.model import Network
+from sandbox.governance.catalog import staged_datasets
+from sandbox.host.layout import Layout
+from sandbox.hub.settings import (
     NO_HOST_ADDRESS,
     NO_ICC,
     HubInputs,
@@ -16,8 +18,6 @@ from sandbox.hubconfig import (
     network_spec,
     user_mounts,
 )
-from sandbox.layout import Layout
-from sandbox.model import Network
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_swarm_services_carry_the_same_hardening(demo):
     swarm = sandbox.model_copy(update={"spawner": "swarm"})
     inputs = HubInputs(layout, "sandbox-notebook:abc", "/venv/bin/python", "/chp")
     settings = hub_settings(swarm, staged, inputs)["traitlets"]
-    assert settings["JupyterHub"]["spawner_class"] == "sandbox.spawner.SandboxSwarmSpawner"
+    assert settings["JupyterHub"]["spawner_class"] == "sandbox.hub.spawner.SandboxSwarmSpawner"
     spawner = settings["SandboxSwarmSpawner"]
     spec = spawner["extra_container_spec"]
     assert spec["user"] == "1000:1000" and spec["cap_drop"] == ["ALL"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config import load_config
-from sandbox.hubpages import TEMPLATES, TEXT, TIER_TEXT, template_vars
+from sandbox.config.loader import load_config
+from sandbox.hub.pages import TEMPLATES, TEXT, TIER_TEXT, template_vars
 
 
 @pytest.fixture

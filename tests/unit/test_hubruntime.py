@@ -10,8 +10,8 @@ import pytest
 from tornado import web
 from traitlets.config import Config
 
-from sandbox.hubruntime import configure, make_pre_spawn_hook, pick_service_ports
-from sandbox.secrets import ensure_secrets
+from sandbox.host.secrets import ensure_secrets
+from sandbox.hub.runtime import configure, make_pre_spawn_hook, pick_service_ports
 
 
 def write_settings(tmp_path: Path, **extra) -> Path:

@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from sandbox.errors import InvalidInput
-from sandbox.experiments import Event, Experiment
-from sandbox.importer import ImportResult, import_file
 from sandbox.registry import store
 from sandbox.registry.db import open_registry_url
+from sandbox.registry.importer import ImportResult, import_file
+from sandbox.registry.lifecycle import Event, Experiment
 
 T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sandbox.plan import diff
+from sandbox.provisioning.plan import diff
 
 DESIRED = {
     "sandbox": "demo",

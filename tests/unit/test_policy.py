@@ -1,4 +1,5 @@
-"""Pure-logic tests of sandbox/policy.py: tier derivation and the seven rules of PRODUCT.md §5.
+"""Pure-logic tests of sandbox/governance/policy.py: tier derivation and the seven rules
+of PRODUCT.md §5.
 
 Every test builds a tiny config in ``tmp_path`` (sandbox.yaml, data cards and their files with
 correct checksums), loads it with ``load_config`` and evaluates the policy on a fixed date.
@@ -15,10 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from sandbox.config import LoadedConfig, load_config
+from sandbox.config.loader import LoadedConfig, load_config
+from sandbox.config.model import DataCard
 from sandbox.errors import PolicyViolation
-from sandbox.model import DataCard
-from sandbox.policy import Violation, dataset_tier, enforce, errors, evaluate
+from sandbox.governance.policy import Violation, dataset_tier, enforce, errors, evaluate
 
 TODAY = dt.date(2026, 6, 1)
 FUTURE = dt.date(2027, 12, 31)

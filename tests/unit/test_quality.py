@@ -1,5 +1,5 @@
-"""Data quality checks (sandbox/quality.py): the demo datasets, each Table Schema constraint,
-pii fields, files without a schema, unreadable files and malformed schemas."""
+"""Data quality checks (sandbox/governance/quality.py): the demo datasets, each Table
+Schema constraint, pii fields, files without a schema, unreadable files and malformed schemas."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from sandbox.config import load_config
-from sandbox.model import DataFile
-from sandbox.quality import DatasetQuality, FileQuality, check_dataset, check_file
+from sandbox.config.loader import load_config
+from sandbox.config.model import DataFile
+from sandbox.governance.quality import DatasetQuality, FileQuality, check_dataset, check_file
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sandbox.yaml"
 SHA = "0" * 64

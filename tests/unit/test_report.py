@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.importer import import_file
 from sandbox.registry import store
 from sandbox.registry.db import open_registry_url
-from sandbox.report import FUNNEL, Summary, compute, quarter
+from sandbox.registry.importer import import_file
+from sandbox.reporting.report import FUNNEL, Summary, compute, quarter
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.report_html import render
+from sandbox.reporting.html import render
 
 SAMPLE: dict[str, Any] = {
     "generated_at": "2025-10-01T08:00:00Z",

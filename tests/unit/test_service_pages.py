@@ -16,16 +16,16 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 from tornado.testing import bind_unused_port
 
-from sandbox import access_log
-from sandbox.access_log import AccessEntry
-from sandbox.config import load_config
-from sandbox.experiments import Event, Experiment
-from sandbox.plan import catalog_summary
+from sandbox.config.loader import load_config
+from sandbox.provisioning.plan import catalog_summary
+from sandbox.registry import access_log
+from sandbox.registry.access_log import AccessEntry
 from sandbox.registry.db import open_registry_url
+from sandbox.registry.lifecycle import Event, Experiment
+from sandbox.registry.service import pages
+from sandbox.registry.service.access import Caller
+from sandbox.registry.service.pages import Language
 from sandbox.registry.store import ExperimentView
-from sandbox.service import pages
-from sandbox.service.access import Caller
-from sandbox.service.pages import Language
 
 PROJECT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 1, 15)
@@ -331,7 +331,7 @@ def test_the_newest_access_log_entries_come_first(tmp_path: Path):
 def served(config, tmp_path: Path, monkeypatch):
     """The service's tornado app on a local port, with the user taken from a header
     instead of the hub's OAuth."""
-    from sandbox.service import app
+    from sandbox.registry.service import app
 
     monkeypatch.setattr(
         app.Base,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config import load_config
+from sandbox.config.loader import load_config
+from sandbox.config.yamlsource import YamlDocument, format_loc, load_yaml
 from sandbox.errors import ConfigError, Problem
-from sandbox.yamlsource import YamlDocument, format_loc, load_yaml
 
 CONTENT = b"id,value\n1,42\n"
 SHA = hashlib.sha256(CONTENT).hexdigest()

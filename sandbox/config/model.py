@@ -1,0 +1,282 @@
+"""Typed model of ``sandbox.yaml`` and of data cards (PRODUCT.md sections 4 and 5).
+
+Unknown keys are rejected everywhere (``extra="forbid"``); the loader in
+``config.py`` turns pydantic's errors into ``file:line: key: message``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..errors import InvalidInput
+
+SLUG = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+USERNAME = r"^[a-z0-9][a-z0-9._-]*$"
+Slug = Annotated[str, Field(pattern=SLUG, max_length=63)]
+Username = Annotated[str, Field(pattern=USERNAME, max_length=64)]
+
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$", re.IGNORECASE)
+_MEMORY_FACTOR = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_ISO_PERIOD = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def parse_duration(text: str) -> int:
+    """'90s', '30m', '1h', '2d' -> seconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 30m, 1h or 2d")
+    return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+
+
+def parse_memory(text: str) -> int:
+    """'512M', '2G', '2GiB' -> bytes."""
+    match = _MEMORY.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a memory size like 512M or 2G")
+    return int(float(match.group(1)) * _MEMORY_FACTOR[match.group(2).upper()])
+
+
+# --------------------------------------------------------------------- sandbox.yaml
+
+
+class Organisation(Strict):
+    name: str = Field(min_length=1)
+    kind: Literal["government", "other"]
+
+
+class Network(Strict):
+    egress: bool = True
+
+
+class Resources(Strict):
+    memory: str = "2G"
+    cpus: float = Field(default=1.0, gt=0, le=64)
+    pids: int = Field(default=512, ge=64, le=65536)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if parse_memory(value) < 128 * 1024**2:
+            raise ValueError("memory must be at least 128M")
+        return value
+
+    @property
+    def memory_bytes(self) -> int:
+        return parse_memory(self.memory)
+
+
+class Hub(Strict):
+    """The proxy's public address: the only TCP port a sandbox listens on (the
+    hub API, the proxy's API and the registry service use unix sockets)."""
+
+    ip: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1024, le=65535)
+
+
+class Auth(Strict):
+    type: Literal["native", "shared-password", "oidc", "ldap"] = "shared-password"
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class Grant(Strict):
+    dataset: Slug
+    purpose: str = Field(min_length=1)
+
+
+class Group(Strict):
+    name: Slug
+    role: Literal["analyst", "manager", "steward"] = "analyst"
+    members: list[Username] = Field(default_factory=list)
+    grants: list[Grant] = Field(default_factory=list)
+    dpia: str | None = None
+
+
+class Sandbox(Strict):
+    name: Slug
+    description: str = ""
+    max_tier: int = Field(default=1, ge=0, le=3)
+    expires: dt.date | None = None
+    spawner: Literal["docker", "swarm", "local"] = "docker"
+    lang: Literal["en", "nl"] = "en"
+    image: Slug = "notebook"
+    network: Network = Network()
+    resources: Resources = Resources()
+    idle_timeout: str | None = "1h"
+    hub: Hub = Hub()
+    auth: Auth = Auth()
+    admins: list[Username] = Field(default_factory=list)
+    groups: list[Group] = Field(default_factory=list)
+
+    @field_validator("idle_timeout")
+    @classmethod
+    def _idle(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _unique_groups(self) -> Sandbox:
+        names = [g.name for g in self.groups]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate group names: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def idle_seconds(self) -> int | None:
+        return parse_duration(self.idle_timeout) if self.idle_timeout else None
+
+    @property
+    def users(self) -> list[str]:
+        """Everyone allowed to log in: group members and admins, sorted."""
+        names = set(self.admins)
+        for group in self.groups:
+            names.update(group.members)
+        return sorted(names)
+
+    def groups_of(self, user: str) -> list[Group]:
+        return [g for g in self.groups if user in g.members]
+
+
+class SandboxConfig(Strict):
+    organisation: Organisation
+    sandboxes: list[Sandbox] = Field(min_length=1)
+    datasets: str = "datasets/"
+
+    @model_validator(mode="after")
+    def _unique_sandboxes(self) -> SandboxConfig:
+        names = [s.name for s in self.sandboxes]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate sandbox names: {', '.join(duplicates)}")
+        ports: dict[int, str] = {}
+        for sandbox in self.sandboxes:
+            port = sandbox.hub.port
+            if port in ports:
+                raise ValueError(f"sandboxes {ports[port]} and {sandbox.name} both use port {port}")
+            ports[port] = sandbox.name
+        return self
+
+    def sandbox(self, name: str) -> Sandbox:
+        for sandbox in self.sandboxes:
+            if sandbox.name == name:
+                return sandbox
+        known = ", ".join(s.name for s in self.sandboxes)
+        raise InvalidInput(f"no sandbox named {name!r} (known: {known})")
+
+
+# ------------------------------------------------------------------------ data card
+
+Level = Literal["laag", "midden", "hoog"]
+
+
+class Biv(Strict):
+    beschikbaarheid: Level
+    integriteit: Level
+    vertrouwelijkheid: Level
+
+
+class Classification(Strict):
+    rubricering: Literal[
+        "ongerubriceerd", "dep-vertrouwelijk", "stg-confidentieel", "stg-geheim", "stg-zeer-geheim"
+    ]
+    biv: Biv
+
+
+class PersonalData(Strict):
+    kind: Literal["none", "regular", "special", "criminal", "national-id"]
+    identifiability: Literal["identifiable", "pseudonymised", "aggregated", "anonymous"] | None = (
+        None
+    )
+    special_categories: list[str] = Field(default_factory=list)
+    art9_exception: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PersonalData:
+        if self.kind != "none" and self.identifiability is None:
+            raise ValueError("identifiability is required when kind is not none")
+        if self.kind == "special" and not self.special_categories:
+            raise ValueError("special data needs special_categories")
+        if self.kind != "special" and self.special_categories:
+            raise ValueError("special_categories is only allowed when kind is special")
+        if self.kind == "special" and not self.art9_exception:
+            raise ValueError("special data needs art9_exception")
+        return self
+
+    @property
+    def present(self) -> bool:
+        return self.kind != "none"
+
+
+class LegalBasis(Strict):
+    ground: Literal[
+        "consent",
+        "contract",
+        "legal-obligation",
+        "vital-interest",
+        "public-task",
+        "legitimate-interest",
+    ]
+    reference: str = Field(min_length=1)
+
+
+class Dpia(Strict):
+    status: Literal["done", "not-required", "required"]
+    reference: str | None = None
+    date: dt.date | None = None
+
+
+class Retention(Strict):
+    period: str
+    action: Literal["destroy", "transfer"]
+    basis: str = Field(min_length=1)
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        if not _ISO_PERIOD.match(value):
+            raise ValueError(f"{value!r} is not an ISO-8601 period like P7Y or P18M")
+        return value
+
+
+class Agreement(Strict):
+    reference: str = Field(min_length=1)
+    valid_until: dt.date
+
+
+class DataFile(Strict):
+    path: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    table_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+
+
+class DataCard(Strict):
+    id: Slug
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    version: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    owner: str = Field(min_length=1)
+    steward: str = Field(min_length=1)
+    contact_point: str = Field(min_length=1)
+    publisher: str | None = None
+    license: str = Field(min_length=1)
+    access_rights: Literal["publiek", "onder-voorwaarden", "niet-publiek"]
+    themes: list[str] = Field(default_factory=list)
+    classification: Classification
+    personal_data: PersonalData
+    legal_basis: list[LegalBasis] = Field(default_factory=list)
+    purposes: list[str] = Field(min_length=1)
+    dpia: Dpia | None = None
+    retention: Retention
+    agreement: Agreement | None = None
+    files: list[DataFile] = Field(min_length=1)

@@ -1,0 +1,261 @@
+"""Governance policy: dataset tiers and the seven rules of PRODUCT.md section 5.
+
+Pure functions over the loaded model. Each violation names the rule, the
+sandbox, group and dataset it concerns, and where in the YAML it comes from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from ..config.loader import LoadedCard, LoadedConfig
+from ..config.model import DataCard, Sandbox
+from ..errors import PolicyViolation, Problem
+
+NEVER_ALLOWED_TIER = 4
+ISOLATION_TIER = 2
+
+RULES = {
+    1: "tier within the sandbox's max_tier; tier 4 never allowed",
+    2: "personal data needs a lawful basis",
+    3: "personal data needs a DPIA",
+    4: "purpose limitation: a grant's purpose must be one of the dataset's purposes",
+    5: "linking personal datasets needs a DPIA reference on the group",
+    6: "tier 2 and up needs isolation, no egress, an expiry date and an idle timeout",
+    7: "no expired agreements; no new servers after the sandbox expires",
+}
+
+
+def dataset_tier(card: DataCard) -> int:
+    """Derive the tier (0-4) of a dataset; never typed in by hand."""
+    if card.classification.rubricering != "ongerubriceerd":
+        return 4
+    personal = card.personal_data
+    if personal.kind in ("special", "criminal", "national-id"):
+        return 3
+    if personal.kind == "regular":
+        return {"identifiable": 3, "pseudonymised": 2}.get(personal.identifiability or "", 1)
+    return 0 if card.access_rights == "publiek" else 1
+
+
+def has_personal_data(card: DataCard) -> bool:
+    return card.personal_data.kind != "none"
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: int
+    message: str
+    problem: Problem
+    sandbox: str | None = None
+    group: str | None = None
+    dataset: str | None = None
+    warning: bool = False
+
+    def __str__(self) -> str:
+        subject = ", ".join(
+            f"{label} {value}"
+            for label, value in (
+                ("sandbox", self.sandbox),
+                ("group", self.group),
+                ("dataset", self.dataset),
+            )
+            if value
+        )
+        return (
+            f"{self.problem.file}:{self.problem.line}: rule {self.rule} ({subject}): {self.message}"
+        )
+
+    def as_problem(self) -> Problem:
+        subject = "/".join(v for v in (self.sandbox, self.group, self.dataset) if v)
+        return Problem(
+            self.problem.file,
+            self.problem.line,
+            self.problem.key,
+            f"rule {self.rule} [{subject}]: {self.message}",
+        )
+
+
+def evaluate(loaded: LoadedConfig, today: date) -> list[Violation]:
+    """Every violation of every rule (errors and warnings), in config order."""
+    found: list[Violation] = []
+    org_kind = loaded.config.organisation.kind
+    for card in loaded.cards.values():
+        users = _granted_to(loaded, card.card.id)
+        found.extend(
+            replace(v, message=f"{v.message} (granted to {users})") if users else v
+            for v in _dataset_rules(card, org_kind)
+        )
+    for s, sandbox in enumerate(loaded.config.sandboxes):
+        found.extend(_sandbox_rules(loaded, s, sandbox, today))
+    return found
+
+
+def _granted_to(loaded: LoadedConfig, dataset_id: str) -> str:
+    """'demo/belastingen, demo/leefomgeving': where a dataset is granted."""
+    return ", ".join(
+        f"{sandbox.name}/{group.name}"
+        for sandbox in loaded.config.sandboxes
+        for group in sandbox.groups
+        if any(grant.dataset == dataset_id for grant in group.grants)
+    )
+
+
+def errors(violations: list[Violation]) -> list[Violation]:
+    return [v for v in violations if not v.warning]
+
+
+def _dataset_rules(loaded: LoadedCard, org_kind: str) -> list[Violation]:
+    card, doc = loaded.card, loaded.doc
+    out: list[Violation] = []
+    if not has_personal_data(card):
+        return out
+
+    def add(rule: int, loc: tuple[str | int, ...], message: str) -> None:
+        out.append(Violation(rule, message, doc.problem(loc, ""), dataset=card.id))
+
+    if not card.legal_basis:
+        add(2, ("legal_basis",), "personal data needs a non-empty legal_basis")
+    for index, basis in enumerate(card.legal_basis):
+        if org_kind == "government" and basis.ground == "legitimate-interest":
+            add(
+                2,
+                ("legal_basis", index, "ground"),
+                "a government organisation may not rely on legitimate-interest (AVG art. 6(1))",
+            )
+    if card.personal_data.kind == "special" and not (
+        card.personal_data.special_categories and card.personal_data.art9_exception
+    ):
+        add(2, ("personal_data",), "special data needs special_categories and art9_exception")
+    dpia = card.dpia
+    if dpia is None:
+        add(3, ("personal_data",), "personal data needs a dpia entry")
+    elif dpia.status == "required":
+        add(3, ("dpia", "status"), "the DPIA is required but not done")
+    elif dpia.status == "not-required" and not dpia.reference:
+        add(3, ("dpia", "reference"), "dpia status not-required needs a reference to the decision")
+    return out
+
+
+def _sandbox_rules(loaded: LoadedConfig, s: int, sandbox: Sandbox, today: date) -> list[Violation]:
+    doc = loaded.doc
+    out: list[Violation] = []
+    base = ("sandboxes", s)
+    highest = 0
+    for g, group in enumerate(sandbox.groups):
+        personal: list[str] = []
+        for i, grant in enumerate(group.grants):
+            loaded_card = loaded.cards.get(grant.dataset)
+            if loaded_card is None:
+                continue  # reported by the config loader
+            card = loaded_card.card
+            loc = (*base, "groups", g, "grants", i)
+            tier = dataset_tier(card)
+            highest = max(highest, tier)
+
+            def add(rule: int, key: str, message: str, warning: bool = False) -> None:
+                out.append(
+                    Violation(
+                        rule,
+                        message,
+                        doc.problem((*loc, key), ""),  # noqa: B023 (called right away)
+                        sandbox.name,
+                        group.name,  # noqa: B023
+                        card.id,  # noqa: B023
+                        warning,
+                    )
+                )
+
+            if tier >= NEVER_ALLOWED_TIER:
+                add(1, "dataset", f"tier 4 ({card.classification.rubricering}) is never allowed")
+            elif tier > sandbox.max_tier:
+                add(1, "dataset", f"dataset tier {tier} exceeds max_tier {sandbox.max_tier}")
+            if grant.purpose not in card.purposes:
+                allowed = ", ".join(card.purposes)
+                add(4, "purpose", f"purpose {grant.purpose!r} is not one of: {allowed}")
+            if card.agreement and card.agreement.valid_until < today:
+                add(
+                    7,
+                    "dataset",
+                    f"agreement {card.agreement.reference} expired on "
+                    f"{card.agreement.valid_until.isoformat()}",
+                )
+            if has_personal_data(card) and card.id not in personal:
+                personal.append(card.id)
+        if len(personal) >= 2 and not group.dpia:
+            out.append(
+                Violation(
+                    5,
+                    f"links personal datasets {', '.join(personal)} without a dpia reference",
+                    doc.problem((*base, "groups", g, "name"), ""),
+                    sandbox.name,
+                    group.name,
+                )
+            )
+    out.extend(_isolation_rules(doc, base, sandbox, highest))
+    if sandbox.expires and sandbox.expires < today:
+        out.append(
+            Violation(
+                7,
+                f"expired on {sandbox.expires.isoformat()}: no new servers will start",
+                doc.problem((*base, "expires"), ""),
+                sandbox.name,
+                warning=True,
+            )
+        )
+    return out
+
+
+def _isolation_rules(
+    doc, base: tuple[str | int, ...], sandbox: Sandbox, highest: int
+) -> list[Violation]:
+    if highest < ISOLATION_TIER:
+        return []
+    needs = []
+    if sandbox.spawner == "local":
+        needs.append(("spawner", "container isolation (spawner docker or swarm, not local)"))
+    if sandbox.network.egress:
+        needs.append(("network", "network.egress: false"))
+    if sandbox.expires is None:
+        needs.append(("name", "an expires date"))
+    if sandbox.idle_timeout is None:
+        needs.append(("name", "an idle_timeout"))
+    return [
+        Violation(
+            6,
+            f"holds tier {highest} data, so it needs {what}",
+            doc.problem((*base, key), ""),
+            sandbox.name,
+        )
+        for key, what in needs
+    ]
+
+
+def sandbox_tier(loaded: LoadedConfig, sandbox: Sandbox) -> int:
+    """Highest tier among the datasets granted in this sandbox (0 if none)."""
+    tiers = [
+        dataset_tier(loaded.cards[grant.dataset].card)
+        for group in sandbox.groups
+        for grant in group.grants
+        if grant.dataset in loaded.cards
+    ]
+    return max(tiers, default=0)
+
+
+def enforce(loaded: LoadedConfig, today: date) -> list[Violation]:
+    """Raise ``PolicyViolation`` listing every error; return the warnings."""
+    found = evaluate(loaded, today)
+    bad = errors(found)
+    if bad:
+        raise PolicyViolation([v.as_problem() for v in bad])
+    return [v for v in found if v.warning]
+
+
+def mount_refusal(valid_until: date | None, file_problems: list[str], today: date) -> str | None:
+    """Rule 7 at server start: why a granted dataset must not be mounted, or None."""
+    if valid_until is not None and valid_until < today:
+        return f"its data agreement expired on {valid_until.isoformat()} (rule 7)"
+    if file_problems:
+        return "its files fail their checksums: " + "; ".join(file_problems) + " (rule 7)"
+    return None

@@ -1,0 +1,79 @@
+"""Applied inside the hub process by ``jupyterhub_config.py``.
+
+Reads ``hub.json`` (rendered by ``hubconfig.hub_settings``) and the secret
+files it names, and installs the pre-spawn check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.utils import random_port
+from tornado import web
+
+from .pages import TEMPLATES
+from .settings import PICK_PORT
+
+
+def read_secret(secrets_dir: Path, name: str) -> str:
+    return (secrets_dir / name).read_text(encoding="utf-8").strip()
+
+
+def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
+    # the hub's database, the proxy's and services' files are for root's eyes
+    # only; the proxy and the services inherit this from the hub
+    os.umask(0o077)
+    settings = json.loads(Path(settings_path).read_text(encoding="utf-8"))
+    for section, values in settings["traitlets"].items():
+        for key, value in values.items():
+            c[section][key] = value
+    secrets = Path(settings["secrets_dir"])
+    os.environ["CONFIGPROXY_AUTH_TOKEN"] = read_secret(secrets, "proxy_token")
+    services = c.JupyterHub.services
+    for service in services:
+        if service["name"] == "sandbox-cli":
+            service["api_token"] = read_secret(secrets, "cli_token")
+    if settings["auth"] == "shared-password":
+        c.SharedPasswordAuthenticator.user_password = read_secret(secrets, "user_password")
+        c.SharedPasswordAuthenticator.admin_password = read_secret(secrets, "admin_password")
+    # the sandbox banner and login form; JupyterHub's own templates stay reachable
+    # as "templates/page.html" for ours to extend
+    c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings, clock(settings.get("clock_file")))
+    pick_service_ports(c.JupyterHub.services)
+    return settings
+
+
+def pick_service_ports(services: list[dict[str, Any]]) -> None:
+    """Services whose URL has port 0 get a free loopback port, so a sandbox
+    holds one fixed TCP port only (the proxy's)."""
+    for service in services:
+        url = service.get("url", "")
+        if url.endswith(f":{PICK_PORT}"):
+            service["url"] = url.rsplit(":", 1)[0] + f":{random_port()}"
+
+
+def clock(clock_file: str | None) -> Callable[[], date]:
+    """Today's date; tests and drills may pin it in a file."""
+    if clock_file:
+        return lambda: date.fromisoformat(Path(clock_file).read_text().strip())
+    return lambda: datetime.now(UTC).date()
+
+
+def make_pre_spawn_hook(settings: dict[str, Any], today: Callable[[], date] = date.today):
+    expires = date.fromisoformat(settings["expires"]) if settings.get("expires") else None
+
+    def pre_spawn_hook(spawner: Any) -> None:
+        if expires and today() > expires:
+            raise web.HTTPError(
+                403,
+                f"Sandbox {settings['sandbox']} expired on {expires.isoformat()}: "
+                "no new servers start (rule 7).",
+            )
+
+    return pre_spawn_hook

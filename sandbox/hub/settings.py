@@ -1,0 +1,430 @@
+"""The hub configuration as a pure function of the model.
+
+``hub_settings`` returns plain JSON data: traitlets sections and values, plus
+the names of secret files the hub reads at start. Ansible writes it to
+``hub.json``; ``sandbox/hub/jupyterhub_config.py`` applies it. No secret value
+ever appears here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from ..config.model import Sandbox
+from ..governance.catalog import StagedDataset
+from ..host.dockerd import LOG_OPTIONS
+from ..host.layout import Layout
+from .pages import template_vars
+
+SPAWNERS = {
+    "docker": "sandbox.hub.spawner.SandboxDockerSpawner",
+    "swarm": "sandbox.hub.spawner.SandboxSwarmSpawner",
+    "local": "sandbox.hub.spawner.SandboxLocalSpawner",
+}
+AUTHENTICATORS = {
+    "shared-password": "shared-password",
+    "native": "nativeauthenticator.NativeAuthenticator",
+    "oidc": "oauthenticator.generic.GenericOAuthenticator",
+    "ldap": "ldapauthenticator.LDAPAuthenticator",
+}
+AUTH_SECTIONS = {
+    "shared-password": "SharedPasswordAuthenticator",
+    "native": "NativeAuthenticator",
+    "oidc": "GenericOAuthenticator",
+    "ldap": "LDAPAuthenticator",
+}
+HOME = "/home/jovyan"
+CLI_SERVICE = "sandbox-cli"
+CULLER_SERVICE = "idle-culler"
+REGISTRY_SERVICE = "registry"
+# Size-limited and non-executable, the only places beside the home a server
+# may write: the root filesystem is read-only. /run is root's (it hides the
+# image's world-writable /run/lock).
+TMPFS = {
+    "/tmp": {"size": 512 * 1024**2, "mode": 0o1777},
+    "/var/tmp": {"size": 128 * 1024**2, "mode": 0o1777},
+    "/run": {"size": 16 * 1024**2, "mode": 0o755},
+}
+CONTAINER_UID = 1000
+# The hub's socket: the servers of every user connect to it (through the
+# read-only mount of the hub's socket folder, which no host user can reach).
+HUB_SOCKET_MODE = 0o666
+# The label that says how a sandbox's network was made: another value means
+# it is made again (networks cannot be changed in place).
+NETWORK_DESIGN = "org.data-sandbox.design"
+PICK_PORT = 0  # a service URL with this port gets a free one when the hub starts
+# Where a container sees its socket folders: fixed short paths, whatever the
+# host's state directory (which a container user may not even traverse).
+CONTAINER_SERVER_SOCKETS = PurePosixPath("/sandbox/server")
+CONTAINER_HUB_SOCKETS = PurePosixPath("/sandbox/hub")
+
+
+@dataclass(frozen=True)
+class HubInputs:
+    """What the hub config depends on besides the sandbox model."""
+
+    layout: Layout  # the state directory on the host that runs the hub
+    image: str  # notebook image tag
+    python: str  # interpreter of the hub's venv
+    proxy_command: str  # configurable-http-proxy executable
+    registry_url: str = ""  # access log database
+    clock_file: str = ""  # tests and drills only: a file holding "today"
+    organisation: str = ""
+    catalog: tuple[dict[str, Any], ...] = ()  # every data card, summarised
+    tier: int = 0  # highest tier of the datasets granted in the sandbox
+
+
+def guarded(inputs: HubInputs) -> list[str]:
+    """The hub's Python, run so that a service dies with the hub (sandbox.host.orphanguard)."""
+    return [inputs.python, "-m", "sandbox.host.orphanguard", inputs.python]
+
+
+def container_prefix(sandbox: str) -> str:
+    return f"sandbox-{sandbox}-"
+
+
+def network_name(sandbox: Sandbox) -> str:
+    """Docker containers without egress get no network at all, only their own
+    loopback; others join the sandbox's own network (see ``network_spec``)."""
+    if sandbox.spawner == "docker" and not sandbox.network.egress:
+        return "none"
+    return f"sandbox-{sandbox.name}"
+
+
+NO_ICC = "com.docker.network.bridge.enable_icc=false"
+NO_HOST_ADDRESS = "com.docker.network.bridge.inhibit_ipv4=true"
+
+
+def network_spec(sandbox: Sandbox) -> dict[str, Any] | None:
+    """The Docker network a sandbox's containers join, as the commands that
+    create it; None when they join none. Every such network is a bridge
+    without traffic between its containers (icc off).
+
+    - docker, egress: a local bridge.
+    - swarm: a swarm-scoped bridge made from a node-local config network
+      (services cannot run without a network, moby#42204); without egress it
+      is ``--internal`` and the host has no address on it, so a container
+      reaches neither outside, nor the host, nor another container.
+
+    ``labelled`` is the network that carries the design label (a network made
+    from a config network takes no labels of its own).
+    """
+    if sandbox.spawner == "local" or (sandbox.spawner == "docker" and not sandbox.network.egress):
+        return None
+    name, egress = network_name(sandbox), sandbox.network.egress
+    if sandbox.spawner == "docker":
+        design = "bridge; no icc"
+        create = [["docker", "network", "create", *_labels(sandbox, design), "--opt", NO_ICC, name]]
+        return {
+            "name": name,
+            "labelled": name,
+            "design": design,
+            "create": create,
+            "remove": [name],
+        }
+    design = "swarm bridge; no icc" + ("" if egress else "; internal; no host address")
+    options = ["--opt", NO_ICC] + ([] if egress else ["--opt", NO_HOST_ADDRESS])
+    config = f"{name}-config"
+    create = [
+        ["docker", "network", "create", "--config-only", *_labels(sandbox, design), *options,
+         config],
+        ["docker", "network", "create", "--scope", "swarm", "--config-from", config,
+         *([] if egress else ["--internal"]), name],
+    ]  # fmt: skip
+    return {
+        "name": name,
+        "labelled": config,
+        "design": design,
+        "create": create,
+        "remove": [name, config],
+    }
+
+
+def _labels(sandbox: Sandbox, design: str) -> list[str]:
+    return [
+        "--label", f"org.data-sandbox.sandbox={sandbox.name}",
+        "--label", f"{NETWORK_DESIGN}={design}",
+    ]  # fmt: skip
+
+
+def socket_url(path: PurePath) -> str:
+    """``http+unix://`` URL of a unix socket, as JupyterHub and the proxy take it."""
+    return "http+unix://" + quote(str(path), safe="")
+
+
+def public_url(sandbox: Sandbox) -> str:
+    """The proxy as this host reaches it (loopback when it listens everywhere)."""
+    ip = sandbox.hub.ip
+    return f"http://{'127.0.0.1' if ip in ('', '0.0.0.0', '::') else ip}:{sandbox.hub.port}"
+
+
+def hub_api(sandbox: Sandbox) -> str:
+    """The hub's REST API through the proxy (the hub itself listens on a socket)."""
+    return f"{public_url(sandbox)}/hub/api"
+
+
+def user_mounts(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> dict[str, list[dict]]:
+    """username -> datasets granted to any of the user's groups (sorted, unique),
+    with what the spawner needs to re-check them at every server start."""
+    mounts: dict[str, list[dict]] = {}
+    for user in sandbox.users:
+        purposes: dict[str, set[str]] = {}
+        for group in sandbox.groups_of(user):
+            for grant in group.grants:
+                purposes.setdefault(grant.dataset, set()).add(grant.purpose)
+        mounts[user] = [
+            _mount(staged[i], sorted(purposes[i])) for i in sorted(purposes) if i in staged
+        ]
+    return mounts
+
+
+def _mount(staged: StagedDataset, purposes: list[str]) -> dict[str, Any]:
+    until = staged.valid_until
+    return {
+        "id": staged.id,
+        "path": str(staged.path),
+        "version": staged.version,
+        "digest": staged.digest,
+        "valid_until": until.isoformat() if until else None,
+        "purposes": purposes,
+        "legal_basis": list(staged.legal_basis),
+        "files": [{"path": p, "sha256": sha} for p, sha in staged.files],
+    }
+
+
+def governance_settings(
+    sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
+) -> dict:
+    """Spawner settings for the checks at every server start."""
+    folder = inputs.layout.sandbox_dir(sandbox.name)
+    return {
+        "user_datasets": user_mounts(sandbox, staged),
+        "sandbox_name": sandbox.name,
+        "registry_url": inputs.registry_url,
+        "checksum_cache": str(folder / "checksums.json"),
+        "notices_dir": str(folder / "notices"),
+        "clock_file": inputs.clock_file,
+    }
+
+
+def hub_settings(
+    sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
+) -> dict[str, Any]:
+    layout, name, hub = inputs.layout, sandbox.name, sandbox.hub
+    hub_dir = layout.hub_dir(name)
+    roles: list[dict[str, Any]] = [
+        {
+            "name": CLI_SERVICE,
+            "scopes": ["list:users", "read:users", "read:servers", "read:users:activity"],
+            "services": [CLI_SERVICE],
+        }
+    ]
+    services: list[dict[str, Any]] = [
+        {"name": CLI_SERVICE},
+        {
+            "name": REGISTRY_SERVICE,
+            # JupyterHub routes services to TCP only: a loopback port picked at
+            # hub start (hubruntime.pick_service_ports); containers use its socket
+            "url": f"http://127.0.0.1:{PICK_PORT}",
+            "command": [
+                *guarded(inputs),
+                "-m",
+                "sandbox.registry.service",
+                str(hub_dir / "hub.json"),
+            ],
+            "oauth_no_confirm": True,
+            "display": True,
+        },
+    ]
+    roles.append(
+        {
+            "name": "registry-users",
+            "scopes": [f"access:services!service={REGISTRY_SERVICE}"],
+            "users": sandbox.users,
+        }
+    )
+    if sandbox.idle_seconds:
+        services.append(
+            {
+                "name": CULLER_SERVICE,
+                "command": [
+                    *guarded(inputs),
+                    "-m",
+                    "jupyterhub_idle_culler",
+                    # the culler speaks TCP only: it reaches the hub API through the proxy
+                    f"--url={hub_api(sandbox)}",
+                    f"--timeout={sandbox.idle_seconds}",
+                    f"--cull-every={max(60, min(600, sandbox.idle_seconds // 4))}",
+                ],
+            }
+        )
+        roles.append(
+            {
+                "name": CULLER_SERVICE,
+                "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+                "services": [CULLER_SERVICE],
+            }
+        )
+    spawner_section = SPAWNERS[sandbox.spawner].rsplit(".", 1)[1]
+    traitlets: dict[str, dict[str, Any]] = {
+        "JupyterHub": {
+            "ip": hub.ip,
+            "port": hub.port,
+            # the hub API listens on a unix socket only; servers reach it through
+            # the read-only mount of its folder, never over a network
+            "hub_bind_url": socket_url(layout.hub_socket(name)),
+            "hub_connect_url": socket_url(layout.hub_socket(name)),
+            "hub_socket_mode": HUB_SOCKET_MODE,
+            "db_url": f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}",
+            "cookie_secret_file": str(layout.secret(name, "cookie_secret")),
+            "authenticator_class": AUTHENTICATORS[sandbox.auth.type],
+            "spawner_class": SPAWNERS[sandbox.spawner],
+            "cleanup_servers": False,
+            "load_groups": {
+                g.name: {"users": list(g.members), "properties": {"role": g.role}}
+                for g in sandbox.groups
+            },
+            "load_roles": roles,
+            "services": services,
+            "template_vars": template_vars(sandbox, inputs.tier),
+        },
+        "ConfigurableHTTPProxy": {
+            "command": [inputs.proxy_command],
+            "api_url": socket_url(layout.proxy_api_socket(name)),
+            "pid_file": str(hub_dir / "proxy.pid"),
+        },
+        "Authenticator": {
+            "allowed_users": [u for u in sandbox.users if u not in sandbox.admins],
+            "admin_users": list(sandbox.admins),
+        },
+        AUTH_SECTIONS[sandbox.auth.type]: dict(sandbox.auth.settings),
+        "Spawner": {
+            # the notebook client talks to the registry with the server's token
+            "server_token_scopes": [
+                "users:activity!user",
+                "access:servers!server",
+                f"access:services!service={REGISTRY_SERVICE}",
+            ],
+            "default_url": "/lab",
+            "start_timeout": 120,
+            "http_timeout": 60,
+            "environment": {
+                "SANDBOX_NAME": name,
+                "SANDBOX_REGISTRY_API": registry_api(
+                    socket_url(layout.registry_socket(name))
+                    if sandbox.spawner == "local"
+                    else socket_url(CONTAINER_HUB_SOCKETS / layout.registry_socket(name).name)
+                ),
+            },
+        },
+    }
+    if sandbox.spawner != "local":
+        traitlets[spawner_section] = _container_settings(sandbox, staged, inputs)
+    else:
+        traitlets[spawner_section] = {
+            **governance_settings(sandbox, staged, inputs),
+            "homes_dir": str(layout.sandbox_dir(name) / "homes"),
+        }
+    return {
+        "sandbox": name,
+        "registry": registry_settings(sandbox, inputs),
+        "expires": sandbox.expires.isoformat() if sandbox.expires else None,
+        "clock_file": inputs.clock_file,
+        "secrets_dir": str(layout.secrets_dir(name)),
+        "auth": sandbox.auth.type,
+        "traitlets": traitlets,
+    }
+
+
+def registry_api(root: str) -> str:
+    """The registry service's API under ``root`` (the proxy, or the service's socket)."""
+    return f"{root}/services/{REGISTRY_SERVICE}/api"
+
+
+def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
+    """What the registry service needs: who has which role, and the catalog."""
+    roles: dict[str, set[str]] = {user: set() for user in sandbox.users}
+    for group in sandbox.groups:
+        for member in group.members:
+            roles[member].add(group.role)
+    for admin in sandbox.admins:
+        roles[admin].add("admin")
+    granted = {
+        user: sorted({g.dataset for group in sandbox.groups_of(user) for g in group.grants})
+        for user in sandbox.users
+    }
+    teams = {
+        user: [g.name for g in sandbox.groups_of(user) if g.role == "analyst"]
+        for user in sandbox.users
+    }
+    return {
+        "sandbox": sandbox.name,
+        "lang": sandbox.lang,
+        "organisation": inputs.organisation,
+        "teams": teams,
+        "socket": str(inputs.layout.registry_socket(sandbox.name)),
+        "registry_url": inputs.registry_url,
+        "roles": {user: sorted(r) for user, r in roles.items()},
+        "catalog": {"datasets": list(inputs.catalog), "granted": granted},
+    }
+
+
+def _container_settings(
+    sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
+) -> dict[str, Any]:
+    name, layout = sandbox.name, inputs.layout
+    labels = {"org.data-sandbox.sandbox": name, "org.data-sandbox.user": "{username}"}
+    user = f"{CONTAINER_UID}:{CONTAINER_UID}"
+    settings: dict[str, Any] = {
+        "image": inputs.image,
+        "pull_policy": "never",
+        "remove": True,
+        "name_template": container_prefix(name) + "{username}",
+        "volumes": {f"sandbox-{name}-home-{{username}}": HOME},
+        "notebook_dir": HOME,
+        "mem_limit": sandbox.resources.memory_bytes,
+        "cpu_limit": sandbox.resources.cpus,
+        "network_name": network_name(sandbox),
+        **governance_settings(sandbox, staged, inputs),
+        "state_dir": str(layout.root),
+        "socket_owner": CONTAINER_UID,
+        "hub_connect_url": socket_url(CONTAINER_HUB_SOCKETS / layout.hub_socket(name).name),
+    }
+    if sandbox.spawner == "swarm":
+        # a swarm service takes its hardening in the ContainerSpec; Docker's
+        # service API has no no-new-privileges or tmpfs mount options (docs/swarm.md)
+        settings["extra_container_spec"] = {
+            "user": user,
+            "cap_drop": ["ALL"],
+            "labels": labels,
+            "read_only": True,
+        }
+        settings["extra_task_spec"] = {
+            "log_driver": {"Name": "json-file", "Options": dict(LOG_OPTIONS)}
+        }
+        settings["extra_create_kwargs"] = {"labels": labels}
+        settings["pids_limit"] = sandbox.resources.pids
+        settings["tmpfs"] = TMPFS
+        # the server's socket folder is on the hub's node
+        settings["extra_placement_spec"] = {"constraints": ["node.role == manager"]}
+        return settings
+    settings["extra_create_kwargs"] = {"user": user, "labels": labels}
+    settings["extra_host_config"] = {
+        # removed by the spawner when the server stops, never by Docker itself:
+        # a dockerd restart (live-restore) kills and drops AutoRemove containers
+        "auto_remove": False,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "pids_limit": sandbox.resources.pids,
+        "privileged": False,
+        "read_only": True,
+        "tmpfs": {
+            path: f"rw,noexec,nosuid,nodev,size={t['size']},mode={t['mode']:o}"
+            for path, t in TMPFS.items()
+        },
+        "log_config": {"type": "json-file", "config": dict(LOG_OPTIONS)},
+    }
+    return settings

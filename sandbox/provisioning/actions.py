@@ -1,0 +1,260 @@
+"""The library's front door: validate, plan, up, down, status.
+
+Each function takes paths and an ``Environment`` and returns data; the CLI
+only renders it. ``today`` is injectable for everything date-dependent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ..config.loader import LoadedConfig, load_config
+from ..errors import EngineUnavailable, SandboxError
+from ..governance import policy
+from . import plan as planning
+from .ansible import Progress, RunResult, extravars, record_applied, run_playbook
+from .context import Environment
+from .drift import drift
+from .status import SandboxStatus, sandbox_status
+
+
+@dataclass
+class Validated:
+    loaded: LoadedConfig
+    warnings: list[policy.Violation] = field(default_factory=list)
+
+
+@dataclass
+class UpResult:
+    plans: list[planning.SandboxPlan]
+    run: RunResult
+
+    @property
+    def changed(self) -> bool:
+        return self.run.changed > 0
+
+
+def validate(config_path: Path, today: date | None = None) -> Validated:
+    """Load, check files and checksums, and enforce the governance policy."""
+    loaded = load_config(config_path)
+    warnings = policy.enforce(loaded, today or date.today())
+    return Validated(loaded, warnings)
+
+
+def make_plan(
+    config_path: Path, env: Environment, sandbox: str | None = None, today: date | None = None
+) -> list[planning.SandboxPlan]:
+    checked = validate(config_path, today)
+    plans = planning.plan(checked.loaded, env, sandbox)
+    for result in plans:
+        result.warnings += [
+            str(w.message) for w in checked.warnings if w.sandbox in (None, result.sandbox.name)
+        ]
+    return plans
+
+
+def check_engine(plans: list[planning.SandboxPlan], env: Environment) -> None:
+    needs_docker = any(p.sandbox.spawner != "local" for p in plans)
+    if not needs_docker or env.inventory is not None:
+        return
+    if shutil.which("docker") is None and os.geteuid() != 0:
+        raise EngineUnavailable(
+            "Docker is not installed and installing it needs root. Ask an administrator to "
+            "install docker.io and add you to the docker group, or use `spawner: local` "
+            "for sandboxes that only hold tier 0-1 data."
+        )
+
+
+def up(
+    config_path: Path,
+    env: Environment,
+    sandbox: str | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+    actor: str = "",
+    full: bool = False,
+) -> UpResult:
+    """Provision. Skips Ansible when the plan has no changes and every check of
+    ``drift`` finds this machine as planned (not with an inventory or ``full``)."""
+    plans = make_plan(config_path, env, sandbox, today)
+    check_engine(plans, env)
+    if not full and env.inventory is None and not any(drift(p, env) for p in plans):
+        _audit(env, actor, "provision", plans, {"action": "up", "changed": 0, "in_place": True})
+        return UpResult(plans, RunResult())
+    try:
+        run = run_playbook("site.yml", extravars(plans, env), env, progress)
+    except SandboxError as exc:
+        _audit(env, actor, "provision", plans, {"action": "up", "failed": str(exc)})
+        raise
+    record_applied(plans, env)
+    details = {
+        "action": "up",
+        "changed": run.changed,
+        "changed_tasks": run.changed_tasks,
+        "warnings": [w for p in plans for w in p.warnings],
+    }
+    _audit(env, actor, "provision", plans, details)
+    return UpResult(plans, run)
+
+
+def _audit(env: Environment, actor: str, kind: str, plans, details: dict) -> None:
+    from ..registry import audit
+    from ..registry.db import open_registry_url
+
+    subject = ",".join(p.sandbox.name for p in plans)
+    audit.record(open_registry_url(env.registry_url), actor or "unknown", kind, subject, details)
+
+
+def down(
+    config_path: Path,
+    env: Environment,
+    sandbox: str | None = None,
+    purge: bool = False,
+    progress: Progress | None = None,
+    actor: str = "",
+) -> RunResult:
+    loaded = load_config(config_path, verify_checksums=False)
+    plans = [
+        planning.build(loaded, s, env)
+        for s in ([loaded.config.sandbox(sandbox)] if sandbox else loaded.config.sandboxes)
+    ]
+    variables = extravars(plans, env)
+    variables["sandbox_purge"] = purge
+    result = run_playbook("down.yml", variables, env, progress)
+    for item in plans:
+        env.layout.applied(item.sandbox.name).unlink(missing_ok=True)
+    _audit(env, actor, "provision", plans, {"action": "down", "purge": purge})
+    return result
+
+
+def status(config_path: Path, env: Environment) -> list[SandboxStatus]:
+    loaded = load_config(config_path, verify_checksums=False)
+    return [sandbox_status(s, env.layout) for s in loaded.config.sandboxes]
+
+
+@dataclass
+class Credentials:
+    sandbox: str
+    url: str
+    users: list[str]
+    admins: list[str]
+    user_password: str | None
+    admin_password: str | None
+
+
+def credentials(config_path: Path, env: Environment, sandbox: str) -> Credentials:
+    """Logins of a shared-password sandbox, read from its 0600 secret files."""
+    from ..errors import InvalidInput
+
+    loaded = load_config(config_path, verify_checksums=False)
+    item = loaded.config.sandbox(sandbox)
+    if item.auth.type != "shared-password":
+        raise InvalidInput(f"sandbox {sandbox} uses {item.auth.type} logins; nothing to show")
+
+    def read(name: str) -> str | None:
+        path = env.layout.secret(sandbox, name)
+        return path.read_text().strip() if path.is_file() else None
+
+    return Credentials(
+        sandbox=sandbox,
+        url=f"http://{item.hub.ip}:{item.hub.port}/",
+        users=[u for u in item.users if u not in item.admins],
+        admins=list(item.admins),
+        user_password=read("user_password"),
+        admin_password=read("admin_password"),
+    )
+
+
+@dataclass
+class DatasetCheck:
+    dataset: str
+    version: str
+    path: Path
+    staged: bool
+    problems: list[str]
+
+
+def verify_datasets(
+    config_path: Path, env: Environment, dataset: str | None = None, full: bool = False
+) -> tuple[list[DatasetCheck], int]:
+    """Re-check the staged copies of the current card versions; return the
+    checks and how many files were actually read (the rest came from the cache)."""
+    from ..errors import InvalidInput
+    from ..governance.catalog import staged_dataset
+    from ..governance.integrity import ChecksumCache, verify_files
+
+    loaded = load_config(config_path, verify_checksums=False)
+    if dataset is not None and dataset not in loaded.cards:
+        raise InvalidInput(f"unknown dataset {dataset!r} (known: {', '.join(loaded.cards)})")
+    cache = ChecksumCache(env.layout.root / "checksums.json")
+    checks, hashed = [], 0
+    for dataset_id in [dataset] if dataset else sorted(loaded.cards):
+        staged = staged_dataset(loaded, dataset_id, env.layout)
+        if not staged.path.is_dir():
+            checks.append(DatasetCheck(dataset_id, staged.version, staged.path, False, []))
+            continue
+        result = verify_files(dataset_id, staged.path, list(staged.files), cache, full=full)
+        hashed += result.hashed
+        checks.append(
+            DatasetCheck(
+                dataset_id,
+                staged.version,
+                staged.path,
+                True,
+                [str(p) for p in result.problems],
+            )
+        )
+    cache.save()
+    return checks, hashed
+
+
+def access_entries(env: Environment, sandbox: str | None = None, user: str | None = None):
+    from ..registry.access_log import entries
+    from ..registry.db import open_registry_url
+
+    return entries(open_registry_url(env.registry_url), sandbox, user)
+
+
+def dataset_quality(loaded: LoadedConfig, dataset_id: str, env: Environment) -> dict:
+    """The quality summary kept with the staged version, else checked now."""
+    import json
+
+    from ..governance.catalog import staged_dataset
+    from ..governance.quality import check_dataset
+
+    staged = staged_dataset(loaded, dataset_id, env.layout)
+    kept = staged.path / "quality.json"
+    if kept.is_file():
+        return {"source": "staged", **json.loads(kept.read_text())}
+    return {
+        "source": "checked now",
+        **check_dataset(staged.source, loaded.cards[dataset_id].card).as_dict(),
+    }
+
+
+def z2jh_values(config_path: Path, env: Environment, sandbox: str) -> dict:
+    """Validated (policy included), then mapped onto the z2jh chart's values."""
+    from .z2jh import values
+
+    checked = validate(config_path)
+    result = planning.build(checked.loaded, checked.loaded.config.sandbox(sandbox), env)
+    image = result.image.tag if result.image else "sandbox-notebook:latest"
+    return values(result.sandbox, result.staged, image, result.desired["tier"])
+
+
+def record_export(env: Environment, actor: str, what: str, details: dict) -> None:
+    from ..registry import audit
+    from ..registry.db import open_registry_url
+
+    audit.record(open_registry_url(env.registry_url), actor or "unknown", "export", what, details)
+
+
+def verify_audit(env: Environment):
+    from ..registry import audit
+    from ..registry.db import open_registry_url
+
+    return audit.verify(open_registry_url(env.registry_url))

@@ -1,0 +1,213 @@
+"""Apply plans by running the playbooks in ``playbooks/`` through ansible-runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProvisionError
+from ..governance.catalog import StagedDataset, generated_files
+from ..host.layout import private_dir
+from ..host.secrets import HUB_SECRETS
+from ..host.staging import MANIFEST
+from ..hub.settings import hub_api
+from .context import Environment
+from .images import DEFAULT_BASE, LOCAL_BASE
+from .plan import SandboxPlan
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    host: str
+    task: str
+    status: str  # ok | changed | skipped | failed | unreachable
+    message: str = ""
+
+
+Progress = Callable[[TaskEvent], None]
+
+
+SWARM_MANAGERS = "managers"
+
+
+@dataclass
+class RunResult:
+    changed: int = 0
+    ok: int = 0
+    failed: list[TaskEvent] = field(default_factory=list)
+    changed_tasks: list[str] = field(default_factory=list)
+
+
+def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
+    images = {p.image.tag: p.image for p in plans if p.image}
+    swarm = any(p.sandbox.spawner == "swarm" for p in plans)
+    datasets = {s.path: s for p in plans for s in p.staged.values()}
+    return {
+        "sandbox_state_dir": str(env.layout.root),
+        "sandbox_project_dir": str(env.project),
+        "sandbox_python": env.python,
+        "sandbox_docker_required": any(p.sandbox.spawner != "local" for p in plans),
+        "sandbox_swarm": swarm,
+        # with a swarm the hub runs on its first manager; else on every target
+        "sandbox_hub_hosts": f"{SWARM_MANAGERS}[0]" if swarm else "all",
+        "sandbox_hub_secret_names": list(HUB_SECRETS),
+        "sandbox_docker_install": env.allow_docker_install,
+        "sandbox_images_base_image": DEFAULT_BASE,
+        "sandbox_images_local_base": LOCAL_BASE,
+        "sandbox_images_ca_bundle": str(env.ca_bundle) if env.ca_bundle else "",
+        "sandbox_images": [
+            {
+                "name": spec.name,
+                "tag": spec.tag,
+                "context": str(spec.context),
+                "jupyterhub_version": spec.jupyterhub_version,
+            }
+            for spec in images.values()
+        ],
+        "sandbox_datasets": [_dataset_vars(s, env) for s in datasets.values()],
+        "sandbox_hubs": [_hub_vars(p, env) for p in plans],
+        "sandbox_proxy_command": env.proxy_command,
+    }
+
+
+def _dataset_vars(staged: StagedDataset, env: Environment) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": staged.id,
+        "dest": str(staged.path),
+        "source": str(staged.source),
+        "files": [{"path": f, "sha256": sha} for f, sha in staged.files],
+    }
+    # the quality check reads the data: only for versions not yet staged here
+    if env.inventory is not None or not (staged.path / MANIFEST).exists():
+        entry["extras"] = generated_files(staged)
+    return entry
+
+
+def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
+    name = plan.sandbox.name
+    return {
+        "name": name,
+        "dir": str(env.layout.hub_dir(name)),
+        "secrets_dir": str(env.layout.secrets_dir(name)),
+        "sockets_dir": str(env.layout.sockets_dir(name)),
+        "hub_sockets_dir": str(env.layout.hub_sockets(name)),
+        "settings": plan.settings,
+        "pidfile": str(env.layout.pidfile(name)),
+        "logfile": str(env.layout.logfile(name)),
+        "health_url": hub_api(plan.sandbox) + "/",
+        "network": plan.desired["network"],
+        "shared_password": plan.sandbox.auth.type == "shared-password",
+    }
+
+
+def run_playbook(
+    playbook: str,
+    variables: dict[str, Any],
+    env: Environment,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run one playbook; raise ``ProvisionError`` naming the first failing task."""
+    import ansible_runner  # slow import: only when provisioning
+
+    result = RunResult()
+    current = {"task": ""}
+
+    def on_event(event: dict[str, Any]) -> bool:
+        data = event.get("event_data", {})
+        kind = event.get("event", "")
+        if kind == "playbook_on_task_start":
+            current["task"] = data.get("task", "")
+            return True
+        status = {
+            "runner_on_ok": "ok",
+            "runner_on_skipped": "skipped",
+            "runner_on_failed": "failed",
+            "runner_on_unreachable": "unreachable",
+        }.get(kind)
+        if status is None:
+            return True
+        res = data.get("res", {}) or {}
+        if status == "ok" and res.get("changed"):
+            status = "changed"
+        if status == "failed" and data.get("ignore_errors"):
+            status = "ok"
+        task = data.get("task") or current["task"]
+        message = _failure_message(res) if status in ("failed", "unreachable") else ""
+        item = TaskEvent(data.get("host", ""), task, status, message)
+        if status == "changed":
+            result.changed += 1
+            result.changed_tasks.append(task)
+        elif status == "ok":
+            result.ok += 1
+        elif status in ("failed", "unreachable"):
+            result.failed.append(item)
+        if progress:
+            progress(item)
+        return True
+
+    inventory: Any = (
+        str(env.inventory)
+        if env.inventory
+        else _local_inventory(env, bool(variables.get("sandbox_swarm")))
+    )
+    private_dir(env.layout.root)
+    with tempfile.TemporaryDirectory(prefix="sandbox-run-") as private:
+        runner = ansible_runner.run(
+            private_data_dir=private,
+            playbook=str(env.playbooks / playbook),
+            inventory=inventory,
+            extravars=variables,
+            event_handler=on_event,
+            quiet=True,
+            envvars={
+                "ANSIBLE_ROLES_PATH": str(env.playbooks / "roles"),
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                "ANSIBLE_HOST_KEY_CHECKING": "0",
+                "ANSIBLE_LOCALHOST_WARNING": "0",
+                "ANSIBLE_PIPELINING": "1",
+                # ansible-playbook lives beside this interpreter, maybe off PATH
+                "PATH": os.pathsep.join([str(Path(env.python).parent), os.environ.get("PATH", "")]),
+            },
+        )
+        if result.failed:
+            first = result.failed[0]
+            raise ProvisionError(
+                f"task {first.task!r} failed on {first.host}: {first.message}",
+                task=first.task,
+                host=first.host,
+            )
+        if runner.rc != 0:
+            tail = (runner.stdout.read() if runner.stdout else "")[-2000:]
+            raise ProvisionError(f"ansible-playbook {playbook} exited with {runner.rc}\n{tail}")
+    return result
+
+
+def _local_inventory(env: Environment, swarm: bool = False) -> dict[str, Any]:
+    host = {"ansible_connection": "local", "ansible_python_interpreter": env.python}
+    inventory: dict[str, Any] = {"all": {"hosts": {"localhost": host}}}
+    if swarm:  # a single-node swarm: this machine is its manager
+        inventory["all"]["children"] = {SWARM_MANAGERS: {"hosts": {"localhost": {}}}}
+    return inventory
+
+
+def _failure_message(res: dict[str, Any]) -> str:
+    parts = [str(res.get("msg") or "").strip()]
+    stderr = str(res.get("stderr") or "").strip()
+    if stderr:
+        parts.append(stderr.splitlines()[-1] if len(stderr) > 500 else stderr)
+    return " | ".join(p for p in parts if p) or "failed"
+
+
+def record_applied(plans: list[SandboxPlan], env: Environment) -> None:
+    for plan in plans:
+        path = env.layout.applied(plan.sandbox.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(plan.desired, indent=2, sort_keys=True), encoding="utf-8")
+        tmp.replace(path)

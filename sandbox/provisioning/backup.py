@@ -1,0 +1,136 @@
+"""``sandbox backup`` and ``sandbox restore``: one 0600 tar.gz with the
+registry (SQLite online backup, or pg_dump for PostgreSQL), each hub's
+database and secrets, and the config directory.
+
+Restore writes into a fresh state directory (it refuses a non-empty one), so a
+restore can never half-overwrite a running installation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import InvalidInput, SandboxError
+from ..host.layout import Layout
+
+MANIFEST = "backup.json"
+FORMAT = 1
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database (the online backup API)."""
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def create(layout: Layout, registry_url: str, config_dir: Path, output: Path) -> dict:
+    if output.exists():
+        raise InvalidInput(f"{output}: already exists; not overwriting it")
+    with tempfile.TemporaryDirectory(prefix="sandbox-backup-") as tmp:
+        root = Path(tmp) / "backup"
+        root.mkdir(mode=0o700)
+        manifest: dict = {
+            "format": FORMAT,
+            "created_at": datetime.now(UTC).isoformat(),
+            "sandboxes": [],
+        }
+        database = _sqlite_path(registry_url)
+        if database is not None:
+            if database.exists():
+                _sqlite_copy(database, root / "registry.sqlite")
+            manifest["registry"] = "sqlite"
+        else:
+            dump = shutil.which("pg_dump")
+            if dump is None:
+                raise SandboxError("backing up a PostgreSQL registry needs pg_dump")
+            plain = registry_url.replace("postgresql+psycopg://", "postgresql://")
+            result = subprocess.run(
+                [dump, "--format=custom", f"--file={root / 'registry.pgdump'}", plain],
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise SandboxError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
+            manifest["registry"] = "postgresql"
+        sandboxes = layout.root / "sandboxes"
+        for folder in sorted(sandboxes.iterdir()) if sandboxes.is_dir() else []:
+            hub = folder / "hub"
+            target = root / "sandboxes" / folder.name
+            target.mkdir(parents=True)
+            if (hub / "jupyterhub.sqlite").exists():
+                _sqlite_copy(hub / "jupyterhub.sqlite", target / "jupyterhub.sqlite")
+            if (hub / "secrets").is_dir():
+                shutil.copytree(hub / "secrets", target / "secrets")
+            manifest["sandboxes"].append(folder.name)
+        shutil.copytree(config_dir, root / "config", symlinks=True)
+        (root / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle, tarfile.open(fileobj=handle, mode="w:gz") as tar:
+            tar.add(root, arcname="backup")
+    return manifest
+
+
+def restore(archive: Path, layout: Layout, registry_url: str) -> dict:
+    if not archive.is_file():
+        raise InvalidInput(f"{archive}: no such backup file")
+    if layout.root.exists() and any(layout.root.iterdir()):
+        raise InvalidInput(
+            f"{layout.root}: state directory is not empty; restore into a fresh one "
+            "(--state-dir) so nothing running is half-overwritten"
+        )
+    with tempfile.TemporaryDirectory(prefix="sandbox-restore-") as tmp:
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, OSError) as exc:
+            raise InvalidInput(f"{archive}: not a sandbox backup ({exc})") from None
+        root = Path(tmp) / "backup"
+        try:
+            manifest = json.loads((root / MANIFEST).read_text())
+        except (OSError, ValueError):
+            raise InvalidInput(f"{archive}: not a sandbox backup (no {MANIFEST})") from None
+        if manifest.get("format") != FORMAT:
+            raise InvalidInput(f"{archive}: backup format {manifest.get('format')} is unknown")
+        layout.root.mkdir(parents=True, exist_ok=True)
+        database = _sqlite_path(registry_url)
+        if manifest["registry"] == "sqlite" and (root / "registry.sqlite").exists():
+            if database is None:
+                raise InvalidInput("this backup holds a SQLite registry; restore with a SQLite URL")
+            database.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / "registry.sqlite", database)
+        elif manifest["registry"] == "postgresql":
+            restore_tool = shutil.which("pg_restore")
+            if restore_tool is None or database is not None:
+                raise SandboxError("restoring a PostgreSQL registry needs pg_restore and its URL")
+            plain = registry_url.replace("postgresql+psycopg://", "postgresql://")
+            result = subprocess.run(
+                [restore_tool, "--no-owner", f"--dbname={plain}", str(root / "registry.pgdump")],
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise SandboxError(f"pg_restore failed: {result.stderr.strip()[-500:]}")
+        for name in manifest["sandboxes"]:
+            source, hub = root / "sandboxes" / name, layout.hub_dir(name)
+            hub.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if (source / "jupyterhub.sqlite").exists():
+                shutil.copy2(source / "jupyterhub.sqlite", hub / "jupyterhub.sqlite")
+            if (source / "secrets").is_dir():
+                shutil.copytree(source / "secrets", hub / "secrets")
+                os.chmod(hub / "secrets", 0o700)
+                for secret in (hub / "secrets").iterdir():
+                    os.chmod(secret, 0o600)
+        shutil.copytree(root / "config", layout.root / "restored-config", symlinks=True)
+    return manifest

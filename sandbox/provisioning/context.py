@@ -1,0 +1,90 @@
+"""Facts about where and how provisioning runs, gathered in one place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+from ..errors import InvalidInput
+from ..host.layout import Layout, default_state_dir
+
+CA_BUNDLE_ENV = "SANDBOX_CA_BUNDLE"
+# Image builds trust what this host trusts unless told otherwise, so builds
+# behind a TLS-inspecting proxy work when the host is set up for it.
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def project_dir() -> Path:
+    """The folder holding playbooks/ and images/ (a source checkout)."""
+    if os.environ.get("SANDBOX_PROJECT_DIR"):
+        return Path(os.environ["SANDBOX_PROJECT_DIR"]).resolve()
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Environment:
+    layout: Layout
+    project: Path = field(default_factory=project_dir)
+    python: str = sys.executable
+    ca_bundle: Path | None = None
+    inventory: Path | None = None
+    allow_docker_install: bool = True
+    registry_override: str | None = None
+    clock_file: str = ""  # tests and drills: hubs read "today" from this file
+
+    @classmethod
+    def from_env(
+        cls,
+        state_dir: Path | None = None,
+        inventory: Path | None = None,
+        ca_bundle: Path | None = None,
+        registry: str | None = None,
+    ) -> Environment:
+        bundle = ca_bundle or (
+            Path(os.environ[CA_BUNDLE_ENV]) if os.environ.get(CA_BUNDLE_ENV) else None
+        )
+        if bundle is None and SYSTEM_CA_BUNDLE.is_file():
+            bundle = SYSTEM_CA_BUNDLE
+        if bundle is not None and not bundle.is_file():
+            raise InvalidInput(f"CA bundle not found: {bundle}")
+        if inventory is not None and not inventory.is_file():
+            raise InvalidInput(f"inventory not found: {inventory}")
+        return cls(
+            layout=Layout(state_dir or default_state_dir()),
+            ca_bundle=bundle.resolve() if bundle else None,
+            inventory=inventory.resolve() if inventory else None,
+            registry_override=registry or os.environ.get("SANDBOX_REGISTRY_URL") or None,
+            clock_file=os.environ.get("SANDBOX_CLOCK_FILE", ""),
+        )
+
+    @property
+    def playbooks(self) -> Path:
+        return self.project / "playbooks"
+
+    @property
+    def images(self) -> Path:
+        return self.project / "images"
+
+    @property
+    def proxy_command(self) -> str:
+        """configurable-http-proxy: the project's npm install, else one on PATH,
+        else the copy the hub role installs into the state directory."""
+        local = self.project / "node_modules" / ".bin" / "configurable-http-proxy"
+        if local.exists():
+            return str(local)
+        found = shutil.which("configurable-http-proxy")
+        if found:
+            return found
+        return str(self.layout.root / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")
+
+    @property
+    def registry_url(self) -> str:
+        return self.registry_override or f"sqlite:///{self.layout.registry_db}"
+
+    @property
+    def jupyterhub_version(self) -> str:
+        return version("jupyterhub")

@@ -1,0 +1,68 @@
+"""What is running: hub health and active servers, per sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from ..config.model import Sandbox
+from ..governance.catalog import granted_ids
+from ..host.daemon import read_pid
+from ..host.layout import Layout
+from ..hub.settings import hub_api
+from .plan import read_applied
+
+
+@dataclass
+class SandboxStatus:
+    name: str
+    url: str
+    provisioned: bool
+    hub_running: bool
+    hub_version: str | None
+    servers: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    expires: str | None = None
+    tier: int | None = None  # as provisioned (highest tier of the granted datasets)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def sandbox_status(sandbox: Sandbox, layout: Layout, timeout: float = 3.0) -> SandboxStatus:
+    applied = read_applied(layout.applied(sandbox.name))
+    result = SandboxStatus(
+        name=sandbox.name,
+        url=f"http://{sandbox.hub.ip}:{sandbox.hub.port}/",
+        provisioned=applied is not None,
+        tier=applied.get("tier") if applied else None,
+        hub_running=bool(read_pid(layout.pidfile(sandbox.name))),
+        hub_version=None,
+        datasets=granted_ids(sandbox),
+        expires=sandbox.expires.isoformat() if sandbox.expires else None,
+    )
+    if not result.hub_running:
+        return result
+    try:
+        answer = requests.get(hub_api(sandbox) + "/", timeout=timeout)
+        answer.raise_for_status()
+        result.hub_version = answer.json().get("version")
+        token = layout.secret(sandbox.name, "cli_token").read_text().strip()
+        users = requests.get(
+            hub_api(sandbox) + "/users",
+            params={"state": "active"},
+            headers={"Authorization": f"token {token}"},
+            timeout=timeout,
+        )
+        users.raise_for_status()
+        result.servers = sorted(
+            f"{user['name']}/{server or ''}".rstrip("/")
+            for user in users.json()
+            for server in (user.get("servers") or {})
+        )
+    except (requests.RequestException, OSError, ValueError) as exc:
+        result.error = f"hub API: {type(exc).__name__}: {exc}"
+    return result

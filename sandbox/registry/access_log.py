@@ -1,0 +1,83 @@
+"""The access log: who got which dataset version, why, under which legal basis.
+
+Fields follow the spirit of the Dutch "Logboek Dataverwerkingen" standard: a
+trace id per server start ties the grants of one start together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from . import audit
+from .tables import access_log, as_utc
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    trace_id: str
+    at: datetime
+    user: str
+    sandbox: str
+    dataset: str
+    version: str
+    sha256: str
+    purpose: str
+    legal_basis: str
+    decision: str  # granted | refused
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return data
+
+
+def record(engine: Engine, entries: list[AccessEntry]) -> None:
+    if not entries:
+        return
+    from .store import retrying
+
+    def work(connection: Any) -> None:
+        connection.execute(insert(access_log), [asdict(e) for e in entries])
+        for e in entries:
+            audit.append(
+                connection,
+                e.user,
+                "grant",
+                f"{e.sandbox}/{e.dataset}",
+                {
+                    "decision": e.decision,
+                    "version": e.version,
+                    "reason": e.reason,
+                    "trace_id": e.trace_id,
+                },
+                at=e.at,
+            )
+
+    retrying(engine, work)
+
+
+def entries(
+    engine: Engine, sandbox: str | None = None, user: str | None = None, newest: int | None = None
+) -> list[AccessEntry]:
+    """Logged decisions, oldest first; with ``newest``, only the newest that many,
+    newest first."""
+    order = access_log.c.id if newest is None else access_log.c.id.desc()
+    query = select(access_log).order_by(order).limit(newest)
+    if sandbox:
+        query = query.where(access_log.c.sandbox == sandbox)
+    if user:
+        query = query.where(access_log.c.user == user)
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [_entry(row) for row in rows]
+
+
+def _entry(row: Any) -> AccessEntry:
+    data = {k: v for k, v in row.items() if k != "id"}
+    data["at"] = as_utc(data["at"])
+    return AccessEntry(**data)

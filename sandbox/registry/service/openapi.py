@@ -1,0 +1,169 @@
+"""The OpenAPI 3.1 document of the registry service's JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..lifecycle import NAME_PATTERN, STATES
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "400": _json(_ref("Error"), "Malformed request"),
+    "401": _json(_ref("Error"), "Not logged in / no token"),
+    "403": _json(_ref("Error"), "Not allowed for this user"),
+}
+
+
+def document(prefix: str) -> dict[str, Any]:
+    text = {"type": "string"}
+    experiment_fields = {
+        "title": {"type": "string", "minLength": 1},
+        "team": {"type": "string", "pattern": NAME_PATTERN, "description": "default: your group"},
+        "purpose": {"type": "string", "minLength": 1},
+        "description": text,
+        "datasets": {"type": "array", "items": text},
+        "personal_data": {"type": "boolean"},
+        "human_intervention": text,
+        "risks": text,
+        "proportionality": text,
+        "dpia_reference": text,
+        "dataset_versions": {"type": "object"},
+    }
+    event = {
+        "type": "object",
+        "required": ["experiment", "seq", "to_state", "at", "actor"],
+        "properties": {
+            "experiment": text,
+            "seq": {"type": "integer"},
+            "from_state": {"type": ["string", "null"]},
+            "to_state": {"type": "string", "enum": list(STATES)},
+            "at": {"type": "string", "format": "date-time"},
+            "actor": text,
+            "reason": text,
+        },
+    }
+    experiment = {
+        "type": "object",
+        "required": ["id", "title", "team", "sandbox", "owner", "state", "events"],
+        "properties": {
+            **experiment_fields,
+            "id": text,
+            "sandbox": text,
+            "owner": text,
+            "registered_at": {"type": "string", "format": "date-time"},
+            "registered_by": text,
+            "state": {"type": "string", "enum": list(STATES)},
+            "events": {"type": "array", "items": _ref("Event")},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "data-sandbox experiment registry",
+            "version": "1.0.0",
+            "description": "Experiments and their append-only lifecycle events.",
+        },
+        "servers": [{"url": prefix.rstrip("/") + "/api"}],
+        "components": {
+            "securitySchemes": {
+                "hubToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`token <JupyterHub API token>`",
+                }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": text},
+                },
+                "Event": event,
+                "Experiment": experiment,
+                "NewExperiment": {
+                    "type": "object",
+                    "required": ["title", "purpose"],
+                    "additionalProperties": False,
+                    "properties": experiment_fields,
+                },
+                "NewTransition": {
+                    "type": "object",
+                    "required": ["to"],
+                    "additionalProperties": False,
+                    "properties": {"to": {"type": "string", "enum": list(STATES)}, "reason": text},
+                },
+            },
+        },
+        "security": [{"hubToken": []}],
+        "paths": {
+            "/me": {
+                "get": {
+                    "summary": "Who you are here and your roles",
+                    "responses": {"200": _json({"type": "object"}, "The caller"), **ERRORS},
+                }
+            },
+            "/report": {
+                "get": {
+                    "summary": "The manager report (managers and admins)",
+                    "parameters": [
+                        {"name": n, "in": "query", "required": False, "schema": text}
+                        for n in ("since", "until", "team", "sandbox")
+                    ],
+                    "responses": {"200": _json({"type": "object"}, "The report"), **ERRORS},
+                }
+            },
+            "/experiments": {
+                "get": {
+                    "summary": "Experiments you may read",
+                    "responses": {
+                        "200": _json({"type": "array", "items": _ref("Experiment")}, "List"),
+                        **ERRORS,
+                    },
+                },
+                "post": {
+                    "summary": "Register an experiment in this sandbox (analysts)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("NewExperiment")}},
+                    },
+                    "responses": {"201": _json(_ref("Experiment"), "Registered"), **ERRORS},
+                },
+            },
+            "/experiments/{id}": {
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": text}],
+                "get": {
+                    "summary": "One experiment with its events",
+                    "responses": {
+                        "200": _json(_ref("Experiment"), "The experiment"),
+                        "404": _json(_ref("Error"), "Unknown experiment"),
+                        **ERRORS,
+                    },
+                },
+            },
+            "/experiments/{id}/transitions": {
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": text}],
+                "post": {
+                    "summary": "Move your experiment to its next state",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("NewTransition")}},
+                    },
+                    "responses": {
+                        "201": _json(_ref("Event"), "The new event"),
+                        "404": _json(_ref("Error"), "Unknown experiment"),
+                        "409": _json(_ref("Error"), "Transition not allowed now"),
+                        **ERRORS,
+                    },
+                },
+            },
+        },
+    }
