@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from . import audit
+from .db import retrying
 from .tables import access_log, as_utc
 
 
@@ -39,7 +40,6 @@ class AccessEntry:
 def record(engine: Engine, entries: list[AccessEntry]) -> None:
     if not entries:
         return
-    from .store import retrying
 
     def work(connection: Any) -> None:
         connection.execute(insert(access_log), [asdict(e) for e in entries])

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from .db import retrying
 from .tables import as_utc, audit_log
 
 GENESIS = "0" * 64
@@ -70,8 +71,6 @@ def append(
 
 
 def record(engine: Engine, actor: str, kind: str, subject: str, details: dict[str, Any]) -> int:
-    from .store import retrying
-
     return retrying(engine, lambda connection: append(connection, actor, kind, subject, details))
 
 

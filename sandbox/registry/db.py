@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, SandboxError
 from ..host.layout import private_file
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+RETRIES = 50
 
 
 def make_engine(url: str) -> Engine:
@@ -85,3 +88,23 @@ def open_registry_url(url: str) -> Engine:
     engine = make_engine(url)
     ensure_schema(engine)
     return engine
+
+
+def retrying(engine: Engine, work: Callable[[Connection], Any]) -> Any:
+    """Run ``work`` in one transaction, again if a concurrent writer won a race."""
+    for attempt in range(RETRIES):
+        try:
+            with engine.begin() as connection:
+                return work(connection)
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == RETRIES - 1 or not _is_race(exc):
+                raise
+    raise SandboxError("registry: too many concurrent conflicts")
+
+
+def _is_race(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(
+        marker in text
+        for marker in ("events_experiment_seq", "unique", "locked", "deadlock", "serializ")
+    )

@@ -28,6 +28,9 @@ ALGORITMEREGISTER_STATUS = {
     "retired": "Buiten gebruik",
 }
 GATE_FIELDS = ("human_intervention", "risks", "proportionality")
+# The way to production: a funnel counts the experiments that entered each state.
+FUNNEL = ("proposed", "approved", "exploring", "validated", "in_production")
+DAY = 86_400.0
 # Teams and sandboxes label reports and dashboards: printable names only.
 NAME_PATTERN = r"^[\w][\w .-]{0,63}$"
 
@@ -102,3 +105,34 @@ def check_transition(experiment: Experiment, current: str, target: str) -> None:
 
 def current_state(events: list[Event]) -> str:
     return events[-1].to_state if events else "proposed"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the event log says about one experiment, for the manager report."""
+
+    id: str
+    team: str
+    sandbox: str
+    registered_at: datetime
+    first_production: datetime | None = None
+    stopped_at: datetime | None = None
+    entered: frozenset[str] = field(default_factory=lambda: frozenset({"proposed"}))
+
+    @property
+    def promoted(self) -> bool:
+        return self.first_production is not None
+
+    @property
+    def stopped(self) -> bool:
+        return self.stopped_at is not None and not self.promoted
+
+    @property
+    def lead_time_days(self) -> float | None:
+        if self.first_production is None:
+            return None
+        return (self.first_production - self.registered_at).total_seconds() / DAY
+
+    @property
+    def closed_at(self) -> datetime | None:
+        return self.first_production if self.promoted else self.stopped_at

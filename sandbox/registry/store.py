@@ -16,15 +16,22 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, Table, func, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..errors import InvalidInput, SandboxError
+from ..errors import InvalidInput
 from . import audit
-from .lifecycle import Event, Experiment, check_name, check_transition, current_state
+from .db import retrying
+from .lifecycle import (
+    FUNNEL,
+    Event,
+    Experiment,
+    Summary,
+    check_name,
+    check_transition,
+    current_state,
+)
 from .tables import as_utc, events, experiments
 
 Clock = Callable[[], datetime]
-RETRIES = 50
 
 
 class UnknownExperiment(InvalidInput):
@@ -55,26 +62,6 @@ def utc_now() -> datetime:
 
 def _iso(moment: datetime) -> str:
     return as_utc(moment).isoformat().replace("+00:00", "Z")
-
-
-def retrying(engine: Engine, work: Callable[[Connection], Any]) -> Any:
-    """Run ``work`` in one transaction, again if a concurrent writer won a race."""
-    for attempt in range(RETRIES):
-        try:
-            with engine.begin() as connection:
-                return work(connection)
-        except (IntegrityError, OperationalError) as exc:
-            if attempt == RETRIES - 1 or not _is_race(exc):
-                raise
-    raise SandboxError("registry: too many concurrent conflicts")
-
-
-def _is_race(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(
-        marker in text
-        for marker in ("events_experiment_seq", "unique", "locked", "deadlock", "serializ")
-    )
 
 
 def next_id(connection: Connection) -> str:
@@ -368,7 +355,7 @@ def _utc_text(process: Callable[[Any], Any] | None) -> Callable[[datetime], Any]
 
 
 def summaries(engine: Engine) -> list[Any]:
-    """One report.Summary per experiment (in id order), aggregated in SQL.
+    """One Summary per experiment (in id order), aggregated in SQL.
 
     One pass over the events grouped by experiment: the first production and
     stop times, and the states entered as one string per experiment (a handful
@@ -377,8 +364,6 @@ def summaries(engine: Engine) -> list[Any]:
     here in one C call each; SQLAlchemy's own DateTime handling is what made a
     large report slow) and are UTC datetimes in the result."""
     from sqlalchemy import String, type_coerce
-
-    from ..reporting.report import FUNNEL, Summary
 
     def first(state: str) -> Any:
         return type_coerce(func.min(events.c.at).filter(events.c.to_state == state), String)

@@ -12,8 +12,9 @@ import json
 from html import escape
 from typing import Any
 
+from ..registry.lifecycle import FUNNEL
+
 DEFAULT_TITLE = "Experiments to production"
-FUNNEL = ("proposed", "approved", "exploring", "validated", "in_production")
 FIGURES = ("registered", "open", "promoted", "stopped", "conversion_rate", "median_lead_time_days")
 BINS: tuple[tuple[float, float | None], ...] = (
     (0, 30), (30, 60), (60, 90), (90, 180), (180, 365), (365, None)

@@ -9,40 +9,9 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-FUNNEL = ("proposed", "approved", "exploring", "validated", "in_production")
-DAY = 86_400.0
-
-
-@dataclass(frozen=True)
-class Summary:
-    id: str
-    team: str
-    sandbox: str
-    registered_at: datetime
-    first_production: datetime | None = None
-    stopped_at: datetime | None = None
-    entered: frozenset[str] = field(default_factory=lambda: frozenset({"proposed"}))
-
-    @property
-    def promoted(self) -> bool:
-        return self.first_production is not None
-
-    @property
-    def stopped(self) -> bool:
-        return self.stopped_at is not None and not self.promoted
-
-    @property
-    def lead_time_days(self) -> float | None:
-        if self.first_production is None:
-            return None
-        return (self.first_production - self.registered_at).total_seconds() / DAY
-
-    @property
-    def closed_at(self) -> datetime | None:
-        return self.first_production if self.promoted else self.stopped_at
+from ..registry.lifecycle import FUNNEL, Summary
 
 
 def quarter(moment: datetime) -> str:
