@@ -287,9 +287,10 @@ def bench_up(env: dict, root: Path) -> dict:
 
 
 def bench_verify(root: Path, size_mib: int) -> dict:
-    from sandbox.config.loader import load_config, sha256_file
+    from sandbox.config.loader import load_config
     from sandbox.config.scaffold import scaffold
     from sandbox.governance.catalog import staged_dataset
+    from sandbox.host.hashing import sha256_file
     from sandbox.host.layout import Layout
     from sandbox.host.staging import stage
 

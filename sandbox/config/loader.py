@@ -6,7 +6,6 @@ each as ``file:line: key: message``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +14,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, Problem
+from ..host.hashing import sha256_file
 from .model import DataCard, SandboxConfig
 from .yamlsource import YamlDocument, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
-CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -165,14 +164,6 @@ def check_files(loaded: LoadedCard, *, verify_checksums: bool = True) -> list[Pr
                     )
                 )
     return problems
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_grants(

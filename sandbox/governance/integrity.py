@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config.loader import sha256_file
+from ..host.hashing import sha256_file
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..config.loader import sha256_file
 from ..errors import SandboxError
+from .hashing import sha256_file
 from .layout import private_dir
 
 MANIFEST = ".staged"
