@@ -61,8 +61,9 @@ class KernelSession:
     async def run(
         self, http: aiohttp.ClientSession, kernel: str, codes: list[str], timeout: float = 60
     ) -> list[list[dict]]:
-        """Run each code in turn; return, per code, the messages it caused
-        (until its execute_reply)."""
+        """Run each code in turn; return, per code, the messages it caused:
+        until both its execute_reply (shell) and the kernel's idle status
+        (iopub) came, since the two channels keep no order between them."""
         url = f"{self.base}{self.prefix}/kernels/{kernel}/channels"
         results: list[list[dict]] = []
         async with http.ws_connect(url, max_msg_size=0) as ws:
@@ -70,7 +71,8 @@ class KernelSession:
                 message = self.request(code)
                 await ws.send_str(json.dumps(message))
                 caused: list[dict] = []
-                while True:
+                replied = idle = False
+                while not (replied and idle):
                     frame = await asyncio.wait_for(ws.receive(), timeout)
                     if frame.type != aiohttp.WSMsgType.TEXT:
                         raise RuntimeError(f"websocket closed: {frame}")
@@ -78,8 +80,9 @@ class KernelSession:
                     if reply.get("parent_header", {}).get("msg_id") != message["header"]["msg_id"]:
                         continue
                     caused.append(reply)
-                    if reply["header"]["msg_type"] == "execute_reply":
-                        break
+                    kind = reply["header"]["msg_type"]
+                    replied |= kind == "execute_reply"
+                    idle |= kind == "status" and reply["content"].get("execution_state") == "idle"
                 results.append(caused)
         return results
 
