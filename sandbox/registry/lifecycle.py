@@ -4,9 +4,9 @@ and the promotion gate, in one place for the CLI, the service and the importer."
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import Field, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, get_type_hints
 
 from ..errors import InvalidInput
 
@@ -46,24 +46,126 @@ class TransitionRefused(InvalidInput):
     """A transition the lifecycle or the promotion gate does not allow."""
 
 
+# Who gives a field's value: the CLI's `experiments register`, an import
+# file's experiment line, the registry service's API (and so the notebook
+# client). A field given by none of them is set by the registry itself.
+CLI, IMPORT, SERVICE = "cli", "import", "service"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What one experiment field is, stated once: the CLI's options, the
+    import file's line type, the service's OpenAPI schema and its checks are
+    made from these (and a test checks the table's columns against them)."""
+
+    help: str
+    given_by: frozenset[str] = frozenset()
+    required: bool = False  # a non-empty value must be given
+    pattern: str | None = None
+    max_length: int | None = None
+
+
+def _spec(help: str, *given_by: str, required: bool = False, **limits: Any) -> dict[str, Any]:
+    return {"spec": FieldSpec(help, frozenset(given_by), required, **limits)}
+
+
 @dataclass(frozen=True)
 class Experiment:
-    id: str
-    title: str
-    team: str
-    sandbox: str
-    owner: str
-    purpose: str
-    registered_at: datetime
-    registered_by: str
-    datasets: tuple[str, ...] = ()
-    personal_data: bool = False
-    description: str = ""
-    human_intervention: str = ""
-    risks: str = ""
-    proportionality: str = ""
-    dpia_reference: str = ""
-    dataset_versions: dict[str, Any] = field(default_factory=dict, compare=False)
+    id: str = field(metadata=_spec("identifier, e.g. EXP-0001", CLI, IMPORT, max_length=64))
+    title: str = field(
+        metadata=_spec("what the experiment is", CLI, IMPORT, SERVICE, required=True)
+    )
+    team: str = field(
+        metadata=_spec("the team that runs it", CLI, IMPORT, SERVICE, required=True,
+                       pattern=NAME_PATTERN)
+    )  # fmt: skip
+    sandbox: str = field(
+        metadata=_spec("the sandbox it runs in", CLI, IMPORT, required=True, pattern=NAME_PATTERN)
+    )
+    owner: str = field(
+        metadata=_spec("who answers for it", CLI, IMPORT, required=True, max_length=64)
+    )
+    purpose: str = field(
+        metadata=_spec("the purpose (doelbinding) its data are used for", CLI, IMPORT, SERVICE,
+                       required=True)
+    )  # fmt: skip
+    registered_at: datetime = field(metadata=_spec("when it was registered (UTC)", IMPORT))
+    registered_by: str = field(metadata=_spec("who registered it"))
+    datasets: tuple[str, ...] = field(
+        default=(), metadata=_spec("the datasets it uses", CLI, IMPORT, SERVICE)
+    )
+    personal_data: bool = field(
+        default=False, metadata=_spec("whether it processes personal data", CLI, IMPORT, SERVICE)
+    )
+    description: str = field(default="", metadata=_spec("longer description", CLI, IMPORT, SERVICE))
+    human_intervention: str = field(
+        default="",
+        metadata=_spec("how people oversee its outcomes (gate)", CLI, IMPORT, SERVICE),
+    )
+    risks: str = field(
+        default="", metadata=_spec("its risks and how they are met (gate)", CLI, IMPORT, SERVICE)
+    )
+    proportionality: str = field(
+        default="",
+        metadata=_spec("why its means fit its goal (gate)", CLI, IMPORT, SERVICE),
+    )
+    dpia_reference: str = field(
+        default="",
+        metadata=_spec("the DPIA that covers it (gate, with personal data)", CLI, IMPORT, SERVICE),
+    )
+    dataset_versions: dict[str, Any] = field(
+        default_factory=dict,
+        compare=False,
+        metadata=_spec("versions and checksums of the mounted datasets", SERVICE),
+    )
+
+
+def experiment_fields(given_by: str | None = None) -> list[tuple[Field[Any], FieldSpec]]:
+    """The experiment's fields with their specs, in order; only those that
+    ``given_by`` gives when it is set."""
+    found = [(f, f.metadata["spec"]) for f in fields(Experiment)]
+    return [(f, s) for f, s in found if given_by is None or given_by in s.given_by]
+
+
+def field_types() -> dict[str, Any]:
+    """Field name -> its Python type (str, bool, datetime, tuple[str, ...], dict)."""
+    return get_type_hints(Experiment)
+
+
+def loosely_typed(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as a JSON client sends them, made into the fields' types
+    (TypeError or ValueError when one cannot be)."""
+    types = field_types()
+    made: dict[str, Any] = {}
+    for name, value in values.items():
+        kind = types[name]
+        if kind is str:
+            made[name] = str(value)
+        elif kind is bool:
+            made[name] = bool(value)
+        elif kind == tuple[str, ...]:
+            made[name] = tuple(str(item) for item in value)
+        elif kind == dict[str, Any]:
+            made[name] = dict(value or {})
+        else:
+            made[name] = value
+    return made
+
+
+def new_experiment(values: dict[str, Any], given_by: str, **set_by_registry: Any) -> Experiment:
+    """An Experiment from the values one channel gave (already checked for
+    type) and what the registry sets: absent optional fields take their
+    defaults, lists become tuples, times UTC."""
+    data = dict(set_by_registry)
+    for item, _ in experiment_fields(given_by):
+        if item.name in values and item.name not in data:
+            value = values[item.name]
+            if item.name == "datasets":
+                value = tuple(value)
+            elif item.name == "registered_at":
+                value = value.astimezone(UTC)
+            data[item.name] = value
+    return Experiment(**data)
 
 
 @dataclass(frozen=True)

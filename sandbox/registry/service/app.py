@@ -22,7 +22,14 @@ from ...errors import InvalidInput
 from ...hub.runtime import clock
 from .. import access_log, store
 from ..db import open_registry_url
-from ..lifecycle import STATES, Experiment, TransitionRefused
+from ..lifecycle import (
+    SERVICE,
+    STATES,
+    TransitionRefused,
+    experiment_fields,
+    loosely_typed,
+    new_experiment,
+)
 from . import access, openapi, pages
 from .access import Caller
 from .pages import Language
@@ -120,27 +127,19 @@ class ExperimentsHandler(ApiHandler):
         teams = self.config.get("teams", {}).get(self.who.name, [])
         if not data.get("team") and teams:
             data["team"] = teams[0]
-        for name in ("title", "team", "purpose"):
-            if not isinstance(data.get(name), str) or not data[name].strip():
-                raise web.HTTPError(400, f"{name} is required (a non-empty string)")
+        for item, spec in experiment_fields(SERVICE):
+            value = data.get(item.name)
+            if spec.required and (not isinstance(value, str) or not value.strip()):
+                raise web.HTTPError(400, f"{item.name} is required (a non-empty string)")
         try:
-            record = Experiment(
+            record = new_experiment(
+                loosely_typed(data),
+                SERVICE,
                 id="",
                 sandbox=self.who.sandbox,
                 owner=self.who.name,
                 registered_by=self.who.name,
                 registered_at=datetime.now(UTC),
-                title=data["title"],
-                team=data["team"],
-                purpose=data["purpose"],
-                description=str(data.get("description", "")),
-                datasets=tuple(str(d) for d in data.get("datasets", [])),
-                personal_data=bool(data.get("personal_data", False)),
-                human_intervention=str(data.get("human_intervention", "")),
-                risks=str(data.get("risks", "")),
-                proportionality=str(data.get("proportionality", "")),
-                dpia_reference=str(data.get("dpia_reference", "")),
-                dataset_versions=dict(data.get("dataset_versions") or {}),
             )
         except (TypeError, ValueError) as exc:
             raise web.HTTPError(400, f"bad field: {exc}") from None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from ..lifecycle import NAME_PATTERN, STATES
+from ..lifecycle import SERVICE, STATES, FieldSpec, experiment_fields, field_types
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -22,21 +23,33 @@ ERRORS = {
 }
 
 
+def field_schema(kind: Any, spec: FieldSpec) -> dict[str, Any]:
+    """The JSON Schema of one experiment field (sandbox.registry.lifecycle.Experiment)."""
+    if kind is bool:
+        schema: dict[str, Any] = {"type": "boolean"}
+    elif kind == tuple[str, ...]:
+        schema = {"type": "array", "items": {"type": "string"}}
+    elif kind == dict[str, Any]:
+        schema = {"type": "object"}
+    elif kind is datetime:
+        schema = {"type": "string", "format": "date-time"}
+    else:
+        schema = {"type": "string"}
+        if spec.required:
+            schema["minLength"] = 1
+        if spec.pattern:
+            schema["pattern"] = spec.pattern
+        if spec.max_length:
+            schema["maxLength"] = spec.max_length
+    return {**schema, "description": spec.help}
+
+
 def document(prefix: str) -> dict[str, Any]:
     text = {"type": "string"}
-    experiment_fields = {
-        "title": {"type": "string", "minLength": 1},
-        "team": {"type": "string", "pattern": NAME_PATTERN, "description": "default: your group"},
-        "purpose": {"type": "string", "minLength": 1},
-        "description": text,
-        "datasets": {"type": "array", "items": text},
-        "personal_data": {"type": "boolean"},
-        "human_intervention": text,
-        "risks": text,
-        "proportionality": text,
-        "dpia_reference": text,
-        "dataset_versions": {"type": "object"},
-    }
+    types = field_types()
+    every_field = {item.name: field_schema(types[item.name], s) for item, s in experiment_fields()}
+    new_fields = {item.name: every_field[item.name] for item, _ in experiment_fields(SERVICE)}
+    new_fields["team"] = {**new_fields["team"], "description": "default: your group"}
     event = {
         "type": "object",
         "required": ["experiment", "seq", "to_state", "at", "actor"],
@@ -52,14 +65,14 @@ def document(prefix: str) -> dict[str, Any]:
     }
     experiment = {
         "type": "object",
-        "required": ["id", "title", "team", "sandbox", "owner", "state", "events"],
+        "required": [
+            "id",
+            *(i.name for i, s in experiment_fields() if s.required),
+            "state",
+            "events",
+        ],
         "properties": {
-            **experiment_fields,
-            "id": text,
-            "sandbox": text,
-            "owner": text,
-            "registered_at": {"type": "string", "format": "date-time"},
-            "registered_by": text,
+            **every_field,
             "state": {"type": "string", "enum": list(STATES)},
             "events": {"type": "array", "items": _ref("Event")},
         },
@@ -91,9 +104,14 @@ def document(prefix: str) -> dict[str, Any]:
                 "Experiment": experiment,
                 "NewExperiment": {
                     "type": "object",
-                    "required": ["title", "purpose"],
+                    # team is required too, but defaults to the caller's group
+                    "required": [
+                        i.name
+                        for i, s in experiment_fields(SERVICE)
+                        if s.required and i.name != "team"
+                    ],
                     "additionalProperties": False,
-                    "properties": experiment_fields,
+                    "properties": new_fields,
                 },
                 "NewTransition": {
                     "type": "object",
