@@ -14,49 +14,53 @@ def experiments():
     """The experiment registry: register, move through the lifecycle, import."""
 
 
+# Filled in when not given: the next EXP-NNNN, and you.
+REGISTER_DEFAULTS = {
+    "id": "Identifier [default: next EXP-NNNN].",
+    "owner": "Who answers for it [default: you].",
+}
+
+
+def record_options(command):
+    """One option per experiment field the CLI gives (lifecycle.Experiment)."""
+    from ..registry.lifecycle import CLI, experiment_fields, field_types
+
+    types = field_types()
+    for item, spec in reversed(experiment_fields(CLI)):
+        flag = "--" + item.name.replace("_", "-")
+        help_text = REGISTER_DEFAULTS.get(item.name, spec.help[:1].upper() + spec.help[1:] + ".")
+        kind = types[item.name]
+        if kind is bool:
+            option = click.option(
+                f"{flag}/--no-{flag[2:]}", item.name, default=False, help=help_text
+            )
+        elif kind == tuple[str, ...]:
+            # repeatable: --dataset A --dataset B
+            help_text = help_text.removesuffix(".") + " (repeatable)."
+            option = click.option(flag.removesuffix("s"), item.name, multiple=True, help=help_text)
+        else:
+            required = spec.required and item.name not in REGISTER_DEFAULTS
+            option = click.option(
+                flag, item.name, required=required, default=None if required else "", help=help_text
+            )
+        command = option(command)
+    return command
+
+
 @experiments.command("register")
-@click.option("--id", "experiment_id", default="", help="Identifier [default: next EXP-NNNN].")
-@click.option("--title", required=True)
-@click.option("--team", required=True)
-@click.option("--sandbox", "sandbox_name", required=True)
-@click.option("--owner", default=None, help="[default: you]")
-@click.option("--purpose", required=True)
-@click.option("--dataset", "datasets", multiple=True, help="A dataset used (repeatable).")
-@click.option("--personal-data/--no-personal-data", default=False)
-@click.option("--description", default="")
-@click.option("--human-intervention", default="")
-@click.option("--risks", default="")
-@click.option("--proportionality", default="")
-@click.option("--dpia-reference", default="")
+@record_options
 @click.option("--json", "as_json", is_flag=True)
 @pass_options
-def experiments_register(
-    opts: Options, experiment_id: str, owner: str | None, as_json: bool, **fields
-):
+def experiments_register(opts: Options, as_json: bool, **values):
     """Register an experiment (state: proposed)."""
     from datetime import UTC, datetime
 
     from ..registry import store
-    from ..registry.lifecycle import Experiment
+    from ..registry.lifecycle import CLI, new_experiment
 
     actor = current_actor()
-    record = Experiment(
-        id=experiment_id,
-        title=fields["title"],
-        team=fields["team"],
-        sandbox=fields["sandbox_name"],
-        owner=owner or actor,
-        purpose=fields["purpose"],
-        registered_at=datetime.now(UTC),
-        registered_by=actor,
-        datasets=tuple(fields["datasets"]),
-        personal_data=fields["personal_data"],
-        description=fields["description"],
-        human_intervention=fields["human_intervention"],
-        risks=fields["risks"],
-        proportionality=fields["proportionality"],
-        dpia_reference=fields["dpia_reference"],
-    )
+    values["owner"] = values["owner"] or actor
+    record = new_experiment(values, CLI, registered_at=datetime.now(UTC), registered_by=actor)
     engine = open_registry(opts)
     stored = store.register(engine, record)
     if as_json:

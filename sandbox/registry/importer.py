@@ -11,10 +11,10 @@ import gc
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from sqlalchemy import Engine
@@ -24,12 +24,16 @@ from typing_extensions import TypedDict
 from ..errors import InvalidInput, Problem, SandboxError
 from . import store
 from .lifecycle import (
-    NAME_PATTERN,
+    IMPORT,
     TRANSITIONS,
     Event,
     Experiment,
+    FieldSpec,
     TransitionRefused,
     check_transition,
+    experiment_fields,
+    field_types,
+    new_experiment,
 )
 
 # strict: "yes" is not a boolean and 1700000000 is not a time. Typed dicts, not
@@ -38,23 +42,36 @@ from .lifecycle import (
 LINE_CONFIG = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
 
-@with_config(LINE_CONFIG)
-class ExperimentLine(TypedDict):
-    type: Literal["experiment"]
-    id: Annotated[str, Field(min_length=1, max_length=64)]
-    title: Annotated[str, Field(min_length=1)]
-    team: Annotated[str, Field(pattern=NAME_PATTERN)]
-    sandbox: Annotated[str, Field(pattern=NAME_PATTERN)]
-    owner: Annotated[str, Field(min_length=1, max_length=64)]
-    purpose: Annotated[str, Field(min_length=1)]
-    datasets: NotRequired[list[str]]
-    personal_data: NotRequired[bool]
-    registered_at: AwareDatetime
-    description: NotRequired[str]
-    human_intervention: NotRequired[str]
-    risks: NotRequired[str]
-    proportionality: NotRequired[str]
-    dpia_reference: NotRequired[str]
+def _field_annotation(kind: Any, spec: FieldSpec, required: bool) -> Any:
+    """How an import line types one experiment field (strict: no coercion)."""
+    if kind is datetime:
+        annotation: Any = AwareDatetime
+    elif kind is bool:
+        annotation = bool
+    elif kind == tuple[str, ...]:
+        annotation = list[str]
+    else:
+        limits: dict[str, Any] = {"min_length": 1} if required else {}
+        if spec.pattern:
+            limits["pattern"] = spec.pattern
+        if spec.max_length:
+            limits["max_length"] = spec.max_length
+        annotation = Annotated[str, Field(**limits)] if limits else str
+    return annotation if required else NotRequired[annotation]
+
+
+def _experiment_line() -> Any:
+    """The experiment line: the fields an import gives (lifecycle.Experiment),
+    those without a default required."""
+    types = field_types()
+    keys: dict[str, Any] = {"type": Literal["experiment"]}
+    for item, spec in experiment_fields(IMPORT):
+        required = item.default is MISSING and item.default_factory is MISSING
+        keys[item.name] = _field_annotation(types[item.name], spec, required)
+    return with_config(LINE_CONFIG)(TypedDict("ExperimentLine", keys))  # type: ignore[operator]
+
+
+ExperimentLine = _experiment_line()
 
 
 @with_config(LINE_CONFIG)
@@ -67,7 +84,8 @@ class TransitionLine(TypedDict):
     reason: NotRequired[str]
 
 
-LINE = TypeAdapter(Annotated[ExperimentLine | TransitionLine, Field(discriminator="type")])
+LINE_TYPE: Any = Annotated[ExperimentLine | TransitionLine, Field(discriminator="type")]
+LINE: TypeAdapter[Any] = TypeAdapter(LINE_TYPE)
 
 
 @dataclass
@@ -88,7 +106,7 @@ def _fail(path: Path, line: int, message: str) -> InvalidInput:
     return InvalidInput([Problem(str(path), line, "", message)])
 
 
-def parse(path: Path) -> list[tuple[int, ExperimentLine | TransitionLine]]:
+def parse(path: Path) -> list[tuple[int, dict[str, Any]]]:
     records = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -119,7 +137,7 @@ def parse(path: Path) -> list[tuple[int, ExperimentLine | TransitionLine]]:
 
 
 def plan_import(
-    path: Path, records: list[tuple[int, ExperimentLine | TransitionLine]], engine: Engine
+    path: Path, records: list[tuple[int, dict[str, Any]]], engine: Engine
 ) -> tuple[list[Experiment], list[Event]]:
     """Check every record in order; return what to write, or raise at the first error."""
     tracks: dict[str, _Track] = {}
@@ -183,25 +201,9 @@ def plan_import(
     return new_experiments, new_events
 
 
-def _experiment(record: ExperimentLine) -> Experiment:
+def _experiment(record: dict[str, Any]) -> Experiment:
     """The record as stored: optional fields take their defaults, times in UTC."""
-    return Experiment(
-        id=record["id"],
-        title=record["title"],
-        team=record["team"],
-        sandbox=record["sandbox"],
-        owner=record["owner"],
-        purpose=record["purpose"],
-        registered_at=record["registered_at"].astimezone(UTC),
-        registered_by=record["owner"],
-        datasets=tuple(record.get("datasets", ())),
-        personal_data=record.get("personal_data", False),
-        description=record.get("description", ""),
-        human_intervention=record.get("human_intervention", ""),
-        risks=record.get("risks", ""),
-        proportionality=record.get("proportionality", ""),
-        dpia_reference=record.get("dpia_reference", ""),
-    )
+    return new_experiment(record, IMPORT, registered_by=record["owner"])
 
 
 def import_file(path: Path, engine: Engine) -> ImportResult:
