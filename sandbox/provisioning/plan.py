@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ..config.loader import LoadedConfig
 from ..config.model import Sandbox
@@ -37,10 +37,26 @@ class Change:
         return {"action": self.action, "kind": self.kind, "name": self.name, "detail": self.detail}
 
 
+class Desired(TypedDict):
+    """What `up` provisions for one sandbox. After a successful `up` it is
+    written to ``applied.json``, which the next `plan` compares it with (a file
+    from an older version may lack keys: read it with ``.get``)."""
+
+    sandbox: str
+    url: str
+    tier: int
+    expires: str | None
+    hub_settings: str  # digest of hub.json's content
+    image: str | None
+    datasets: dict[str, str]  # id -> version key of the staged copy
+    users: list[str]
+    network: dict[str, Any] | None  # hub.settings.network_spec
+
+
 @dataclass
 class SandboxPlan:
     sandbox: Sandbox
-    desired: dict[str, Any]
+    desired: Desired
     settings: dict[str, Any]
     image: ImageSpec | None
     staged: dict[str, StagedDataset]
@@ -82,7 +98,7 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
     )
     settings = hub_settings(sandbox, staged, inputs)
     network = network_spec(sandbox)
-    desired = {
+    desired: Desired = {
         "sandbox": sandbox.name,
         "url": f"http://{sandbox.hub.ip}:{sandbox.hub.port}/",
         "tier": inputs.tier,
@@ -135,24 +151,21 @@ def catalog_summary(loaded: LoadedConfig) -> list[dict[str, Any]]:
     ]
 
 
-def read_applied(path: Path) -> dict[str, Any] | None:
+def read_applied(path: Path) -> Desired | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def diff(
-    desired: dict[str, Any], applied: dict[str, Any] | None, hub_running: bool
-) -> list[Change]:
+def diff(desired: Desired, applied: Desired | None, hub_running: bool) -> list[Change]:
     name = desired["sandbox"]
     if applied is None:
         changes = [Change("create", "hub", name, desired["url"])]
         if desired["image"]:
             changes.append(Change("create", "image", desired["image"]))
-        if desired["network"]:
-            net = desired["network"]
-            changes.append(Change("create", "network", net["name"], net["design"]))
+        if network := desired["network"]:
+            changes.append(Change("create", "network", network["name"], network["design"]))
         changes += [Change("create", "dataset", i, v) for i, v in desired["datasets"].items()]
         changes += [Change("create", "user", u) for u in desired["users"]]
         return changes
@@ -163,9 +176,8 @@ def diff(
         changes.append(
             Change("change", "image", str(desired["image"]), f"was {applied.get('image')}")
         )
-    if applied.get("network") != desired["network"]:
-        net = desired["network"]
-        changes.append(Change("change", "network", name, net["design"] if net else "none"))
+    if applied.get("network") != (network := desired["network"]):
+        changes.append(Change("change", "network", name, network["design"] if network else "none"))
     old, new = applied.get("datasets", {}), desired["datasets"]
     for dataset_id in sorted(set(old) | set(new)):
         if dataset_id not in old:
