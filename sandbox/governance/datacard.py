@@ -3,6 +3,8 @@ and ``datapackage.json`` (a Frictionless Data Package) for tools."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -18,8 +20,13 @@ TIER_MEANING = {
 }
 
 
+def _cell(value: object) -> str:
+    """A value as one Markdown table cell: on one line, its pipes escaped."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
 def _line(label: str, value: object) -> str:
-    return f"| {label} | {value if value not in (None, '', []) else '-'} |"
+    return f"| {label} | {_cell(value) if value not in (None, '', []) else '-'} |"
 
 
 def render_markdown(card: DataCard, quality: dict[str, Any] | None = None) -> str:
@@ -67,9 +74,10 @@ def render_markdown(card: DataCard, quality: dict[str, Any] | None = None) -> st
             else None,
         ),
     ]
-    lines = [f"# {card.title}", "", card.description.strip(), "", "| | |", "|---|---|", *rows, ""]
+    title = " ".join(card.title.split())
+    lines = [f"# {title}", "", card.description.strip(), "", "| | |", "|---|---|", *rows, ""]
     lines += ["## Files", "", "| file | sha256 |", "|---|---|"]
-    lines += [f"| {f.path} | `{f.sha256}` |" for f in card.files]
+    lines += [f"| {_cell(f.path)} | `{f.sha256}` |" for f in card.files]
     if quality is not None:
         lines += ["", "## Quality", ""]
         for item in quality.get("files", []):
@@ -87,20 +95,48 @@ def render_markdown(card: DataCard, quality: dict[str, Any] | None = None) -> st
     return "\n".join(lines)
 
 
+def resource_name(path: str, taken: set[str]) -> str:
+    """A Data Package resource name: lower case letters, digits and ``-._/``,
+    from the file's path without its suffix, unique within the package."""
+    pure = PurePosixPath(path)
+    for candidate in (str(pure.with_suffix("")), path):
+        name = re.sub(r"[^-a-z0-9._/]+", "-", candidate.lower().replace("_", "-")).strip("-")
+        if name and name not in taken:
+            return name
+    number = 2
+    while f"{name}-{number}" in taken:
+        number += 1
+    return f"{name}-{number}"
+
+
+def _json_ready(value: Any) -> Any:
+    """YAML gives dates (a schema's ``minimum: 2024-01-01``); JSON takes text."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 def data_package(card: DataCard, quality: dict[str, Any] | None = None) -> dict[str, Any]:
     """A Frictionless Data Package; governance fields under the `sandbox:` prefix."""
     resources = []
+    taken: set[str] = set()
     for data_file in card.files:
         suffix = PurePosixPath(data_file.path).suffix.lstrip(".").lower()
+        name = resource_name(data_file.path, taken)
+        taken.add(name)
         resource: dict[str, Any] = {
-            "name": PurePosixPath(data_file.path).stem.lower().replace("_", "-"),
+            "name": name,
             "path": data_file.path,
             "hash": f"sha256:{data_file.sha256}",
         }
         if suffix:
             resource["format"] = suffix
         if data_file.table_schema:
-            resource["schema"] = data_file.table_schema
+            resource["schema"] = _json_ready(data_file.table_schema)
         resources.append(resource)
     governance = card.model_dump(
         mode="json",

@@ -1,10 +1,8 @@
 """What travels with a staged dataset: DATACARD.md (for people) and
 datapackage.json (a Frictionless Data Package, for tools), built from data cards
-loaded by the real loader or validated by the real model.
-
-Tests marked ``xfail(strict=True)`` pin bugs found in sandbox/governance/datacard.py:
-they fail today (``pytest --runxfail`` shows how), and once the module is fixed
-they pass, which fails the run until the marker is removed."""
+loaded by the real loader or validated by the real model. Pipes and line
+breaks in values, duplicate file names and YAML dates in a schema once broke
+them."""
 
 from __future__ import annotations
 
@@ -394,12 +392,6 @@ def test_resource_names_formats_and_schemas():
     assert second == {"name": "readme", "path": "README", "hash": f"sha256:{SHA_B}"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: resource names come from the file's stem only: two files with one stem in "
-    "different folders share a name, and a space stays in it; frictionless refuses both",
-)
 def test_resource_names_are_valid_and_unique():
     package = data_package(
         card(
@@ -415,12 +407,6 @@ def test_resource_names_are_valid_and_unique():
     assert all(RESOURCE_NAME.match(name) for name in names), names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="BUG: a Table Schema copied from YAML keeps date objects (minimum: 2024-01-01), "
-    "so datapackage.json cannot be written (json.dumps raises) for a card that validates",
-)
 def test_a_schema_with_a_date_constraint_still_gives_json(tmp_path):
     config = copy_config(tmp_path / "config")
     path = config.parent / "datasets" / "meldingen-openbare-ruimte-2024.yaml"
@@ -459,12 +445,6 @@ NEWLINES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: render_markdown writes values into table cells unescaped: a '|' adds a "
-    "cell and a newline ends the row, so the governance and file tables break",
-)
 @pytest.mark.parametrize("changes", [PIPES, NEWLINES], ids=["pipes", "newlines"])
 def test_markdown_special_values_do_not_break_the_tables(changes):
     data_card = card(**changes)
@@ -479,11 +459,6 @@ def test_markdown_special_values_do_not_break_the_tables(changes):
         assert shown["Purposes (doelbinding)"] == "policy-research, valuation|analysis"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: a newline in the title ends the '# ' heading: the rest becomes a paragraph",
-)
 def test_a_newline_in_the_title_stays_in_one_heading():
     lines = render_markdown(card(title="WOZ-waarden\n2024")).split("\n")
     assert lines[0] in ("# WOZ-waarden 2024", "# WOZ-waarden<br>2024")
