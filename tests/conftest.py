@@ -14,12 +14,26 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 PROJECT = Path(__file__).resolve().parent.parent
 REQUIRED = os.environ.get("SANDBOX_REQUIRE_DOCKER") == "1"
 SANDBOX_BIN = str(Path(sys.executable).parent / "sandbox")
 IT_PORT = 18100
 IT_SANDBOX = "itest"
+# Drills stop the host's dockerd: opt-in, and run by `make test` in a pytest
+# run of their own after every other test (.ci/run opts in).
+DRILLS = os.environ.get("SANDBOX_RUN_DRILLS") == "1"
+
+# Property-based tests: 150 examples each; `make test-fast` uses a few.
+settings.register_profile("default", max_examples=150, deadline=None)
+settings.register_profile("fast", max_examples=20, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("drill") and not DRILLS:
+        _missing("SANDBOX_RUN_DRILLS=1 is not set: this drill stops the host's dockerd")
 
 
 def _missing(reason: str) -> None:

@@ -10,12 +10,7 @@ import subprocess
 import pytest
 
 from tests.conftest import Deployment
-from tests.e2e.test_browser import (
-    SCREENSHOTS,
-    browser,  # noqa: F401 (fixture)
-    log_in,
-    open_page,
-)
+from tests.e2e.browsing import SCREENSHOTS, log_in, open_page
 from tests.hubclient import HubUser
 
 pytestmark = pytest.mark.browser
@@ -55,7 +50,7 @@ NOTEBOOK = {
 }
 
 
-def test_it_sees_name_tier_and_expiry_on_the_login_page(deployment: Deployment, browser):  # noqa: F811
+def test_it_sees_name_tier_and_expiry_on_the_login_page(deployment: Deployment, browser):
     page = open_page(browser)
     page.goto(f"{deployment.url}/hub/login")
     banner = page.locator("#sandbox-banner")
@@ -75,7 +70,7 @@ def test_it_sees_name_tier_and_expiry_on_the_login_page(deployment: Deployment, 
     page.close()
 
 
-def test_analyst_reads_the_card_runs_pandas_and_registers(deployment: Deployment, browser):  # noqa: F811
+def test_analyst_reads_the_card_runs_pandas_and_registers(deployment: Deployment, browser):
     page = open_page(browser)
     log_in(page, deployment, "alice")
     page.wait_for_url("**/user/alice/lab**")
@@ -150,7 +145,7 @@ def test_analyst_reads_the_card_runs_pandas_and_registers(deployment: Deployment
     page.close()
 
 
-def test_steward_sees_cards_and_the_access_log(deployment: Deployment, browser):  # noqa: F811
+def test_steward_sees_cards_and_the_access_log(deployment: Deployment, browser):
     # alice's server start is what writes the grants the steward reviews
     alice = HubUser(deployment.url, "alice", deployment.secret("user_password"))
     alice.spawn(timeout=180)
@@ -169,7 +164,7 @@ def test_steward_sees_cards_and_the_access_log(deployment: Deployment, browser):
     page.close()
 
 
-def test_the_analyst_does_not_see_the_access_log(deployment: Deployment, browser):  # noqa: F811
+def test_the_analyst_does_not_see_the_access_log(deployment: Deployment, browser):
     page = open_page(browser)
     log_in(page, deployment, "bob", "/services/registry/catalog")
     page.wait_for_url("**/services/registry/catalog**")

@@ -10,13 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Deployment
-from tests.e2e.test_browser import (
-    SCREENSHOTS,
-    browser,  # noqa: F401 (fixture)
-    log_in,
-    open_page,
-)
-from tests.integration.test_report_registry import generate
+from tests.e2e.browsing import SCREENSHOTS, log_in, open_page
+from tests.database.test_report_registry import generate
 
 pytestmark = pytest.mark.browser
 
@@ -43,14 +38,14 @@ def seeded(deployment: Deployment, tmp_path_factory) -> Deployment:
     return deployment
 
 
-def login(browser, deployment: Deployment, user: str):  # noqa: F811
+def login(browser, deployment: Deployment, user: str):
     page = open_page(browser, height=1000, timeout=60_000)
     log_in(page, deployment, user)
     page.wait_for_load_state()
     return page
 
 
-def test_dashboard_shows_the_report_figures(seeded: Deployment, browser):  # noqa: F811
+def test_dashboard_shows_the_report_figures(seeded: Deployment, browser):
     page = login(browser, seeded, "carol")
     page.goto(f"{seeded.url}/services/registry/dashboard")
     page.wait_for_selector("[data-metric='overall.registered']")
@@ -74,14 +69,14 @@ def test_dashboard_shows_the_report_figures(seeded: Deployment, browser):  # noq
     page.close()
 
 
-def test_analysts_get_403_on_the_dashboard(seeded: Deployment, browser):  # noqa: F811
+def test_analysts_get_403_on_the_dashboard(seeded: Deployment, browser):
     page = login(browser, seeded, "alice")
     answer = page.goto(f"{seeded.url}/services/registry/dashboard")
     assert answer is not None and answer.status == 403
     page.close()
 
 
-def test_html_report_renders_offline(seeded: Deployment, browser, tmp_path: Path):  # noqa: F811
+def test_html_report_renders_offline(seeded: Deployment, browser, tmp_path: Path):
     out = tmp_path / "report.html"
     seeded.sandbox("report", "--format", "html", "-o", str(out))
     context = browser.new_context(offline=True)

@@ -21,7 +21,7 @@ from sandbox.registry import store
 from sandbox.registry.db import open_registry_url
 from tests.conftest import Deployment, require_docker
 from tests.hubclient import HubUser
-from tests.integration.test_report_registry import generate
+from tests.database.test_report_registry import generate
 
 pytestmark = pytest.mark.docker
 

@@ -21,6 +21,7 @@ def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
 
 
+@pytest.mark.drill
 def test_running_servers_survive_a_dockerd_restart(deployment: Deployment):
     live = docker("info", "--format", "{{.LiveRestoreEnabled}}").strip()
     assert live == "true", "the engine runs without live-restore (see sandbox/host/dockerd.py)"

@@ -17,9 +17,8 @@ from sandbox.registry.db import open_registry_url
 from sandbox.registry.importer import parse, plan_import
 
 PROJECT = Path(__file__).resolve().parents[2]
-SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+# examples per test: the profile's (150, or 20 for `make test-fast`; tests/conftest.py)
+SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 scalars = st.one_of(
     st.none(),
