@@ -54,12 +54,16 @@ demo: $(VENV)/.installed node_modules/.installed
 demo-down: $(VENV)/.installed
 	$(SANDBOX) down demo
 
+# Tiers: fast (no Docker, no database), database (SQLite and PostgreSQL),
+# integration and browser (real hub, Docker, Chromium), then the drills that
+# stop the host's dockerd (opt-in: SANDBOX_RUN_DRILLS=1, as .ci/run sets).
 test: $(VENV)/.installed node_modules/.installed system-deps
-	$(BIN)/pytest -n 2 tests/unit tests/cli $(PYTEST_ARGS)
-	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 tests/unit tests/cli tests/database $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not drill" tests/integration tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest -m drill tests/integration $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed
-	$(BIN)/pytest -n 2 tests/unit tests/cli $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=fast $(BIN)/pytest -n 2 tests/unit tests/cli $(PYTEST_ARGS)
 
 # Benchmarks: every figure beside its floor (bench/results.json).
 bench: $(VENV)/.installed node_modules/.installed system-deps
