@@ -65,3 +65,22 @@ def test_templates_parse_and_their_parents_exist():
     for template in sorted(TEMPLATES.glob("*.html")):
         env.get_template(template.name)  # our file compiles
         env.get_template(f"templates/{template.name}")  # what it extends exists
+
+
+def test_every_text_is_stated_once_in_both_languages():
+    """sandbox/texts.py: both languages have every key, and no two keys say the same
+    thing in both (a word that is a column head and a label is one text, capitalised
+    where it labels)."""
+    from sandbox.texts import LANGUAGES, TEXTS, capital, text
+
+    assert tuple(TEXTS) == LANGUAGES and TEXTS["en"].keys() == TEXTS["nl"].keys()
+    said: dict[tuple[str, ...], str] = {}
+    for key in TEXTS["en"]:
+        words = tuple(capital(TEXTS[lang][key]) for lang in LANGUAGES)
+        assert words not in said, f"{key!r} says what {said[words]!r} says"
+        said[words] = key
+    assert text("nl", "valid_until", date="2027-06-30") == "geldig tot 2027-06-30"
+    assert text("nl", "no-such-state", default="no-such-state") == "no-such-state"
+    with pytest.raises(KeyError):
+        text("nl", "no-such-text")
+    assert capital("persoonsgegevens") == "Persoonsgegevens" and capital("DPIA") == "DPIA"
