@@ -1,90 +1,113 @@
 """The manager report (PRODUCT.md section 7) as one self-contained, offline HTML page.
 
-No scripts, no external resources: the charts are inline SVG built here. Every figure
-and table cell carries ``data-metric`` (the dotted path into the report JSON, e.g.
+No scripts, no external resources: the charts are inline SVG. Every figure and table
+cell carries ``data-metric`` (the dotted path into the report JSON, e.g.
 ``overall.conversion_rate``, ``by_team.<team>.promoted``, ``funnel.validated``) and
 ``data-value`` (that value JSON-encoded), so a browser test can compare page and JSON.
+
+The markup is in ``templates/`` (``report.html``, its style ``report.css``); the
+functions here are pure and compute what the template shows: ``context`` the whole
+page, the chart functions each chart's geometry as data (``Chart``). ``environment``
+is the Jinja setup of this package's templates.
 """
 
 from __future__ import annotations
 
+import html
 import json
-from html import escape
-from typing import Any
+import re
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_eval_context,
+    select_autoescape,
+)
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from ..registry.lifecycle import FUNNEL
+from ..texts import TEXTS, capital, text
 
-DEFAULT_TITLE = "Experiments to production"
+DEFAULT_TITLE = text("en", "report_title")
 FIGURES = ("registered", "open", "promoted", "stopped", "conversion_rate", "median_lead_time_days")
 BINS: tuple[tuple[float, float | None], ...] = (
     (0, 30), (30, 60), (60, 90), (90, 180), (180, 365), (365, None)
 )  # fmt: skip
 DASH = "–"
-INK, MUTED, GRID = "#1a1a1a", "#4a4a4a", "#9a9a9a"
-BLUE, GREEN, RED, PURPLE = "#1d4f91", "#1b6e3a", "#a8322d", "#5b3f8c"
-
-STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": DEFAULT_TITLE, "generated": "Generated", "period": "Period",
-        "all_time": "all time", "both": "{since} up to (not including) {until}",
-        "since": "from {since}", "until": "before {until}",
-        "registered": "Registered", "open": "Open", "promoted": "Promoted",
-        "stopped": "Stopped", "conversion_rate": "Conversion rate",
-        "median_lead_time_days": "Median lead time (days)",
-        "proposed": "Proposed", "approved": "Approved", "exploring": "Exploring",
-        "validated": "Validated", "in_production": "In production", "retired": "Retired",
-        "funnel": "Funnel: experiments that ever entered each state",
-        "conv_quarter": "Conversion rate per quarter (closed experiments)",
-        "lead_dist": "Lead time to production (days), {n} promoted experiments",
-        "per_team": "Promoted and stopped per team, with conversion rate",
-        "by_team": "By team", "by_sandbox": "By sandbox", "by_quarter": "By quarter",
-        "team": "Team", "sandbox": "Sandbox", "quarter": "Quarter", "state": "State",
-        "count": "Experiments", "no_data": "No data for this period.",
-        "figures": "Headline figures", "charts": "Charts", "tables": "Tables",
-    },
-    "nl": {
-        "title": "Experimenten naar productie", "generated": "Gegenereerd", "period": "Periode",
-        "all_time": "alle tijd", "both": "{since} tot (niet t/m) {until}",
-        "since": "vanaf {since}", "until": "vóór {until}",
-        "registered": "Geregistreerd", "open": "Lopend", "promoted": "In productie genomen",
-        "stopped": "Gestopt", "conversion_rate": "Conversiegraad",
-        "median_lead_time_days": "Mediane doorlooptijd (dagen)",
-        "proposed": "Voorgesteld", "approved": "Goedgekeurd", "exploring": "Verkennend",
-        "validated": "Gevalideerd", "in_production": "In productie", "retired": "Buiten gebruik",
-        "funnel": "Trechter: experimenten die elke fase ooit bereikten",
-        "conv_quarter": "Conversiegraad per kwartaal (afgesloten experimenten)",
-        "lead_dist": "Doorlooptijd tot productie (dagen), {n} experimenten in productie",
-        "per_team": "In productie en gestopt per team, met conversiegraad",
-        "by_team": "Per team", "by_sandbox": "Per sandbox", "by_quarter": "Per kwartaal",
-        "team": "Team", "sandbox": "Sandbox", "quarter": "Kwartaal", "state": "Fase",
-        "count": "Experimenten", "no_data": "Geen gegevens voor deze periode.",
-        "figures": "Kerncijfers", "charts": "Grafieken", "tables": "Tabellen",
-    },
+COLOURS = {
+    "ink": "#1a1a1a", "muted": "#4a4a4a", "grid": "#9a9a9a",
+    "blue": "#1d4f91", "green": "#1b6e3a", "red": "#a8322d", "purple": "#5b3f8c",
 }  # fmt: skip
+INK, MUTED, GRID = COLOURS["ink"], COLOURS["muted"], COLOURS["grid"]
+BLUE, GREEN, RED, PURPLE = COLOURS["blue"], COLOURS["green"], COLOURS["red"], COLOURS["purple"]
 
-CSS = f"""
-body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:{INK};
-background:#fff;margin:0;line-height:1.4}}
-main{{max-width:1160px;margin:0 auto;padding:1.5rem}}
-header{{border-bottom:3px solid {BLUE};margin-bottom:1rem}}
-h1{{margin:0 0 .25rem;font-size:1.8rem}} h2{{font-size:1.25rem;margin:1.5rem 0 .5rem}}
-header p{{margin:.2rem 0 .75rem;color:{MUTED}}}
-.figures{{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:.75rem}}
-.figure{{border:1px solid #c8c8c8;border-radius:6px;padding:.6rem .8rem}}
-.figure .label{{display:block;color:{MUTED};font-size:.85rem}}
-.figure .value{{display:block;font-size:1.6rem;font-weight:700}}
-.charts{{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(460px,100%),1fr));gap:1rem}}
-figure{{margin:0;border:1px solid #c8c8c8;border-radius:6px;padding:.6rem}}
-figcaption{{font-weight:600;margin-bottom:.3rem}} svg{{width:100%;height:auto;display:block}}
-.table-wrap{{overflow-x:auto}} table{{border-collapse:collapse;width:100%;font-size:.92rem}}
-th,td{{border-bottom:1px solid #d4d4d4;padding:.35rem .6rem;text-align:right}}
-th:first-child,td:first-child{{text-align:left}} thead th{{background:#eef2f8}}
-"""
+
+# ------------------------------------------------------------------ templates
+
+
+@pass_eval_context
+def _escaped(context: EvalContext, value: Any) -> Any:
+    """What ``{{ value }}`` prints in an autoescaped template: the value escaped as
+    ``html.escape`` does it (``&#x27;`` and ``&quot;``, the entities these pages have
+    always had, where MarkupSafe writes ``&#39;`` and ``&#34;``); Markup (a macro's
+    output, ``|safe``) as it is. Jinja's autoescape then passes the Markup through."""
+    if not context.autoescape or hasattr(value, "__html__"):
+        return value
+    return Markup(html.escape(str(value)))
+
+
+class Compact(Extension):
+    """HTML templates are written one element per line, indented, for reading; the
+    pages come out on one line. In an HTML template's text (not inside ``{{ }}`` or
+    ``{% %}``), a line break with the spaces around it prints nothing before a tag
+    (``<``) or a Jinja tag, and one space elsewhere (an attribute or a sentence
+    continued). So keep text that needs a space before a tag on one line. Line
+    numbers in errors stay those of the file. Other templates (the CSS) are as written."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        html_template = (stream.name or "").endswith(".html")
+        for token in stream:
+            if html_template and token.type == "data":
+                value = re.sub(r"\s*\n\s*(?=<|\Z)", "", token.value)
+                token = Token(token.lineno, "data", re.sub(r"\s*\n\s*", " ", value))
+            yield token
+
+
+def environment(folder: Path) -> Environment:
+    """The Jinja environment of one package's templates folder: autoescape for HTML
+    (``_escaped``), HTML compacted (``Compact``), other templates (CSS) as written to
+    their last line break, an undefined name an error, and the ``capital`` filter
+    (``sandbox/texts.py``)."""
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(["html"]),
+        finalize=_escaped,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        extensions=[Compact],
+    )
+    env.filters["capital"] = capital
+    return env
+
+
+TEMPLATES = environment(Path(__file__).parent / "templates")
+
+
+# ------------------------------------------------------------------ values
 
 
 def _num(value: float, lang: str) -> str:
-    text = f"{value:.1f}"
-    return text.replace(".", ",") if lang == "nl" else text
+    shown = f"{value:.1f}"
+    return shown.replace(".", ",") if lang == "nl" else shown
 
 
 def fmt(key: str, value: Any, lang: str = "en") -> str:
@@ -98,60 +121,107 @@ def fmt(key: str, value: Any, lang: str = "en") -> str:
     return str(value)
 
 
-def _metric(tag: str, path: str, key: str, value: Any, lang: str, cls: str = "") -> str:
-    attr = f' class="{cls}"' if cls else ""
-    return (
-        f'<{tag}{attr} data-metric="{escape(path)}" data-value="{escape(json.dumps(value))}">'
-        f"{escape(fmt(key, value, lang))}</{tag}>"
-    )
+@dataclass(frozen=True)
+class Metric:
+    """One report value on the page: ``data-metric`` (its path), ``data-value`` (JSON)
+    and the text shown."""
+
+    path: str
+    value: str
+    shown: str
 
 
-def _svg(title: str, height: int, body: list[str], width: int = 480) -> str:
-    return (
-        f'<svg viewBox="0 0 {width} {height}" role="img" '
-        f'font-family="system-ui,sans-serif" font-size="12" fill="{INK}">'
-        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
-    )
+def metric(path: str, key: str, value: Any, lang: str) -> Metric:
+    return Metric(path, json.dumps(value), fmt(key, value, lang))
 
 
-def _text(x: float, y: float, text: str, anchor: str = "start", extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
+# ------------------------------------------------------------------ charts
 
 
-def _short(text: str, limit: int = 18) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _n(value: float) -> str:
+    """A coordinate in the SVG: one decimal."""
+    return f"{value:.1f}"
 
 
-def _empty(title: str, message: str) -> str:
-    return _svg(title, 120, [_text(240, 64, message, "middle", f' fill="{MUTED}"')])
+@dataclass(frozen=True)
+class Line:
+    kind: ClassVar[str] = "line"
+    x1: str
+    y1: str
+    x2: str
+    y2: str
+    stroke: str
+
+
+@dataclass(frozen=True)
+class Rect:
+    kind: ClassVar[str] = "rect"
+    x: str
+    y: str
+    width: str
+    height: str
+    fill: str
+
+
+@dataclass(frozen=True)
+class Label:
+    """An SVG text; ``tooltip`` is its ``<title>`` (the whole of a shortened label)."""
+
+    kind: ClassVar[str] = "text"
+    x: str
+    y: str
+    words: str
+    anchor: str = "start"
+    size: str = ""
+    weight: str = ""
+    fill: str = ""
+    transform: str = ""
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One SVG chart: its title (also the figure's caption), size and marks in drawing order."""
+
+    title: str
+    height: int
+    marks: list[Line | Rect | Label] = field(default_factory=list)
+    width: int = 480
+
+
+def _short(words: str, limit: int = 18) -> str:
+    return words if len(words) <= limit else words[: limit - 1] + "…"
+
+
+def _empty(title: str, message: str) -> Chart:
+    return Chart(title, 120, [Label(_n(240), _n(64), message, "middle", fill=MUTED)])
 
 
 def _vbars(
     title: str, bars: list[tuple[str, float | None, str]], top: float, color: str, empty: str
-) -> str:
+) -> Chart:
     """Vertical bars: (label, value or None, value text); bar heights relative to ``top``."""
     if not bars:
         return _empty(title, empty)
     tilt = len(bars) > 8  # many quarters: labels at an angle, smaller value text
     width, height, base, plot, x0 = 480, 290 if tilt else 250, 210, 175, 40 if tilt else 10
     slot = (width - 10 - x0) / len(bars)
-    size = f' font-size="{min(12, slot / 3.3):.1f}" font-weight="600"'
-    body = [f'<line x1="{x0}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="{GRID}"/>']
-    for i, (label, value, text) in enumerate(bars):
+    size = _n(min(12, slot / 3.3))
+    marks: list[Line | Rect | Label] = [Line(str(x0), str(base), str(width - 10), str(base), GRID)]
+    for i, (label, value, shown) in enumerate(bars):
         center = x0 + slot * (i + 0.5)
         bar = plot * (value or 0) / top if top else 0
         if bar > 0:
-            body.append(
-                f'<rect x="{center - slot * 0.3:.1f}" y="{base - bar:.1f}" width="{slot * 0.6:.1f}"'
-                f' height="{bar:.1f}" fill="{color}"/>'
+            marks.append(
+                Rect(_n(center - slot * 0.3), _n(base - bar), _n(slot * 0.6), _n(bar), color)
             )
-        body.append(_text(center, base - bar - 5, text, "middle", size))
+        marks.append(Label(_n(center), _n(base - bar - 5), shown, "middle", size, "600"))
         if tilt:
-            turn = f' transform="rotate(-45 {center:.1f} {base + 14})"'
-            body.append(_text(center, base + 14, label, "end", turn))
+            turn = f"rotate(-45 {center:.1f} {base + 14})"
+            marks.append(Label(_n(center), _n(base + 14), label, "end", transform=turn))
         else:
-            body.append(_text(center, base + 18, label, "middle"))
-    return _svg(title, height, body, width)
+            marks.append(Label(_n(center), _n(base + 18), label, "middle"))
+    return Chart(title, height, marks, width)
 
 
 def _hbars(
@@ -160,41 +230,36 @@ def _hbars(
     legend: list[tuple[str, str]],
     empty: str,
     note_label: str = "",
-) -> str:
+) -> Chart:
     """Horizontal bars: (label, [(value, colour, value text)], right-hand note) per row."""
     if not rows:
         return _empty(title, empty)
     width, left, right = 480, 130, 420
     top = max((v for _, series, _ in rows for v, _, _ in series), default=0) or 1
-    y, body = 8.0, []
+    y = 8.0
+    marks: list[Line | Rect | Label] = []
     if legend:
         x = 8.0
         for name, colour in legend:
-            body.append(f'<rect x="{x:.1f}" y="{y}" width="12" height="12" fill="{colour}"/>')
-            body.append(_text(x + 17, y + 10, name))
+            marks.append(Rect(_n(x), str(y), "12", "12", colour))
+            marks.append(Label(_n(x + 17), _n(y + 10), name))
             x += 17 + 7 * len(name) + 16
-        body.append(_text(width - 6, y + 10, note_label, "end", ' font-weight="600"'))
+        marks.append(Label(_n(width - 6), _n(y + 10), note_label, "end", weight="600"))
         y += 24
     for label, series, note in rows:
         thick = 26 if len(series) == 1 else 14
         row_height = (thick + 4) * len(series)
         middle = y + row_height / 2 + 4
-        body.append(
-            f'<text x="{left - 8}" y="{middle:.1f}" text-anchor="end"><title>{escape(label)}'
-            f"</title>{escape(_short(label))}</text>"
-        )
-        for j, (value, colour, text) in enumerate(series):
+        marks.append(Label(str(left - 8), _n(middle), _short(label), "end", tooltip=label))
+        for j, (value, colour, shown) in enumerate(series):
             bar = (right - left - 40) * value / top
             by = y + j * (thick + 4) + 2
-            body.append(
-                f'<rect x="{left}" y="{by:.1f}" width="{bar:.1f}" height="{thick}"'
-                f' fill="{colour}"/>'
-            )
-            body.append(_text(left + bar + 4, by + thick / 2 + 4, text))
+            marks.append(Rect(str(left), _n(by), _n(bar), str(thick), colour))
+            marks.append(Label(_n(left + bar + 4), _n(by + thick / 2 + 4), shown))
         if note:
-            body.append(_text(width - 6, middle, note, "end", ' font-weight="600"'))
+            marks.append(Label(_n(width - 6), _n(middle), note, "end", weight="600"))
         y += row_height + 10
-    return _svg(title, int(y + 4), body, width)
+    return Chart(title, int(y + 4), marks, width)
 
 
 def _histogram(values: list[float]) -> list[tuple[str, int]]:
@@ -206,9 +271,9 @@ def _histogram(values: list[float]) -> list[tuple[str, int]]:
     return list(zip(labels, counts, strict=True))
 
 
-def _charts(
-    report: dict[str, Any], lead_times: dict[str, list[float]], s: dict[str, str], lang: str
-) -> list[tuple[str, str]]:
+def charts(report: dict[str, Any], lead_times: dict[str, list[float]], lang: str) -> list[Chart]:
+    """The four charts: funnel, conversion per quarter, lead times, per team."""
+    s = TEXTS[lang]
     funnel = report["funnel"]
     funnel_rows = [(s[k], [(float(funnel[k]), BLUE, str(funnel[k]))], "") for k in FUNNEL]
     quarters = report["by_quarter"]
@@ -223,54 +288,99 @@ def _charts(
          fmt("conversion_rate", f["conversion_rate"], lang))
         for name, f in sorted(teams.items())
     ]  # fmt: skip
-    lead_title = s["lead_dist"].format(n=len(overall_times))
+    lead_title = text(lang, "lead_dist", n=len(overall_times))
     top = max((c for _, c in histogram), default=0)
     legend = [(s["promoted"], GREEN), (s["stopped"], RED)]
     return [
-        (s["funnel"], _hbars(s["funnel"], funnel_rows, [], s["no_data"])),
-        (s["conv_quarter"], _vbars(s["conv_quarter"], quarter_bars, 1.0, BLUE, s["no_data"])),
-        (lead_title, _vbars(lead_title, hist_bars if top else [], top, PURPLE, s["no_data"])),
-        (
-            s["per_team"],
-            _hbars(s["per_team"], team_rows, legend, s["no_data"], s["conversion_rate"]),
-        ),
+        _hbars(s["funnel"], funnel_rows, [], s["no_data"]),
+        _vbars(s["conv_quarter"], quarter_bars, 1.0, BLUE, s["no_data"]),
+        _vbars(lead_title, hist_bars if top else [], top, PURPLE, s["no_data"]),
+        _hbars(s["per_team"], team_rows, legend, s["no_data"], s["conversion_rate"]),
     ]
 
 
-def _table(
-    section: str, groups: dict[str, dict[str, Any]], first: str, s: dict[str, str], lang: str
-) -> str:
+# ------------------------------------------------------------------ the page
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table: its heading, column heads and rows of (name, cells)."""
+
+    heading: str
+    heads: list[str]
+    rows: list[tuple[str, list[Metric]]]
+
+
+def _table(section: str, groups: dict[str, dict[str, Any]], first: str, lang: str) -> Table:
     known = FIGURES[2:] if section == "by_quarter" else FIGURES
     columns = [k for k in known if not groups or any(k in g for g in groups.values())]
     columns += sorted({k for g in groups.values() for k in g} - set(columns))
-    head = "".join(f'<th scope="col">{escape(s.get(c, c))}</th>' for c in [first, *columns])
-    rows = []
-    for name in sorted(groups):
-        cells = "".join(
-            _metric("td", f"{section}.{name}.{c}", c, groups[name][c], lang)
-            for c in columns
-            if c in groups[name]
-        )
-        rows.append(f'<tr><th scope="row">{escape(name)}</th>{cells}</tr>')
-    if not rows:
-        rows.append(f'<tr><td colspan="{len(columns) + 1}">{escape(s["no_data"])}</td></tr>')
-    return (
-        f'<h3>{escape(s[section])}</h3><div class="table-wrap"><table><thead><tr>{head}</tr>'
-        f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
-    )
+    heads = [capital(text(lang, first)), *(text(lang, c, default=c) for c in columns)]
+    rows = [
+        (name, [metric(f"{section}.{name}.{c}", c, groups[name][c], lang)
+                for c in columns if c in groups[name]])
+        for name in sorted(groups)
+    ]  # fmt: skip
+    return Table(text(lang, section), heads, rows)
 
 
-def _period(report: dict[str, Any], s: dict[str, str], lang: str) -> str:
-    """The period text; null bounds still carry their (hidden) data-metric element."""
+def _period(report: dict[str, Any], lang: str) -> tuple[list[str | Metric], list[Metric]]:
+    """The period in words, as text and the bounds' metrics in the order shown; and the
+    null bounds, which still carry a (hidden) data-metric element."""
     since, until = report.get("since"), report.get("until")
-    shown = {k: _metric("span", k, k, v, lang) for k, v in (("since", since), ("until", until))}
-    hidden = "".join(
-        f'<span hidden data-metric="{k}" data-value="null">{DASH}</span>'
-        for k, v in (("since", since), ("until", until))
-        if v is None
-    )
-    key = "both" if since and until else "since" if since else "until" if until else "all_time"
-    return escape(s[key]).format(**shown) + hidden
+    bounds = {k: metric(k, k, v, lang) for k, v in (("since", since), ("until", until))}
+    key = "both" if since and until else "since" if since else "until" if until else "all"
+    parts: list[str | Metric] = []
+    for literal, name, _, _ in string.Formatter().parse(text(lang, f"period_{key}")):
+        parts += [literal] if literal else []
+        parts += [bounds[name]] if name else []
+    return parts, [bounds[k] for k, v in (("since", since), ("until", until)) if v is None]
+
+
+def context(
+    report: dict[str, Any],
+    lead_times: dict[str, list[float]],
+    *,
+    title: str = DEFAULT_TITLE,
+    lang: str = "en",
+) -> dict[str, Any]:
+    """Everything ``report.html`` shows, for one report in one language (English when
+    ``lang`` is not one we have)."""
+    lang = lang if lang in TEXTS else "en"
+    overall, funnel = report["overall"], report["funnel"]
+    period, hidden = _period(report, lang)
+    funnel_table = Table(
+        text(lang, "funnel"),
+        [capital(text(lang, "state")), text(lang, "experiments")],
+        [(text(lang, k), [metric(f"funnel.{k}", k, funnel[k], lang)]) for k in FUNNEL
+         if k in funnel],
+    )  # fmt: skip
+    return {
+        "lang": lang,
+        "t": TEXTS[lang],
+        "colours": COLOURS,
+        "title": text(lang, "report_title") if title == DEFAULT_TITLE else title,
+        "generated": metric("generated_at", "generated_at", report.get("generated_at"), lang),
+        "period": period,
+        "hidden": hidden,
+        "figures": [
+            (text(lang, k), metric(f"overall.{k}", k, overall[k], lang))
+            for k in FIGURES
+            if k in overall
+        ],
+        "charts": charts(report, lead_times, lang),
+        "tables": [
+            funnel_table,
+            *(
+                _table(section, report[section], first, lang)
+                for section, first in (
+                    ("by_team", "team"),
+                    ("by_sandbox", "sandbox"),
+                    ("by_quarter", "quarter"),
+                )
+            ),
+        ],
+    }
 
 
 def render(
@@ -281,49 +391,8 @@ def render(
     lang: str = "en",
     filters_html: str = "",
 ) -> str:
-    """One offline HTML page for a report; ``filters_html`` is inserted verbatim."""
-    lang = lang if lang in STRINGS else "en"
-    s = STRINGS[lang]
-    title = s["title"] if title == DEFAULT_TITLE else title
-    overall = report["overall"]
-    figures = "".join(
-        f'<div class="figure"><span class="label">{escape(s[k])}</span>'
-        f"{_metric('span', f'overall.{k}', k, overall[k], lang, 'value')}</div>"
-        for k in FIGURES
-        if k in overall
-    )
-    funnel_rows = "".join(
-        f'<tr><th scope="row">{escape(s[k])}</th>'
-        f"{_metric('td', f'funnel.{k}', k, report['funnel'][k], lang)}</tr>"
-        for k in FUNNEL
-        if k in report["funnel"]
-    )
-    charts = "".join(
-        f"<figure><figcaption>{escape(caption)}</figcaption>{svg}</figure>"
-        for caption, svg in _charts(report, lead_times, s, lang)
-    )
-    tables = "".join(
-        _table(section, report[section], first, s, lang)
-        for section, first in (
-            ("by_team", "team"),
-            ("by_sandbox", "sandbox"),
-            ("by_quarter", "quarter"),
-        )
-    )
-    generated = _metric("span", "generated_at", "generated_at", report.get("generated_at"), lang)
-    return (
-        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
-        f"<header><h1>{escape(title)}</h1><p>{escape(s['generated'])}: {generated} · "
-        f"{escape(s['period'])}: {_period(report, s, lang)}</p></header>{filters_html}"
-        f'<section aria-labelledby="h-figures"><h2 id="h-figures">{escape(s["figures"])}</h2>'
-        f'<div class="figures">{figures}</div></section>'
-        f'<section aria-labelledby="h-charts"><h2 id="h-charts">{escape(s["charts"])}</h2>'
-        f'<div class="charts">{charts}</div></section>'
-        f'<section aria-labelledby="h-tables"><h2 id="h-tables">{escape(s["tables"])}</h2>'
-        f'<h3>{escape(s["funnel"])}</h3><div class="table-wrap"><table><thead><tr>'
-        f'<th scope="col">{escape(s["state"])}</th><th scope="col">{escape(s["count"])}</th>'
-        f"</tr></thead><tbody>{funnel_rows}</tbody></table></div>{tables}</section>"
-        "</main></body></html>\n"
-    )
+    """One offline HTML page for a report; ``filters_html`` (the dashboard's form, HTML
+    the registry service rendered) is inserted as it is."""
+    page = context(report, lead_times, title=title, lang=lang)
+    html_page = TEMPLATES.get_template("report.html").render(page, filters=Markup(filters_html))
+    return html_page + "\n"  # a file that ends its last line

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.reporting.html import render
+from sandbox.reporting.html import TEMPLATES, context, render
 
 SAMPLE: dict[str, Any] = {
     "generated_at": "2025-10-01T08:00:00Z",
@@ -249,3 +249,57 @@ def test_sample_renders_to_a_file(tmp_path: Any) -> None:
     out = tmp_path / "report.html"
     out.write_text(render(SAMPLE, LEAD_TIMES), encoding="utf-8")
     assert out.stat().st_size > 5000
+
+
+def test_autoescape_a_team_sandbox_and_title_with_script_and_quotes() -> None:
+    """The template escapes what it shows: a team, sandbox or title holding <script>
+    and a double quote is text in the page, its tables and its charts, and intact in
+    the data-metric attributes; every chart stays well-formed SVG."""
+    hostile = '<script>alert("x")</script>'
+    report = json.loads(json.dumps(SAMPLE))
+    report["by_team"][hostile] = report["by_team"].pop("belastingen")
+    report["by_sandbox"][hostile] = report["by_sandbox"].pop("demo")
+    for lang in ("en", "nl"):
+        html = render(report, LEAD_TIMES, title=hostile, lang=lang)
+        page = parse(html)
+        assert "<script" not in html and '"x"' not in html
+        assert "script" not in page.tags
+        # the <title>, the h1, both tables' row heads and the team chart's tooltip
+        assert html.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;<") == 5
+        assert json.loads(page.metrics[f"by_team.{hostile}.promoted"][0]) == 4
+        assert json.loads(page.metrics[f"by_sandbox.{hostile}.registered"][0]) == 10
+        for svg in re.findall(r"<svg\b.*?</svg>", html, flags=re.S):
+            ET.fromstring(svg)
+
+
+def test_the_page_data_is_computed_without_rendering() -> None:
+    """``context`` is what the template shows: texts, metrics and chart geometry."""
+    page = context(SAMPLE, LEAD_TIMES, lang="nl")
+    assert page["title"] == "Experimenten naar productie"
+    figures = dict(page["figures"])
+    assert figures["Conversiegraad"].shown == "66,7%"
+    assert [m.path for m in page["period"] if not isinstance(m, str)] == ["since", "until"]
+    assert page["hidden"] == []
+    funnel, per_team = page["charts"][0], page["charts"][3]
+    assert funnel.title.startswith("Trechter")
+    widths = [float(m.width) for m in funnel.marks if m.kind == "rect"]
+    assert len(widths) == 5 and widths == sorted(widths, reverse=True)  # 14, 12, 10, 7, 6
+    assert sum(m.kind == "rect" for m in per_team.marks) == 2 + 3 * 2  # legend, 3 teams
+    assert [t.heading for t in page["tables"]] == [
+        "Trechter: experimenten die elke fase ooit bereikten",
+        "Per team",
+        "Per sandbox",
+        "Per kwartaal",
+    ]
+    assert page["tables"][1].heads[0] == "Team" and page["tables"][3].heads[0] == "Kwartaal"
+    empty = context(EMPTY, {"overall": []})
+    assert [m.path for m in empty["hidden"]] == ["since", "until"]
+    assert empty["period"] == ["all time"]
+
+
+def test_the_templates_autoescape_and_ship_beside_the_module() -> None:
+    names = TEMPLATES.list_templates()
+    assert {"report.html", "report.css", "svg.html"} <= set(names)
+    for name in names:
+        TEMPLATES.get_template(name)  # compiles
+        assert TEMPLATES.autoescape(name) is name.endswith(".html")

@@ -16,7 +16,7 @@ from datetime import date
 from html import escape
 from typing import Any
 
-from ...reporting.html import STRINGS
+from ...texts import text
 from ..access_log import AccessEntry
 from ..store import ExperimentView
 from .access import Caller
@@ -127,7 +127,7 @@ class Language:
 
     def state(self, state: str) -> str:
         """A lifecycle state in words (the dashboard's labels)."""
-        return STRINGS[self.code].get(state, state)
+        return text(self.code, state, default=state)
 
 
 ENGLISH = Language()
