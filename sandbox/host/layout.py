@@ -7,9 +7,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .names import STAGED_MARKER
+
 STATE_ENV = "SANDBOX_STATE_DIR"
 SERVER_SOCKET = "jupyter.sock"
 MAX_SOCKET_PATH = 107  # bytes in sockaddr_un.sun_path, less the final NUL
+PROXY = "configurable-http-proxy"
+NPM_BIN = Path("node_modules", ".bin")  # where npm puts a package's executables
 
 
 def default_state_dir() -> Path:
@@ -36,10 +40,37 @@ def private_file(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Layout:
+    """Every path inside the state directory, built here and nowhere else:
+    Python calls these methods, and the playbooks receive the paths as
+    extravars (``sandbox/provisioning/ansible.py``)."""
+
     root: Path
 
+    # sandboxes/<name>/: one folder per sandbox
+
+    def sandboxes_dir(self) -> Path:
+        return self.root / "sandboxes"
+
     def sandbox_dir(self, sandbox: str) -> Path:
-        return self.root / "sandboxes" / sandbox
+        return self.sandboxes_dir() / sandbox
+
+    def applied(self, sandbox: str) -> Path:
+        """What the last ``up`` applied; ``plan`` compares against it."""
+        return self.sandbox_dir(sandbox) / "applied.json"
+
+    def hub_checksum_cache(self, sandbox: str) -> Path:
+        """The hub's cache of staged files' checksums (checks at server start)."""
+        return self.sandbox_dir(sandbox) / "checksums.json"
+
+    def notices_dir(self, sandbox: str) -> Path:
+        """Per-user NOTICE.md files about datasets that were not mounted."""
+        return self.sandbox_dir(sandbox) / "notices"
+
+    def homes_dir(self, sandbox: str) -> Path:
+        """Users' homes of a ``spawner: local`` sandbox."""
+        return self.sandbox_dir(sandbox) / "homes"
+
+    # sandboxes/<name>/hub/: the hub's files
 
     def hub_dir(self, sandbox: str) -> Path:
         return self.sandbox_dir(sandbox) / "hub"
@@ -53,16 +84,32 @@ class Layout:
     def hub_settings(self, sandbox: str) -> Path:
         return self.hub_dir(sandbox) / "hub.json"
 
+    def hub_loader(self, sandbox: str) -> Path:
+        """The copy of ``sandbox/hub/jupyterhub_config.py`` the hub starts with
+        (it reads ``hub.json`` beside itself)."""
+        return self.hub_dir(sandbox) / "jupyterhub_config.py"
+
+    def hub_database(self, sandbox: str) -> Path:
+        return self.hub_dir(sandbox) / "jupyterhub.sqlite"
+
     def pidfile(self, sandbox: str) -> Path:
         return self.hub_dir(sandbox) / "jupyterhub.pid"
 
     def logfile(self, sandbox: str) -> Path:
         return self.hub_dir(sandbox) / "jupyterhub.log"
 
+    def proxy_pidfile(self, sandbox: str) -> Path:
+        return self.hub_dir(sandbox) / "proxy.pid"
+
+    # sockets/<name>/: kept short, near the root
+
+    def sockets_root(self) -> Path:
+        return self.root / "sockets"
+
     def sockets_dir(self, sandbox: str) -> Path:
         """A sandbox's unix sockets, kept short: a socket's path holds at most
         107 bytes, so they live near the root of the state directory."""
-        return self.root / "sockets" / sandbox
+        return self.sockets_root() / sandbox
 
     def user_sockets(self, sandbox: str, user: str) -> Path:
         # a fixed-length name, so the path fits whatever the user name's length
@@ -84,8 +131,7 @@ class Layout:
         # beside the folders containers mount, never inside one
         return self.sockets_dir(sandbox) / "proxy.sock"
 
-    def applied(self, sandbox: str) -> Path:
-        return self.sandbox_dir(sandbox) / "applied.json"
+    # datasets/<id>/<version>-<digest>/: staged copies
 
     def datasets_dir(self) -> Path:
         return self.root / "datasets"
@@ -93,9 +139,54 @@ class Layout:
     def dataset_version_dir(self, dataset: str, version_key: str) -> Path:
         return self.datasets_dir() / dataset / version_key
 
+    def staged_marker(self, dataset: str, version_key: str) -> Path:
+        """Present once the version is completely staged (see ``host.staging``)."""
+        return self.dataset_version_dir(dataset, version_key) / STAGED_MARKER
+
+    def uploads_dir(self) -> Path:
+        """Where remote hosts receive datasets' source files before staging."""
+        return self.root / "uploads"
+
+    def upload_dir(self, dataset: str) -> Path:
+        return self.uploads_dir() / dataset
+
+    def upload_extras(self, dataset: str) -> Path:
+        """The generated data card files of a dataset, as JSON, for staging."""
+        return self.uploads_dir() / f"{dataset}-extras.json"
+
+    def verify_cache(self) -> Path:
+        """``datasets verify``'s cache of staged files' checksums."""
+        return self.root / "checksums.json"
+
+    # the host's own tools
+
+    def dockerd_pidfile(self) -> Path:
+        """A supervised dockerd's (where systemd does not run)."""
+        return self.root / "dockerd" / "dockerd.pid"
+
+    def dockerd_logfile(self) -> Path:
+        return self.root / "dockerd" / "dockerd.log"
+
+    def proxy_prefix(self) -> Path:
+        """The npm prefix configurable-http-proxy is installed into when missing."""
+        return self.root / "proxy"
+
+    def proxy_command(self) -> Path:
+        return self.proxy_prefix() / NPM_BIN / PROXY
+
+    def cache_dir(self) -> Path:
+        """Downloads kept between runs (debootstrap's packages for the local base image)."""
+        return self.root / "cache"
+
+    # the registry and restores
+
     @property
     def registry_db(self) -> Path:
         return self.root / "registry.sqlite"
+
+    def restored_config(self) -> Path:
+        """Where ``sandbox restore`` puts the config directory of a backup."""
+        return self.root / "restored-config"
 
 
 SECRET_NAMES = ("cookie_secret", "proxy_token", "cli_token", "user_password", "admin_password")

@@ -19,8 +19,9 @@ from pathlib import Path
 from ..errors import SandboxError
 from .hashing import sha256_file
 from .layout import private_dir
+from .names import STAGED_MARKER
 
-MANIFEST = ".staged"
+MANIFEST = STAGED_MARKER  # the manifest a finished copy holds, and the marker that it is finished
 
 
 class StagingError(SandboxError):

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from ..config.model import Sandbox
 from ..governance.catalog import StagedDataset
+from ..host import names
 from ..host.dockerd import LOG_OPTIONS
 from ..host.layout import Layout
 from .pages import template_vars
@@ -52,9 +53,6 @@ CONTAINER_UID = 1000
 # The hub's socket: the servers of every user connect to it (through the
 # read-only mount of the hub's socket folder, which no host user can reach).
 HUB_SOCKET_MODE = 0o666
-# The label that says how a sandbox's network was made: another value means
-# it is made again (networks cannot be changed in place).
-NETWORK_DESIGN = "org.data-sandbox.design"
 PICK_PORT = 0  # a service URL with this port gets a free one when the hub starts
 # Where a container sees its socket folders: fixed short paths, whatever the
 # host's state directory (which a container user may not even traverse).
@@ -82,16 +80,12 @@ def guarded(inputs: HubInputs) -> list[str]:
     return [inputs.python, "-m", "sandbox.host.orphanguard", inputs.python]
 
 
-def container_prefix(sandbox: str) -> str:
-    return f"sandbox-{sandbox}-"
-
-
 def network_name(sandbox: Sandbox) -> str:
     """Docker containers without egress get no network at all, only their own
     loopback; others join the sandbox's own network (see ``network_spec``)."""
     if sandbox.spawner == "docker" and not sandbox.network.egress:
-        return "none"
-    return f"sandbox-{sandbox.name}"
+        return names.NO_NETWORK
+    return names.network_name(sandbox.name)
 
 
 NO_ICC = "com.docker.network.bridge.enable_icc=false"
@@ -109,8 +103,8 @@ def network_spec(sandbox: Sandbox) -> dict[str, Any] | None:
       is ``--internal`` and the host has no address on it, so a container
       reaches neither outside, nor the host, nor another container.
 
-    ``labelled`` is the network that carries the design label (a network made
-    from a config network takes no labels of its own).
+    ``labelled`` is the network that carries the design label, ``design_label``
+    (a network made from a config network takes no labels of its own).
     """
     if sandbox.spawner == "local" or (sandbox.spawner == "docker" and not sandbox.network.egress):
         return None
@@ -121,13 +115,14 @@ def network_spec(sandbox: Sandbox) -> dict[str, Any] | None:
         return {
             "name": name,
             "labelled": name,
+            "design_label": names.LABEL_DESIGN,
             "design": design,
             "create": create,
             "remove": [name],
         }
     design = "swarm bridge; no icc" + ("" if egress else "; internal; no host address")
     options = ["--opt", NO_ICC] + ([] if egress else ["--opt", NO_HOST_ADDRESS])
-    config = f"{name}-config"
+    config = names.network_config_name(sandbox.name)
     create = [
         ["docker", "network", "create", "--config-only", *_labels(sandbox, design), *options,
          config],
@@ -137,6 +132,7 @@ def network_spec(sandbox: Sandbox) -> dict[str, Any] | None:
     return {
         "name": name,
         "labelled": config,
+        "design_label": names.LABEL_DESIGN,
         "design": design,
         "create": create,
         "remove": [name, config],
@@ -145,8 +141,8 @@ def network_spec(sandbox: Sandbox) -> dict[str, Any] | None:
 
 def _labels(sandbox: Sandbox, design: str) -> list[str]:
     return [
-        "--label", f"org.data-sandbox.sandbox={sandbox.name}",
-        "--label", f"{NETWORK_DESIGN}={design}",
+        "--label", f"{names.LABEL_SANDBOX}={sandbox.name}",
+        "--label", f"{names.LABEL_DESIGN}={design}",
     ]  # fmt: skip
 
 
@@ -199,13 +195,13 @@ def governance_settings(
     sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
 ) -> dict:
     """Spawner settings for the checks at every server start."""
-    folder = inputs.layout.sandbox_dir(sandbox.name)
+    layout, name = inputs.layout, sandbox.name
     return {
         "user_datasets": user_mounts(sandbox, staged),
         "sandbox_name": sandbox.name,
         "registry_url": inputs.registry_url,
-        "checksum_cache": str(folder / "checksums.json"),
-        "notices_dir": str(folder / "notices"),
+        "checksum_cache": str(layout.hub_checksum_cache(name)),
+        "notices_dir": str(layout.notices_dir(name)),
         "clock_file": inputs.clock_file,
     }
 
@@ -214,7 +210,6 @@ def hub_settings(
     sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
 ) -> dict[str, Any]:
     layout, name, hub = inputs.layout, sandbox.name, sandbox.hub
-    hub_dir = layout.hub_dir(name)
     roles: list[dict[str, Any]] = [
         {
             "name": CLI_SERVICE,
@@ -233,7 +228,7 @@ def hub_settings(
                 *guarded(inputs),
                 "-m",
                 "sandbox.registry.service",
-                str(hub_dir / "hub.json"),
+                str(layout.hub_settings(name)),
             ],
             "oauth_no_confirm": True,
             "display": True,
@@ -278,7 +273,7 @@ def hub_settings(
             "hub_bind_url": socket_url(layout.hub_socket(name)),
             "hub_connect_url": socket_url(layout.hub_socket(name)),
             "hub_socket_mode": HUB_SOCKET_MODE,
-            "db_url": f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}",
+            "db_url": f"sqlite:///{layout.hub_database(name)}",
             "cookie_secret_file": str(layout.secret(name, "cookie_secret")),
             "authenticator_class": AUTHENTICATORS[sandbox.auth.type],
             "spawner_class": SPAWNERS[sandbox.spawner],
@@ -294,7 +289,7 @@ def hub_settings(
         "ConfigurableHTTPProxy": {
             "command": [inputs.proxy_command],
             "api_url": socket_url(layout.proxy_api_socket(name)),
-            "pid_file": str(hub_dir / "proxy.pid"),
+            "pid_file": str(layout.proxy_pidfile(name)),
         },
         "Authenticator": {
             "allowed_users": [u for u in sandbox.users if u not in sandbox.admins],
@@ -326,7 +321,7 @@ def hub_settings(
     else:
         traitlets[spawner_section] = {
             **governance_settings(sandbox, staged, inputs),
-            "homes_dir": str(layout.sandbox_dir(name) / "homes"),
+            "homes_dir": str(layout.homes_dir(name)),
         }
     return {
         "sandbox": name,
@@ -376,14 +371,14 @@ def _container_settings(
     sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
 ) -> dict[str, Any]:
     name, layout = sandbox.name, inputs.layout
-    labels = {"org.data-sandbox.sandbox": name, "org.data-sandbox.user": "{username}"}
+    labels = {names.LABEL_SANDBOX: name, names.LABEL_USER: names.USERNAME}
     user = f"{CONTAINER_UID}:{CONTAINER_UID}"
     settings: dict[str, Any] = {
         "image": inputs.image,
         "pull_policy": "never",
         "remove": True,
-        "name_template": container_prefix(name) + "{username}",
-        "volumes": {f"sandbox-{name}-home-{{username}}": HOME},
+        "name_template": names.container_name(name, names.USERNAME),
+        "volumes": {names.home_volume(name, names.USERNAME): HOME},
         "notebook_dir": HOME,
         "mem_limit": sandbox.resources.memory_bytes,
         "cpu_limit": sandbox.resources.cpus,

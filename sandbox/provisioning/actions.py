@@ -190,7 +190,7 @@ def verify_datasets(
     loaded = load_config(config_path, verify_checksums=False)
     if dataset is not None and dataset not in loaded.cards:
         raise InvalidInput(f"unknown dataset {dataset!r} (known: {', '.join(loaded.cards)})")
-    cache = ChecksumCache(env.layout.root / "checksums.json")
+    cache = ChecksumCache(env.layout.verify_cache())
     checks, hashed = [], 0
     for dataset_id in [dataset] if dataset else sorted(loaded.cards):
         staged = staged_dataset(loaded, dataset_id, env.layout)

@@ -64,16 +64,17 @@ def create(layout: Layout, registry_url: str, config_dir: Path, output: Path) ->
             if result.returncode != 0:
                 raise SandboxError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
             manifest["registry"] = "postgresql"
-        sandboxes = layout.root / "sandboxes"
+        sandboxes = layout.sandboxes_dir()
         for folder in sorted(sandboxes.iterdir()) if sandboxes.is_dir() else []:
-            hub = folder / "hub"
-            target = root / "sandboxes" / folder.name
+            name = folder.name
+            database, secrets = layout.hub_database(name), layout.secrets_dir(name)
+            target = root / "sandboxes" / name
             target.mkdir(parents=True)
-            if (hub / "jupyterhub.sqlite").exists():
-                _sqlite_copy(hub / "jupyterhub.sqlite", target / "jupyterhub.sqlite")
-            if (hub / "secrets").is_dir():
-                shutil.copytree(hub / "secrets", target / "secrets")
-            manifest["sandboxes"].append(folder.name)
+            if database.exists():
+                _sqlite_copy(database, target / "jupyterhub.sqlite")
+            if secrets.is_dir():
+                shutil.copytree(secrets, target / "secrets")
+            manifest["sandboxes"].append(name)
         shutil.copytree(config_dir, root / "config", symlinks=True)
         (root / MANIFEST).write_text(json.dumps(manifest, indent=2))
         fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -123,14 +124,14 @@ def restore(archive: Path, layout: Layout, registry_url: str) -> dict:
             if result.returncode != 0:
                 raise SandboxError(f"pg_restore failed: {result.stderr.strip()[-500:]}")
         for name in manifest["sandboxes"]:
-            source, hub = root / "sandboxes" / name, layout.hub_dir(name)
-            hub.mkdir(parents=True, exist_ok=True, mode=0o700)
+            source, secrets = root / "sandboxes" / name, layout.secrets_dir(name)
+            layout.hub_dir(name).mkdir(parents=True, exist_ok=True, mode=0o700)
             if (source / "jupyterhub.sqlite").exists():
-                shutil.copy2(source / "jupyterhub.sqlite", hub / "jupyterhub.sqlite")
+                shutil.copy2(source / "jupyterhub.sqlite", layout.hub_database(name))
             if (source / "secrets").is_dir():
-                shutil.copytree(source / "secrets", hub / "secrets")
-                os.chmod(hub / "secrets", 0o700)
-                for secret in (hub / "secrets").iterdir():
+                shutil.copytree(source / "secrets", secrets)
+                os.chmod(secrets, 0o700)
+                for secret in secrets.iterdir():
                     os.chmod(secret, 0o600)
-        shutil.copytree(root / "config", layout.root / "restored-config", symlinks=True)
+        shutil.copytree(root / "config", layout.restored_config(), symlinks=True)
     return manifest

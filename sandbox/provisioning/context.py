@@ -10,7 +10,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from ..errors import InvalidInput
-from ..host.layout import Layout, default_state_dir
+from ..host.layout import NPM_BIN, PROXY, Layout, default_state_dir
 
 CA_BUNDLE_ENV = "SANDBOX_CA_BUNDLE"
 # Image builds trust what this host trusts unless told otherwise, so builds
@@ -73,13 +73,18 @@ class Environment:
     def proxy_command(self) -> str:
         """configurable-http-proxy: the project's npm install, else one on PATH,
         else the copy the hub role installs into the state directory."""
-        local = self.project / "node_modules" / ".bin" / "configurable-http-proxy"
+        local = self.project / NPM_BIN / PROXY
         if local.exists():
             return str(local)
-        found = shutil.which("configurable-http-proxy")
+        found = shutil.which(PROXY)
         if found:
             return found
-        return str(self.layout.root / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")
+        return str(self.layout.proxy_command())
+
+    @property
+    def hub_loader(self) -> Path:
+        """The hub's fixed configuration loader, copied beside each hub's hub.json."""
+        return self.project / "sandbox" / "hub" / "jupyterhub_config.py"
 
     @property
     def registry_url(self) -> str:

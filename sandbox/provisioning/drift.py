@@ -16,7 +16,6 @@ from pathlib import Path
 import requests
 
 from ..host.secrets import HUB_SECRETS
-from ..host.staging import MANIFEST
 from ..hub.settings import hub_api
 from .context import Environment
 from .plan import SandboxPlan
@@ -28,20 +27,19 @@ def drift(plan: SandboxPlan, env: Environment) -> list[str]:
         return [f"{c.action} {c.kind} {c.name}" for c in plan.changes]
     name, layout = plan.sandbox.name, env.layout
     found: list[str] = []
-    hub_json = layout.hub_dir(name) / "hub.json"
+    hub_json = layout.hub_settings(name)
     try:
         if json.loads(hub_json.read_text(encoding="utf-8")) != plan.settings:
             found.append(f"{hub_json} differs from the plan")
     except (OSError, ValueError):
         found.append(f"{hub_json} is missing or unreadable")
-    loader = env.project / "sandbox" / "hub" / "jupyterhub_config.py"
-    if not _same_bytes(loader, layout.hub_dir(name) / "jupyterhub_config.py"):
+    if not _same_bytes(env.hub_loader, layout.hub_loader(name)):
         found.append("the hub's jupyterhub_config.py differs")
     found += [f"secret {n} missing" for n in HUB_SECRETS if not layout.secret(name, n).is_file()]
     found += [
         f"dataset {i} not staged at {s.path}"
         for i, s in plan.staged.items()
-        if not (s.path / MANIFEST).is_file()
+        if not layout.staged_marker(s.id, s.version_key).is_file()
     ]
     if not Path(env.proxy_command).exists():
         found.append("configurable-http-proxy is not installed")

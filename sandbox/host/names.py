@@ -1,0 +1,67 @@
+"""Names that the Python code, the playbooks and Docker share, stated once.
+
+Python imports them from here; the roles never spell them:
+``sandbox/provisioning/ansible.py`` hands them over as extravars
+(``sandbox_labels``, each hub's ``home_volume_prefix``, each dataset's
+``marker``, each network's ``design_label``). Standard library only: this
+module is imported on target hosts too.
+"""
+
+from __future__ import annotations
+
+# Docker labels. Every container, swarm service and network of a sandbox
+# carries LABEL_SANDBOX (``sandbox down`` finds them by it); a server's
+# container also LABEL_USER; an image built for the sandboxes LABEL_IMAGE
+# (its image folder's name); a sandbox's network LABEL_DESIGN, which says how
+# the network was made (another value means it is made again).
+LABEL_SANDBOX = "org.data-sandbox.sandbox"
+LABEL_USER = "org.data-sandbox.user"
+LABEL_IMAGE = "org.data-sandbox.image"
+LABEL_DESIGN = "org.data-sandbox.design"
+# the same, by role, as the playbooks receive them (extravar sandbox_labels)
+LABELS = {
+    "sandbox": LABEL_SANDBOX,
+    "user": LABEL_USER,
+    "image": LABEL_IMAGE,
+    "design": LABEL_DESIGN,
+}
+
+# The file a finished staged copy of a dataset version holds (its manifest):
+# a copy without it was never completed and is staged again.
+STAGED_MARKER = ".staged"
+
+# Docker's network of a container that has none, only its own loopback.
+NO_NETWORK = "none"
+
+# What the spawners substitute with the user's name in a name template.
+USERNAME = "{username}"
+
+
+def network_name(sandbox: str) -> str:
+    """The sandbox's own Docker network (for sandboxes that have one)."""
+    return f"sandbox-{sandbox}"
+
+
+def network_config_name(sandbox: str) -> str:
+    """The node-local config network a swarm network is made from."""
+    return f"{network_name(sandbox)}-config"
+
+
+def container_prefix(sandbox: str) -> str:
+    """What the name of every server container (or swarm service) of the
+    sandbox starts with; the user's name follows."""
+    return f"sandbox-{sandbox}-"
+
+
+def container_name(sandbox: str, user: str) -> str:
+    return container_prefix(sandbox) + user
+
+
+def home_volume_prefix(sandbox: str) -> str:
+    """What the name of every home volume of the sandbox starts with; the
+    user's name follows (``down --purge`` removes the volumes by it)."""
+    return f"sandbox-{sandbox}-home-"
+
+
+def home_volume(sandbox: str, user: str) -> str:
+    return home_volume_prefix(sandbox) + user
