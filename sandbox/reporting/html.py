@@ -8,7 +8,7 @@ cell carries ``data-metric`` (the dotted path into the report JSON, e.g.
 The markup is in ``templates/`` (``report.html``, its style ``report.css``); the
 functions here are pure and compute what the template shows: ``context`` the whole
 page, the chart functions each chart's geometry as data (``Chart``). ``environment``
-is the Jinja setup of this package's templates.
+is the Jinja setup of this package and of the registry service's pages.
 """
 
 from __future__ import annotations

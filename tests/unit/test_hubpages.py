@@ -84,3 +84,31 @@ def test_every_text_is_stated_once_in_both_languages():
     with pytest.raises(KeyError):
         text("nl", "no-such-text")
     assert capital("persoonsgegevens") == "Persoonsgegevens" and capital("DPIA") == "DPIA"
+
+
+def test_the_hub_the_service_and_the_report_share_one_text_module(demo):
+    """The word the hub's link, the service's heading and the report's column show is
+    one entry of sandbox/texts.py."""
+    from sandbox.registry.lifecycle import FUNNEL
+    from sandbox.registry.service import pages
+    from sandbox.reporting.html import render
+    from sandbox.texts import TEXTS
+
+    assert pages.TEXT is TEXTS
+    nl = template_vars(demo.model_copy(update={"lang": "nl"}), 3)["sandbox_page"]
+    known = {v for texts in TEXTS.values() for v in texts.values()}
+    assert set(nl["text"].values()) - known == {"Sandbox"}  # "sandbox", as a label
+    assert nl["tier_text"] == TEXTS["nl"]["tier_3"]
+    catalog = TEXTS["nl"]["catalog"]
+    alice = pages.Caller("alice", frozenset({"analyst"}), "demo")
+    assert nl["links"][0]["label"] == catalog
+    assert f"<h1>{catalog}</h1>" in pages.catalog(
+        {"catalog": {"datasets": [], "granted": {}}}, alice, pages.Language("nl")
+    )
+    report = {
+        "generated_at": None, "since": None, "until": None, "overall": {}, "by_team": {},
+        "by_sandbox": {}, "by_quarter": {}, "funnel": dict.fromkeys(FUNNEL, 0),
+    }  # fmt: skip
+    experiments = TEXTS["nl"]["experiments"]
+    assert f'<th scope="col">{experiments}</th>' in render(report, {}, lang="nl")
+    assert f"<h1>{experiments}</h1>" in pages.experiment_list([], "/", pages.Language("nl"))

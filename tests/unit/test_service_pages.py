@@ -24,7 +24,7 @@ from sandbox.registry.db import open_registry_url
 from sandbox.registry.lifecycle import Event, Experiment
 from sandbox.registry.service import pages
 from sandbox.registry.service.access import Caller
-from sandbox.registry.service.pages import Language
+from sandbox.registry.service.pages import ENGLISH, Language
 from sandbox.registry.store import ExperimentView
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -306,6 +306,68 @@ def test_everything_is_escaped(config):
 def _hostile_experiment() -> Experiment:
     at = datetime(2025, 3, 1, tzinfo=UTC)
     return Experiment("EXP-1", HOSTILE, "t", "demo", "o", "p", at, "o")
+
+
+SCRIPT = '<script>alert("x")</script>'
+SCRIPT_ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
+
+
+@pytest.mark.parametrize("lang", [ENGLISH, NL])
+def test_autoescape_a_team_and_title_with_script_and_quotes_in_every_page(config, lang):
+    """The templates escape what they show: a team, title, reason or name holding
+    <script> and a double quote is text in every page, and intact in attributes."""
+    at = datetime(2025, 3, 1, tzinfo=UTC)
+    record = Experiment("EXP-1", SCRIPT, SCRIPT, "demo", "alice", SCRIPT, at, "alice")
+    shown = ExperimentView(record, (Event("EXP-1", 1, None, "proposed", at, "alice", SCRIPT),))
+    hostile = copy.deepcopy(config)
+    hostile["organisation"] = SCRIPT
+    hostile["catalog"]["datasets"][0]["title"] = SCRIPT
+    log = [entry(SCRIPT, "woz-2024", "refused", reason=SCRIPT)]
+    bodies = {
+        "experiments": pages.experiment_list([shown], ROOT, lang),
+        "experiment": pages.experiment(shown, ROOT, lang),
+        "catalog": pages.catalog(hostile, ERIN, lang, TODAY, log),
+        "filters": pages.filter_form({"team": SCRIPT}, [SCRIPT], ["demo"], "/d", lang),
+    }
+    for name, body in bodies.items():
+        for html in (body, pages.layout(hostile, caller(SCRIPT, "steward"), body, ROOT, lang)):
+            assert "<script" not in html and '"x"' not in html, name
+            assert SCRIPT_ESCAPED in html, name
+            page = Elements(html)
+            assert SCRIPT in page.text, name  # shown as the text it is
+            assert not page.find("script"), name
+    assert Elements(bodies["catalog"]).rows("data-user")[0]["data-user"] == SCRIPT
+    assert "selected" in Elements(bodies["filters"]).find("option", value=SCRIPT)[0]
+
+
+def test_the_page_data_is_computed_without_rendering(config):
+    """The Python side computes what a template shows; a test reads it as data."""
+    listing = pages.experiment_list_context([view()], ROOT, Language("nl", True))
+    row = listing["rows"][0]
+    assert (row.href, row.state, row.state_text) == (
+        ROOT + "experiments/EXP-0001?lang=nl",
+        "approved",
+        "Goedgekeurd",
+    )
+    cards = {c.id: c for c in pages.catalog_context(config, ALICE, today=date(2027, 7, 1))["cards"]}
+    woz = cards["woz-2024"]
+    assert woz.for_you == "lapsed" and woz.agreement and woz.agreement.lapsed
+    assert woz.legal_basis[0].link and not cards["cbs-wijken-2024"].agreement
+    assert pages.catalog_context(config, ALICE, log=LOG)["log"] is None  # not a steward
+    assert [r.decision for r in pages.access_log_context(LOG, NL)["log"]] == [
+        "toegekend",
+        "geweigerd",
+    ]
+    form = pages.filter_form_context({"team": "b"}, ["a", "b"], [], "/d", NL)
+    assert form["teams"] == [("a", False), ("b", True)] and form["lang"] is None
+
+
+def test_the_templates_autoescape_and_ship_beside_the_module():
+    names = pages.TEMPLATES.list_templates()
+    assert {"layout.html", "catalog.html", "access_log.html", "filter_form.html"} <= set(names)
+    for name in names:
+        pages.TEMPLATES.get_template(name)  # compiles
+        assert pages.TEMPLATES.autoescape(name) is name.endswith(".html")
 
 
 # ------------------------------------------------------------------ reading the log
