@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..texts import LANGUAGES
 from .common import Options, console, current_actor, open_registry, pass_options, write_output
 
 
@@ -21,7 +22,7 @@ from .common import Options, console, current_actor, open_registry, pass_options
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Registered on or after (UTC).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Registered before (UTC).")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File.")
-@click.option("--lang", type=click.Choice(["en", "nl"]), default="en", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @pass_options
 def report(opts: Options, fmt: str, since, until, output: Path | None, lang: str):
     """Which experiments reach production: conversion, funnel, lead time."""

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..errors import InvalidInput
 
+# the languages of sandbox.texts (a test keeps the two the same)
+Language = Literal["en", "nl"]
 SLUG = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 USERNAME = r"^[a-z0-9][a-z0-9._-]*$"
 Slug = Annotated[str, Field(pattern=SLUG, max_length=63)]
@@ -107,7 +109,7 @@ class Sandbox(Strict):
     max_tier: int = Field(default=1, ge=0, le=3)
     expires: dt.date | None = None
     spawner: Literal["docker", "swarm", "local"] = "docker"
-    lang: Literal["en", "nl"] = "en"
+    lang: Language = "en"
     image: Slug = "notebook"
     network: Network = Network()
     resources: Resources = Resources()

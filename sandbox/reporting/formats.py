@@ -6,6 +6,8 @@ import csv
 import io
 from typing import Any
 
+from ..texts import text
+
 CSV_COLUMNS = (
     "group",
     "name",
@@ -60,7 +62,7 @@ def tables(report: dict[str, Any]) -> list[Any]:
         "stopped",
         "conversion",
         "median days",
-        title=f"Experiments to production ({period})",
+        title=f"{text('en', 'report_title')} ({period})",
     )
     for row in rows(report):
         if row["group"] == "quarter":

@@ -137,3 +137,12 @@ def test_architecture_doc_names_only_what_exists():
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     for package in packages:
         assert f"sandbox/{package}/" in text, f"docs/architecture.md does not describe {package}"
+
+
+def test_the_model_offers_the_languages_the_texts_have():
+    from typing import get_args
+
+    from sandbox.config.model import Language
+    from sandbox.texts import LANGUAGES
+
+    assert get_args(Language) == LANGUAGES
