@@ -12,9 +12,9 @@ from typing import Any
 
 from ..errors import ProvisionError
 from ..governance.catalog import StagedDataset, generated_files
+from ..host import names
 from ..host.layout import private_dir
 from ..host.secrets import HUB_SECRETS
-from ..host.staging import MANIFEST
 from ..hub.settings import hub_api
 from .context import Environment
 from .images import DEFAULT_BASE, LOCAL_BASE
@@ -44,22 +44,28 @@ class RunResult:
 
 
 def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
+    """What the playbooks get: every path from the layout, every shared name
+    from ``sandbox.host.names``; the roles build neither themselves."""
+    layout = env.layout
     images = {p.image.tag: p.image for p in plans if p.image}
     swarm = any(p.sandbox.spawner == "swarm" for p in plans)
     datasets = {s.path: s for p in plans for s in p.staged.values()}
     return {
-        "sandbox_state_dir": str(env.layout.root),
-        "sandbox_project_dir": str(env.project),
         "sandbox_python": env.python,
+        "sandbox_labels": dict(names.LABELS),
         "sandbox_docker_required": any(p.sandbox.spawner != "local" for p in plans),
         "sandbox_swarm": swarm,
         # with a swarm the hub runs on its first manager; else on every target
         "sandbox_hub_hosts": f"{SWARM_MANAGERS}[0]" if swarm else "all",
         "sandbox_hub_secret_names": list(HUB_SECRETS),
         "sandbox_docker_install": env.allow_docker_install,
+        "sandbox_dockerd_pidfile": str(layout.dockerd_pidfile()),
+        "sandbox_dockerd_logfile": str(layout.dockerd_logfile()),
+        "sandbox_cache_dir": str(layout.cache_dir()),
         "sandbox_images_base_image": DEFAULT_BASE,
         "sandbox_images_local_base": LOCAL_BASE,
         "sandbox_images_ca_bundle": str(env.ca_bundle) if env.ca_bundle else "",
+        "sandbox_images_base_script": str(env.base_image_script),
         "sandbox_images": [
             {
                 "name": spec.name,
@@ -69,39 +75,50 @@ def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
             }
             for spec in images.values()
         ],
+        "sandbox_uploads_dir": str(layout.uploads_dir()),
         "sandbox_datasets": [_dataset_vars(s, env) for s in datasets.values()],
         "sandbox_hubs": [_hub_vars(p, env) for p in plans],
+        "sandbox_hub_loader": str(env.hub_loader),
         "sandbox_proxy_command": env.proxy_command,
+        "sandbox_proxy_prefix": str(layout.proxy_prefix()),
     }
 
 
 def _dataset_vars(staged: StagedDataset, env: Environment) -> dict[str, Any]:
+    layout = env.layout
+    marker = layout.staged_marker(staged.id, staged.version_key)
     entry: dict[str, Any] = {
         "id": staged.id,
         "dest": str(staged.path),
+        "marker": str(marker),
         "source": str(staged.source),
+        "upload": str(layout.upload_dir(staged.id)),
+        "extras_file": str(layout.upload_extras(staged.id)),
         "files": [{"path": f, "sha256": sha} for f, sha in staged.files],
     }
     # the quality check reads the data: only for versions not yet staged here
-    if env.inventory is not None or not (staged.path / MANIFEST).exists():
+    if env.inventory is not None or not marker.exists():
         entry["extras"] = generated_files(staged)
     return entry
 
 
 def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
-    name = plan.sandbox.name
+    name, layout = plan.sandbox.name, env.layout
     return {
         "name": name,
-        "dir": str(env.layout.hub_dir(name)),
-        "secrets_dir": str(env.layout.secrets_dir(name)),
-        "sockets_dir": str(env.layout.sockets_dir(name)),
-        "hub_sockets_dir": str(env.layout.hub_sockets(name)),
+        "dir": str(layout.hub_dir(name)),
+        "secrets_dir": str(layout.secrets_dir(name)),
+        "sockets_root": str(layout.sockets_root()),
+        "sockets_dir": str(layout.sockets_dir(name)),
+        "hub_sockets_dir": str(layout.hub_sockets(name)),
         "settings": plan.settings,
-        "pidfile": str(env.layout.pidfile(name)),
-        "logfile": str(env.layout.logfile(name)),
+        "settings_file": str(layout.hub_settings(name)),
+        "loader": str(layout.hub_loader(name)),
+        "pidfile": str(layout.pidfile(name)),
+        "logfile": str(layout.logfile(name)),
         "health_url": hub_api(plan.sandbox) + "/",
         "network": plan.desired["network"],
-        "shared_password": plan.sandbox.auth.type == "shared-password",
+        "home_volume_prefix": names.home_volume_prefix(name),
     }
 
 

@@ -82,6 +82,11 @@ class Environment:
         return str(self.layout.proxy_command())
 
     @property
+    def base_image_script(self) -> Path:
+        """Builds the local base image with debootstrap where no registry is reachable."""
+        return self.images / "base" / "build-base.sh"
+
+    @property
     def hub_loader(self) -> Path:
         """The hub's fixed configuration loader, copied beside each hub's hub.json."""
         return self.project / "sandbox" / "hub" / "jupyterhub_config.py"

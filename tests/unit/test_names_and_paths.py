@@ -1,6 +1,7 @@
 """Each fact stated once: every path in the state directory comes from
 ``sandbox.host.layout.Layout``, every name Python shares with the playbooks and
-Docker from ``sandbox.host.names``."""
+Docker from ``sandbox.host.names``; the playbooks receive both as extravars
+and spell neither."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sandbox.hub.settings import HubInputs, hub_settings, network_spec
 
 PROJECT = Path(__file__).resolve().parents[2]
 PACKAGE = PROJECT / "sandbox"
+PLAYBOOKS = PROJECT / "playbooks"
 ROOT = Path("/srv/state")
 
 # Layout's methods and where each puts its path, relative to the state directory.
@@ -170,3 +172,32 @@ def test_hub_settings_take_their_paths_and_names_from_the_modules(loaded):
     assert local["traitlets"]["SandboxLocalSpawner"]["homes_dir"] == str(layout.homes_dir("demo"))
     egress = network_spec(sandbox.model_copy(update={"network": Network(egress=True)}))
     assert egress and egress["design_label"] == names.LABEL_DESIGN
+
+
+# --- the playbooks
+
+
+def role_files(role: Path) -> list[Path]:
+    return sorted(p for p in role.rglob("*.yml") if p.parent.name != "meta")
+
+
+def playbook_files() -> list[Path]:
+    return sorted(PLAYBOOKS.rglob("*.yml"))
+
+
+def test_the_playbooks_spell_no_shared_name_and_build_no_path():
+    spelled = ["org.data-sandbox", ".staged", "sandbox_state_dir", "sandbox-{{", "hub.json"]
+    found = []
+    for path in playbook_files():
+        if path.parent.name == "meta":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split(" #", 1)[0]
+            where = f"{path.relative_to(PROJECT)}:{number}: {line.strip()}"
+            found += [f"{where} (spells {word})" for word in spelled if word in code]
+            # "{{ x }}/name": a path built in YAML (a trailing slash is no path);
+            # the build context is a temporary folder whose files the Dockerfile names
+            built = re.search(r"\}\}/[\w.-]", code) or re.search(r"~ *'/", code)
+            if built and "images_context.path" not in code:
+                found.append(f"{where} (builds a path)")
+    assert not found, "pass it from sandbox/provisioning/ansible.py:\n" + "\n".join(found)
