@@ -1,25 +1,33 @@
 """Each fact stated once: every path in the state directory comes from
 ``sandbox.host.layout.Layout``, every name Python shares with the playbooks and
 Docker from ``sandbox.host.names``; the playbooks receive both as extravars
-and spell neither."""
+and spell neither. Every role declares what it reads (meta/argument_specs.yml),
+and what ``sandbox up`` passes passes that check."""
 
 from __future__ import annotations
 
 import ast
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from sandbox.config.loader import load_config
 from sandbox.config.model import Network
 from sandbox.host import names
 from sandbox.host.layout import Layout
 from sandbox.hub.settings import HubInputs, hub_settings, network_spec
+from sandbox.provisioning.ansible import extravars
+from sandbox.provisioning.context import Environment
+from sandbox.provisioning.plan import build
 
 PROJECT = Path(__file__).resolve().parents[2]
 PACKAGE = PROJECT / "sandbox"
 PLAYBOOKS = PROJECT / "playbooks"
+ROLES = sorted(p for p in (PLAYBOOKS / "roles").iterdir() if p.is_dir())
 ROOT = Path("/srv/state")
 
 # Layout's methods and where each puts its path, relative to the state directory.
@@ -201,3 +209,114 @@ def test_the_playbooks_spell_no_shared_name_and_build_no_path():
             if built and "images_context.path" not in code:
                 found.append(f"{where} (builds a path)")
     assert not found, "pass it from sandbox/provisioning/ansible.py:\n" + "\n".join(found)
+
+
+@pytest.fixture
+def variables(loaded, tmp_path: Path) -> dict[str, Any]:
+    """What `sandbox up` passes for a docker sandbox without network, one with
+    its own bridge, a swarm one and a local one."""
+    env = Environment(layout=Layout(tmp_path / "state"))
+    demo = loaded.config.sandbox("demo")
+    sandboxes = [
+        demo,
+        demo.model_copy(update={"name": "open", "network": Network(egress=True)}),
+        demo.model_copy(update={"name": "swarm", "spawner": "swarm"}),
+        demo.model_copy(update={"name": "local", "spawner": "local"}),
+    ]
+    return extravars([build(loaded, sandbox, env) for sandbox in sandboxes], env)
+
+
+def argument_specs(role: Path) -> dict[str, Any]:
+    return yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+
+
+def validate(options: dict[str, Any], values: dict[str, Any]) -> list[str]:
+    given = {name: values[name] for name in options if name in values}
+    return list(ArgumentSpecValidator(options).validate(given).error_messages)
+
+
+def test_what_sandbox_up_passes_is_what_each_role_declares(variables):
+    assert variables["sandbox_labels"] == names.LABELS
+    for role in ROLES:
+        for entry, spec in argument_specs(role).items():
+            if entry == "stop":  # once per sandbox, as `hub` (playbooks/down.yml)
+                for hub in variables["sandbox_hubs"]:
+                    errors = validate(spec["options"], {**variables, "hub": hub})
+                    assert not errors, f"{role.name} {entry} {hub['name']}: {errors}"
+            else:
+                errors = validate(spec["options"], variables)
+                assert not errors, f"{role.name} {entry}: {errors}"
+
+
+def test_a_missing_input_is_named(variables):
+    spec = argument_specs(PLAYBOOKS / "roles" / "hub")["main"]["options"]
+    values = {k: v for k, v in variables.items() if k != "sandbox_proxy_prefix"}
+    values["sandbox_hubs"] = [
+        {k: v for k, v in variables["sandbox_hubs"][0].items() if k != "loader"}
+    ]
+    assert validate(spec, values) == [
+        "missing required arguments: sandbox_proxy_prefix",
+        "missing required arguments: loader found in sandbox_hubs",
+    ]
+
+
+def referenced(text: str) -> set[str]:
+    """Names read in Jinja: inside {{ }} and in conditions (when, until, ...)."""
+    expressions = re.findall(r"\{\{(.*?)\}\}", text, re.S)
+    expressions += re.findall(
+        r"^\s*(?:- )?(?:when|until|changed_when|failed_when):(.*)$", text, re.M
+    )
+    return {
+        name
+        for expression in expressions
+        for name in re.findall(r"(?<![\w.'\"])([a-z][a-z0-9_]*)", expression)
+    }
+
+
+def tasks_of(items: list[dict[str, Any]]):
+    for task in items or []:
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from tasks_of(task.get(key, []))
+
+
+def role_made(role: Path) -> set[str]:
+    """What a role sets itself: registered results, facts, task and block vars,
+    and its internal values (vars/main.yml)."""
+    made: set[str] = set()
+    for path in sorted((role / "tasks").glob("*.yml")):
+        for task in tasks_of(yaml.safe_load(path.read_text())):
+            made |= {task["register"]} if "register" in task else set()
+            made |= set(task.get("vars", {}))
+            made |= set(task.get("ansible.builtin.set_fact", {}))
+    internal = role / "vars" / "main.yml"
+    return made | (set(yaml.safe_load(internal.read_text())) if internal.exists() else set())
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda role: role.name)
+def test_every_role_declares_what_it_reads_and_documents_it(role: Path):
+    meta = yaml.safe_load((role / "meta" / "main.yml").read_text())
+    info = meta["galaxy_info"]
+    assert info["license"] == "EUPL-1.2" and meta["dependencies"] == []
+    assert info["author"] and info["description"] and info["min_ansible_version"]
+    assert {p["name"] for p in info["platforms"]} == {"Debian", "Ubuntu"}
+    declared = {name for spec in argument_specs(role).values() for name in spec["options"]}
+    text = "\n".join(p.read_text() for p in role_files(role))
+    reads = {n for n in referenced(text) if n.startswith(("sandbox_", f"{role.name}_"))}
+    undeclared = reads - declared - role_made(role)
+    assert not undeclared, f"{role.name} reads {sorted(undeclared)} without declaring them"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    assert set(defaults) <= declared, f"{role.name}: a default is missing from argument_specs"
+    readme = (role / "README.md").read_text()
+    missing = sorted(name for name in declared if f"`{name}`" not in readme)
+    assert not missing, f"{role.name}/README.md does not mention {missing}"
+
+
+def test_every_extravar_is_read_somewhere():
+    declared = {
+        name for role in ROLES for spec in argument_specs(role).values() for name in spec["options"]
+    }
+    site = (PLAYBOOKS / "site.yml").read_text()
+    source = (PACKAGE / "provisioning" / "ansible.py").read_text()
+    for name in re.findall(r'"(sandbox_\w+)":', source):
+        assert name in declared or name in site, f"{name} is passed but read nowhere"
