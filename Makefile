@@ -77,6 +77,8 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check sandbox tests bench
 	$(BIN)/ruff format --check sandbox tests bench
 	$(BIN)/mypy
+	$(BIN)/yamllint --strict playbooks config .yamllint .ansible-lint
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint playbooks
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format sandbox tests bench
