@@ -24,8 +24,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from tests import unixhttp  # noqa: E402
-from tests.hubclient import HubUser  # noqa: E402
 from tests.database.test_report_registry import generate  # noqa: E402
+from tests.hubclient import HubUser  # noqa: E402
 from tests.kernelclient import KernelSession, outputs  # noqa: E402
 
 BIN = Path(sys.executable).parent

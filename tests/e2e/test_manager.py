@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Deployment
-from tests.e2e.browsing import SCREENSHOTS, log_in, open_page
 from tests.database.test_report_registry import generate
+from tests.e2e.browsing import SCREENSHOTS, log_in, open_page
 
 pytestmark = pytest.mark.browser
 

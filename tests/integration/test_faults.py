@@ -20,8 +20,8 @@ from sandbox.host.staging import StagingError, stage
 from sandbox.registry import store
 from sandbox.registry.db import open_registry_url
 from tests.conftest import Deployment, require_docker
-from tests.hubclient import HubUser
 from tests.database.test_report_registry import generate
+from tests.hubclient import HubUser
 
 pytestmark = pytest.mark.docker
 

@@ -14,6 +14,7 @@ import pytest
 
 from sandbox.config.loader import load_config
 from sandbox.config.scaffold import scaffold
+from sandbox.host import names
 from sandbox.hub.settings import network_spec
 from tests.conftest import PROJECT, require_docker
 
@@ -29,6 +30,7 @@ def run_tasks(tmp_path: Path, tasks: str, network: dict, purge: bool) -> None:
         "network": network,
         "pidfile": str(tmp_path / "none.pid"),
         "sockets_dir": str(tmp_path / "sockets"),
+        "home_volume_prefix": names.home_volume_prefix("nettest"),
     }
     playbook.write_text(
         json.dumps(
@@ -36,7 +38,12 @@ def run_tasks(tmp_path: Path, tasks: str, network: dict, purge: bool) -> None:
                 {
                     "hosts": "localhost",
                     "gather_facts": False,
-                    "vars": {"hub": hub, "sandbox_python": sys.executable, "sandbox_purge": purge},
+                    "vars": {
+                        "hub": hub,
+                        "sandbox_python": sys.executable,
+                        "sandbox_purge": purge,
+                        "sandbox_labels": names.LABELS,
+                    },
                     "tasks": [{"ansible.builtin.include_tasks": str(ROLE / f"{tasks}.yml")}],
                 }
             ]
