@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   provision and start the demo sandbox; prints URL and logins"
 	@echo "make test   run every test (unit, CLI, integration, browser)"
-	@echo "make lint   ruff + mypy"
+	@echo "make lint   ruff, mypy, yamllint, ansible-lint"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
