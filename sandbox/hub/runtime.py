@@ -17,18 +17,18 @@ from jupyterhub.utils import random_port
 from tornado import web
 
 from .pages import TEMPLATES
-from .settings import PICK_PORT
+from .settings import PICK_PORT, HubSettings
 
 
 def read_secret(secrets_dir: Path, name: str) -> str:
     return (secrets_dir / name).read_text(encoding="utf-8").strip()
 
 
-def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
+def configure(c: Any, settings_path: str | Path) -> HubSettings:
     # the hub's database, the proxy's and services' files are for root's eyes
     # only; the proxy and the services inherit this from the hub
     os.umask(0o077)
-    settings = json.loads(Path(settings_path).read_text(encoding="utf-8"))
+    settings: HubSettings = json.loads(Path(settings_path).read_text(encoding="utf-8"))
     for section, values in settings["traitlets"].items():
         for key, value in values.items():
             c[section][key] = value
@@ -44,7 +44,9 @@ def configure(c: Any, settings_path: str | Path) -> dict[str, Any]:
     # the sandbox banner and login form; JupyterHub's own templates stay reachable
     # as "templates/page.html" for ours to extend
     c.JupyterHub.template_paths = [str(TEMPLATES)]
-    c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings, clock(settings.get("clock_file")))
+    c.Spawner.pre_spawn_hook = make_pre_spawn_hook(
+        settings["sandbox"], settings["expires"], clock(settings.get("clock_file"))
+    )
     pick_service_ports(c.JupyterHub.services)
     return settings
 
@@ -65,14 +67,16 @@ def clock(clock_file: str | None) -> Callable[[], date]:
     return lambda: datetime.now(UTC).date()
 
 
-def make_pre_spawn_hook(settings: dict[str, Any], today: Callable[[], date] = date.today):
-    expires = date.fromisoformat(settings["expires"]) if settings.get("expires") else None
+def make_pre_spawn_hook(
+    sandbox: str, expires_on: str | None, today: Callable[[], date] = date.today
+):
+    expires = date.fromisoformat(expires_on) if expires_on else None
 
     def pre_spawn_hook(spawner: Any) -> None:
         if expires and today() > expires:
             raise web.HTTPError(
                 403,
-                f"Sandbox {settings['sandbox']} expired on {expires.isoformat()}: "
+                f"Sandbox {sandbox} expired on {expires.isoformat()}: "
                 "no new servers start (rule 7).",
             )
 

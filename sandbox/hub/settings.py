@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePath, PurePosixPath
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 from ..config.model import Sandbox
@@ -206,9 +206,35 @@ def governance_settings(
     }
 
 
+class RegistrySettings(TypedDict):
+    """What the registry service reads from hub.json (its "registry" key)."""
+
+    sandbox: str
+    lang: str
+    organisation: str
+    teams: dict[str, list[str]]  # user -> the analyst groups they belong to
+    socket: str  # where containers reach the service
+    registry_url: str
+    roles: dict[str, list[str]]  # user -> analyst | manager | steward | admin
+    catalog: dict[str, Any]  # {"datasets": every card summarised, "granted": user -> ids}
+
+
+class HubSettings(TypedDict):
+    """hub.json: what ``sandbox up`` writes for a hub and ``runtime.configure``
+    applies inside it (no secret values: only where the secret files are)."""
+
+    sandbox: str
+    registry: RegistrySettings
+    expires: str | None
+    clock_file: str
+    secrets_dir: str
+    auth: str
+    traitlets: dict[str, dict[str, Any]]  # section -> trait -> value
+
+
 def hub_settings(
     sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
-) -> dict[str, Any]:
+) -> HubSettings:
     layout, name, hub = inputs.layout, sandbox.name, sandbox.hub
     roles: list[dict[str, Any]] = [
         {
@@ -339,7 +365,7 @@ def registry_api(root: str) -> str:
     return f"{root}/services/{REGISTRY_SERVICE}/api"
 
 
-def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
+def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> RegistrySettings:
     """What the registry service needs: who has which role, and the catalog."""
     roles: dict[str, set[str]] = {user: set() for user in sandbox.users}
     for group in sandbox.groups:

@@ -21,7 +21,7 @@ from ..governance import policy
 from ..governance.catalog import StagedDataset, staged_datasets
 from ..host.daemon import read_pid
 from ..host.layout import MAX_SOCKET_PATH
-from ..hub.settings import HubInputs, hub_settings, network_spec
+from ..hub.settings import HubInputs, HubSettings, hub_settings, network_spec
 from .context import Environment
 from .images import ImageSpec, image_spec
 
@@ -57,7 +57,7 @@ class Desired(TypedDict):
 class SandboxPlan:
     sandbox: Sandbox
     desired: Desired
-    settings: dict[str, Any]
+    settings: HubSettings  # hub.json
     image: ImageSpec | None
     staged: dict[str, StagedDataset]
     changes: list[Change] = field(default_factory=list)

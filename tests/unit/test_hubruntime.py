@@ -49,10 +49,10 @@ def test_configure_applies_settings_and_reads_secrets(tmp_path: Path, monkeypatc
 
 
 def test_pre_spawn_hook_refuses_after_expiry():
-    settings = {"sandbox": "demo", "expires": "2027-12-31"}
-    make_pre_spawn_hook(settings, today=lambda: date(2027, 12, 31))(None)
+    settings = ("demo", "2027-12-31")  # sandbox, expires
+    make_pre_spawn_hook(*settings, today=lambda: date(2027, 12, 31))(None)
     with pytest.raises(web.HTTPError) as refused:
-        make_pre_spawn_hook(settings, today=lambda: date(2028, 1, 1))(None)
+        make_pre_spawn_hook(*settings, today=lambda: date(2028, 1, 1))(None)
     assert refused.value.status_code == 403
     assert "expired on 2027-12-31" in str(refused.value.log_message)
 
