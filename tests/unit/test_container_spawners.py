@@ -46,13 +46,17 @@ def test_docker_calls_of_different_users_run_in_parallel():
     assert first.executor._max_workers == 8
 
 
-def test_start_returns_once_the_server_listens_or_after_http_timeout(tmp_path: Path):
+def test_start_returns_once_the_server_listens_or_after_http_timeout():
     import asyncio
     import socket
+    import tempfile
     import time
 
+    # a short state dir: pytest's own may be too deep for a unix socket's path
+    state = tempfile.mkdtemp(prefix="sbx-", dir="/tmp")
+
     async def scenario() -> tuple[float, float]:
-        spawner = SandboxDockerSpawner(http_timeout=2, state_dir=str(tmp_path), sandbox_name="d")
+        spawner = SandboxDockerSpawner(http_timeout=2, state_dir=state, sandbox_name="d")
         spawner.user = SimpleNamespace(name="alice")
         spawner.socket_folder.mkdir(parents=True)
         listener = socket.socket(socket.AF_UNIX)
