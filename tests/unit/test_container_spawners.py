@@ -52,10 +52,7 @@ def test_start_returns_once_the_server_listens_or_after_http_timeout():
     import tempfile
     import time
 
-    # a short state dir: pytest's own may be too deep for a unix socket's path
-    state = tempfile.mkdtemp(prefix="sbx-", dir="/tmp")
-
-    async def scenario() -> tuple[float, float]:
+    async def scenario(state: str) -> tuple[float, float]:
         spawner = SandboxDockerSpawner(http_timeout=2, state_dir=state, sandbox_name="d")
         spawner.user = SimpleNamespace(name="alice")
         spawner.socket_folder.mkdir(parents=True)
@@ -71,7 +68,9 @@ def test_start_returns_once_the_server_listens_or_after_http_timeout():
         await spawner.until_listening()  # nobody listens any more
         return ready, time.monotonic() - began
 
-    ready, gave_up = asyncio.run(scenario())
+    # a short state dir: pytest's own may be too deep for a unix socket's path
+    with tempfile.TemporaryDirectory(prefix="sbx-", dir="/tmp") as state:
+        ready, gave_up = asyncio.run(scenario(state))
     assert 0.25 <= ready < 1.5  # waited for the listener, not for the timeout
     assert gave_up >= 1.9
 
