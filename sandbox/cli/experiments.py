@@ -128,10 +128,13 @@ def experiments_transition(opts: Options, experiment_id: str, to_state: str, rea
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @pass_options
 def experiments_import(opts: Options, file: Path):
-    """Bulk import JSON Lines (PRODUCT.md section 6); all or nothing."""
+    """Bulk import JSON Lines (PRODUCT.md section 6); all or nothing. The audit
+    chain's head is witnessed afterwards (<state>/audit/heads.jsonl)."""
+    from ..provisioning.actions import witness_head
     from ..registry.importer import import_file
 
     result = import_file(file, open_registry(opts))
+    witness_head(opts.env(), "import")
     click.echo(f"imported {result.experiments} experiment(s) and {result.events} transition(s)")
 
 

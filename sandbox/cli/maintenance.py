@@ -47,15 +47,41 @@ def audit():
 
 
 @audit.command("verify")
+@click.option(
+    "--witness",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Heads witnessed earlier (JSON Lines) [default: <state>/audit/heads.jsonl].",
+)
 @pass_options
-def audit_verify(opts: Options):
-    """Recompute the chain; exit 1 naming the first bad entry."""
+def audit_verify(opts: Options, witness: Path | None):
+    """Recompute the chain and every row of the record it covers, and find the
+    witnessed heads in it; exit 1 naming the first problem."""
     from ..provisioning.actions import verify_audit
 
-    check = verify_audit(opts.env())
+    check, used = verify_audit(opts.env(), witness)
     if not check.ok:
-        raise SandboxError(f"audit chain broken at entry {check.first_bad}: {check.reason}")
-    click.echo(f"audit: {check.entries} entries, chain intact")
+        others = f" (and {check.problems - 1} more)" if check.problems > 1 else ""
+        raise SandboxError(f"audit chain broken at entry {check.first_bad}: {check.reason}{others}")
+    witnessed = f"; {check.witnessed} witnessed head(s) in it ({used})" if used else ""
+    click.echo(
+        f"audit: {check.entries} entries, chain intact, {check.rows} rows as recorded{witnessed}"
+    )
+
+
+@audit.command("head")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def audit_head(opts: Options, as_json: bool):
+    """The newest entry of the chain: what a witness keeps."""
+    from ..provisioning.actions import audit_head as head_of
+
+    head = head_of(opts.env())
+    if as_json:
+        emit_json(head.as_dict() if head else None)
+    elif head is None:
+        click.echo("audit: the chain is empty")
+    else:
+        click.echo(f"seq {head.seq}  hash {head.hash}  at {head.at}")
 
 
 @audit.command("list")

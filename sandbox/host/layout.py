@@ -98,6 +98,17 @@ class Layout:
     def logfile(self, sandbox: str) -> Path:
         return self.hub_dir(sandbox) / "jupyterhub.log"
 
+    def hub_logs(self) -> list[Path]:
+        """The log of every hub this state directory holds."""
+        if not self.sandboxes_dir().is_dir():
+            return []
+        logs = (self.logfile(folder.name) for folder in sorted(self.sandboxes_dir().iterdir()))
+        return [log for log in logs if log.is_file()]
+
+    def witness_file(self) -> Path:
+        """Heads of the audit chain, witnessed outside the database (0600)."""
+        return self.root / "audit" / "heads.jsonl"
+
     def proxy_pidfile(self, sandbox: str) -> Path:
         return self.hub_dir(sandbox) / "proxy.pid"
 

@@ -215,6 +215,7 @@ class RegistrySettings(TypedDict):
     teams: dict[str, list[str]]  # user -> the analyst groups they belong to
     socket: str  # where containers reach the service
     registry_url: str
+    witness_file: str  # where the service witnesses the audit chain's head, daily
     roles: dict[str, list[str]]  # user -> analyst | manager | steward | admin
     catalog: dict[str, Any]  # {"datasets": every card summarised, "granted": user -> ids}
 
@@ -388,6 +389,7 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> RegistrySettings:
         "teams": teams,
         "socket": str(inputs.layout.registry_socket(sandbox.name)),
         "registry_url": inputs.registry_url,
+        "witness_file": str(inputs.layout.witness_file()),
         "roles": {user: sorted(r) for user, r in roles.items()},
         "catalog": {"datasets": list(inputs.catalog), "granted": granted},
     }

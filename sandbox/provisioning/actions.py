@@ -84,6 +84,7 @@ def up(
     check_engine(plans, env)
     if not full and env.inventory is None and not any(drift(p, env) for p in plans):
         _audit(env, actor, "provision", plans, {"action": "up", "changed": 0, "in_place": True})
+        witness_head(env, "up")
         return UpResult(plans, RunResult())
     try:
         run = run_playbook("site.yml", extravars(plans, env), env, progress)
@@ -98,6 +99,7 @@ def up(
         "warnings": [w for p in plans for w in p.warnings],
     }
     _audit(env, actor, "provision", plans, details)
+    witness_head(env, "up")
     return UpResult(plans, run)
 
 
@@ -253,8 +255,35 @@ def record_export(env: Environment, actor: str, what: str, details: dict) -> Non
     audit.record(open_registry_url(env.registry_url), actor or "unknown", "export", what, details)
 
 
-def verify_audit(env: Environment):
+def verify_audit(env: Environment, witness: Path | None = None):
+    """The chain and every row it covers; compared with the heads in ``witness``
+    (default: the state directory's witness file, when there is one)."""
     from ..registry import audit
     from ..registry.db import open_registry_url
 
-    return audit.verify(open_registry_url(env.registry_url))
+    if witness is None and env.layout.witness_file().is_file():
+        witness = env.layout.witness_file()
+    heads = audit.witness_heads(witness) if witness else []
+    return audit.verify(open_registry_url(env.registry_url), heads), witness
+
+
+def audit_head(env: Environment):
+    from ..registry import audit
+    from ..registry.db import open_registry_url
+
+    return audit.head(open_registry_url(env.registry_url))
+
+
+def witness_head(env: Environment, by: str) -> None:
+    """Keep the chain's head outside the database: in the state directory's
+    witness file and in the log of every hub here."""
+    from ..registry import audit
+    from ..registry.db import open_registry_url
+
+    head = audit.witness(open_registry_url(env.registry_url), env.layout.witness_file(), by)
+    if head is None:
+        return
+    line = f"[audit] head seq={head.seq} hash={head.hash} at={head.at} witnessed by {by}\n"
+    for log in env.layout.hub_logs():
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(line)

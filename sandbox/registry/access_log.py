@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
-from . import audit
+from . import audit, coverage
 from .db import retrying
 from .tables import access_log, as_utc
 
@@ -41,22 +41,25 @@ def record(engine: Engine, entries: list[AccessEntry]) -> None:
     if not entries:
         return
 
+    first = entries[0]
+
     def work(connection: Any) -> None:
-        connection.execute(insert(access_log), [asdict(e) for e in entries])
-        for e in entries:
-            audit.append(
-                connection,
-                e.user,
-                "grant",
-                f"{e.sandbox}/{e.dataset}",
-                {
-                    "decision": e.decision,
-                    "version": e.version,
-                    "reason": e.reason,
-                    "trace_id": e.trace_id,
-                },
-                at=e.at,
-            )
+        # one server start (one trace): one chain entry that writes its decisions
+        audit.append(
+            connection,
+            first.user,
+            "grant",
+            f"{first.sandbox}/{first.user}",
+            {
+                "trace_id": first.trace_id,
+                "decisions": [
+                    {"dataset": e.dataset, "version": e.version, "decision": e.decision}
+                    for e in entries
+                ],
+            },
+            at=first.at,
+            rows={access_log: [asdict(e) for e in entries]},
+        )
 
     retrying(engine, work)
 
@@ -78,6 +81,6 @@ def entries(
 
 
 def _entry(row: Any) -> AccessEntry:
-    data = {k: v for k, v in row.items() if k != "id"}
+    data = {k: v for k, v in row.items() if k not in ("id", coverage.SEQ)}
     data["at"] = as_utc(data["at"])
     return AccessEntry(**data)

@@ -22,3 +22,12 @@ def append_only(table: str) -> None:
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION sandbox_append_only()"
         )
+
+
+def allow_changes(table: str) -> None:
+    """Drop what ``append_only`` made (only a migration that must rewrite rows)."""
+    if op.get_bind().dialect.name == "sqlite":
+        for action in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+    elif op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")

@@ -9,16 +9,17 @@ to lose or duplicate a step: a writer that raced another retries.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, Table, func, insert, select
 
 from ..errors import InvalidInput
-from . import audit
+from . import audit, coverage
+from .coverage import SEQ
 from .db import retrying
 from .lifecycle import (
     FUNNEL,
@@ -70,19 +71,14 @@ def next_id(connection: Connection) -> str:
     return f"EXP-{max(numbers, default=0) + 1:04d}"
 
 
-def insert_experiment(connection: Connection, experiment: Experiment) -> None:
-    row = asdict(experiment)
-    row["datasets"] = list(experiment.datasets)
+def experiment_row(experiment: Experiment) -> dict[str, Any]:
+    row = dict(zip(EXPERIMENT_COLUMNS, EXPERIMENT_VALUES(experiment), strict=True))
     row["registered_at"] = as_utc(experiment.registered_at)
-    connection.execute(insert(experiments), [row])
-    insert_event(
-        connection,
-        Event(experiment.id, 0, None, "proposed", row["registered_at"], experiment.registered_by),
-    )
+    return row
 
 
-def insert_event(connection: Connection, event: Event) -> None:
-    connection.execute(insert(events), [{**asdict(event), "at": as_utc(event.at)}])
+def event_row(event: Event) -> dict[str, Any]:
+    return {**asdict(event), "at": as_utc(event.at)}
 
 
 def register(engine: Engine, experiment: Experiment) -> Experiment:
@@ -95,13 +91,15 @@ def register(engine: Engine, experiment: Experiment) -> Experiment:
         record = experiment if experiment.id else replace(experiment, id=next_id(connection))
         if _load(connection, record.id) is not None:
             raise InvalidInput(f"experiment {record.id} already exists")
-        insert_experiment(connection, record)
+        at = as_utc(record.registered_at)
+        proposed = Event(record.id, 0, None, "proposed", at, record.registered_by)
         audit.append(
             connection,
             record.registered_by,
             "register",
             record.id,
             {"title": record.title, "team": record.team, "sandbox": record.sandbox},
+            rows={experiments: [experiment_row(record)], events: [event_row(proposed)]},
         )
         return record
 
@@ -131,7 +129,6 @@ def transition(
         event = Event(
             experiment_id, len(view.events), view.state, to_state, as_utc(clock()), actor, reason
         )
-        insert_event(connection, event)
         audit.append(
             connection,
             actor,
@@ -139,6 +136,7 @@ def transition(
             experiment_id,
             {"from": event.from_state, "to": to_state, "reason": reason, "seq": event.seq},
             at=event.at,
+            rows={events: [event_row(event)]},
         )
         return event
 
@@ -192,14 +190,14 @@ def _load(connection: Connection, experiment_id: str, lock: bool = False) -> Exp
 
 
 def _experiment(row: Any) -> Experiment:
-    data = dict(row)
+    data = {name: row[name] for name in EXPERIMENT_COLUMNS}
     data["datasets"] = tuple(data["datasets"])
     data["registered_at"] = as_utc(data["registered_at"])
     return Experiment(**data)
 
 
 def _event(row: Any) -> Event:
-    data = {k: v for k, v in row.items() if k != "id"}
+    data = {name: row[name] for name in EVENT_COLUMNS}
     data["at"] = as_utc(data["at"])
     return Event(**data)
 
@@ -226,71 +224,49 @@ def write_batch(
     source: str = "",
     digest: str = "",
 ) -> None:
-    """Write checked records in one transaction: all of them or none."""
+    """Write checked records in one transaction: all of them or none, bound to
+    one chain entry that records their digests."""
     with engine.begin() as connection:
-        audit.append(
+        seq, prev = audit.next_entry(connection)
+        # experiments in key order, events as written: the order verify reads them
+        experiment_rows = sorted(map(EXPERIMENT_VALUES, new), key=itemgetter(0))
+        proposed = ((e.id, 0, None, "proposed", e.registered_at, e.registered_by, "") for e in new)
+        steps = (
+            (e.experiment, e.seq, e.from_state, e.to_state, e.at, e.actor, e.reason)
+            for e in new_events
+        )
+        event_rows = [*proposed, *steps]
+        covered = {
+            experiments.name: coverage.cover(seq, experiments, experiment_rows),
+            events.name: coverage.cover(seq, events, event_rows),
+        }
+        insert_rows(
             connection,
+            experiments,
+            (*EXPERIMENT_COLUMNS, SEQ),
+            ((*row, seq) for row in experiment_rows),
+        )
+        insert_rows(connection, events, (*EVENT_COLUMNS, SEQ), ((*row, seq) for row in event_rows))
+        audit.write_entry(
+            connection,
+            seq,
+            prev,
             "import",
             "import",
             source or "batch",
-            {"experiments": len(new), "events": len(new_events), "sha256": digest},
-        )
-        insert_rows(connection, experiments, EXPERIMENT_COLUMNS, _experiment_rows(new))
-        proposed = ((e.id, 0, None, "proposed", e.registered_at, e.registered_by, "") for e in new)
-        insert_rows(connection, events, EVENT_COLUMNS, proposed)
-        insert_rows(
-            connection,
-            events,
-            EVENT_COLUMNS,
-            (
-                (e.experiment, e.seq, e.from_state, e.to_state, e.at, e.actor, e.reason)
-                for e in new_events
-            ),
+            {
+                "experiments": len(new),
+                "events": len(new_events),
+                "sha256": digest,
+                "rows": covered,
+            },
         )
 
 
-EVENT_COLUMNS = ("experiment", "seq", "from_state", "to_state", "at", "actor", "reason")
-EXPERIMENT_COLUMNS = (
-    "id",
-    "title",
-    "description",
-    "team",
-    "sandbox",
-    "owner",
-    "purpose",
-    "datasets",
-    "personal_data",
-    "registered_at",
-    "registered_by",
-    "human_intervention",
-    "risks",
-    "proportionality",
-    "dpia_reference",
-    "dataset_versions",
-)
-
-
-def _experiment_rows(new: Iterable[Experiment]) -> Iterator[tuple[Any, ...]]:
-    # in EXPERIMENT_COLUMNS order; attribute by attribute, not asdict() (a deep copy)
-    for e in new:
-        yield (
-            e.id,
-            e.title,
-            e.description,
-            e.team,
-            e.sandbox,
-            e.owner,
-            e.purpose,
-            list(e.datasets),
-            e.personal_data,
-            e.registered_at,
-            e.registered_by,
-            e.human_intervention,
-            e.risks,
-            e.proportionality,
-            e.dpia_reference,
-            e.dataset_versions,
-        )
+# the columns a row says (coverage.content_columns), in table order
+EVENT_COLUMNS = tuple(coverage.content_columns(events))
+EXPERIMENT_COLUMNS = tuple(coverage.content_columns(experiments))
+EXPERIMENT_VALUES = attrgetter(*EXPERIMENT_COLUMNS)  # an Experiment's, in that order
 
 
 def insert_rows(

@@ -42,6 +42,7 @@ access_log = Table(
     Column("legal_basis", Text, nullable=False),
     Column("decision", String(16), nullable=False),  # granted | refused
     Column("reason", Text, nullable=False, default=""),
+    Column("audit_seq", Integer, nullable=True),  # the chain entry that wrote it
 )
 
 experiments = Table(
@@ -63,6 +64,7 @@ experiments = Table(
     Column("proportionality", Text, nullable=False, default=""),
     Column("dpia_reference", Text, nullable=False, default=""),
     Column("dataset_versions", JSON, nullable=False),
+    Column("audit_seq", Integer, nullable=True),
 )
 
 events = Table(
@@ -76,6 +78,7 @@ events = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("reason", Text, nullable=False, default=""),
+    Column("audit_seq", Integer, nullable=True),
     UniqueConstraint("experiment", "seq", name="events_experiment_seq"),
 )
 

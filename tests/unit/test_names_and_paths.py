@@ -66,6 +66,7 @@ LAYOUT = {
     "proxy_command": ((), "proxy/node_modules/.bin/configurable-http-proxy"),
     "cache_dir": ((), "cache"),
     "restored_config": ((), "restored-config"),
+    "witness_file": ((), "audit/heads.jsonl"),
 }
 
 
@@ -77,12 +78,22 @@ def test_the_layout_puts_every_path_where_the_readme_says():
         if not name.startswith("_") and callable(value) and name != "root"
     }
     per_user = {"user_sockets", "server_socket"}  # named by a digest: checked below
-    assert public - per_user == set(LAYOUT), "a new Layout method needs its row in LAYOUT"
+    listing = {"hub_logs"}  # what exists: checked below
+    assert public - per_user - listing == set(LAYOUT), "a new Layout method needs its row in LAYOUT"
     for method, (args, relative) in LAYOUT.items():
         assert getattr(layout, method)(*args) == ROOT / relative, method
     assert layout.registry_db == ROOT / "registry.sqlite"
     user = layout.server_socket("demo", "alice")
     assert user.parent.parent == layout.sockets_dir("demo") and user.name == "jupyter.sock"
+    assert layout.hub_logs() == []  # no state here
+
+
+def test_hub_logs_are_the_logs_of_the_hubs_there(tmp_path: Path):
+    layout = Layout(tmp_path)
+    for name in ("demo", "other"):
+        layout.logfile(name).parent.mkdir(parents=True)
+    layout.logfile("demo").write_text("")
+    assert layout.hub_logs() == [layout.logfile("demo")]
 
 
 # File names the layout decides. Python elsewhere never spells one: it asks
@@ -91,7 +102,7 @@ LEAF_NAMES = {
     "checksums.json", "applied.json", "notices", "homes", "hub.json",
     "jupyterhub_config.py", "jupyterhub.sqlite", "jupyterhub.pid", "jupyterhub.log",
     "proxy.pid", "uploads", "dockerd.pid", "dockerd.log", "restored-config",
-    "registry.sqlite", "jupyter.sock", "hub.sock", "registry.sock", "proxy.sock",
+    "registry.sqlite", "jupyter.sock", "hub.sock", "registry.sock", "proxy.sock", "heads.jsonl",
     ".staged", "-extras.json",
 }  # fmt: skip
 ALLOWED = {

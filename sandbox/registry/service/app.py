@@ -20,7 +20,7 @@ from tornado.netutil import bind_unix_socket
 
 from ...errors import InvalidInput
 from ...hub.runtime import clock
-from .. import access_log, store
+from .. import access_log, audit, store
 from ..db import open_registry_url
 from ..lifecycle import (
     SERVICE,
@@ -34,6 +34,7 @@ from . import access, openapi, pages
 from .access import Caller
 from .pages import Language
 
+WITNESS_CHECK_MS = 3600 * 1000  # hourly: is a day gone since the last witnessed head?
 # Containers connect as uid 1000; on the host only root can reach the folder.
 SOCKET_MODE = 0o666
 NEW_FIELDS = set(openapi.document("/")["components"]["schemas"]["NewExperiment"]["properties"])
@@ -316,5 +317,17 @@ def main(argv: list[str]) -> int:
     server = HTTPServer(app)
     server.listen(int(port.rstrip("/")), address=host)
     server.add_socket(bind_unix_socket(config["socket"], mode=SOCKET_MODE))
+    today = clock(settings.get("clock_file"))
+
+    def witness() -> None:
+        # at least daily, the chain's head outside the database: the witness
+        # file, and this service's output, which is the hub's log
+        now = datetime.combine(today(), datetime.now(UTC).timetz())
+        head = audit.witness_if_due(engine, Path(config["witness_file"]), "registry service", now)
+        if head:
+            print(f"[audit] head seq={head.seq} hash={head.hash} at={head.at}", flush=True)
+
+    witness()
+    ioloop.PeriodicCallback(witness, WITNESS_CHECK_MS).start()
     ioloop.IOLoop.current().start()
     return 0
