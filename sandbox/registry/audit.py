@@ -122,8 +122,12 @@ def adopt(connection: Connection, seq: int, counts: dict[str, int]) -> None:
     covered = {}
     for name, count in counts.items():
         if count:
-            groups, _ = coverage.read(connection, coverage.RECORD[name])
-            covered[name] = groups[0].digest.result()
+            table = coverage.RECORD[name]
+            groups, _ = coverage.read(connection, table)
+            covered[name] = {
+                "columns": coverage.content_columns(table),
+                **groups[0].digest.result(),
+            }
     write_entry(
         connection,
         seq,

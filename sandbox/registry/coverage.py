@@ -120,11 +120,12 @@ def row_texts(seq: int, table: Table, rows: Iterable[Sequence[Any]]) -> Iterator
 
 
 def cover(seq: int, table: Table, rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
-    """What an entry records about the rows it writes to ``table`` (in order)."""
+    """What an entry records about the rows it writes to ``table`` (in order):
+    the columns it hashed (a table may gain columns later), count and digest."""
     digest = Digest()
     for text in row_texts(seq, table, rows):
         digest.add(text)
-    return digest.result()
+    return {"columns": content_columns(table), **digest.result()}
 
 
 def values_of(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -193,9 +194,12 @@ class _Group:
         return None
 
 
-def read(connection: Connection, table: Table) -> tuple[list[_Group], list[Any]]:
-    """Every row of ``table``, digested per entry; and the keys of rows that are
-    on no entry."""
+def read(
+    connection: Connection, table: Table, covers: dict[int, dict[str, Any]] | None = None
+) -> tuple[list[_Group], list[Any]]:
+    """Every row of ``table``, digested per entry over the columns that entry
+    hashed (``covers``; by default all of today's); and the keys of rows that
+    are on no entry."""
     columns = content_columns(table)
     key = ORDER[table.name]
     quote = connection.dialect.identifier_preparer.quote
@@ -205,9 +209,11 @@ def read(connection: Connection, table: Table) -> tuple[list[_Group], list[Any]]
     )
     # SQLite hands back what it stores: the canonical form itself
     convert = None if connection.dialect.name == "sqlite" else canonicalizers(table)
+    picks: dict[tuple[str, ...], list[int] | None] = {}
     groups: list[_Group] = []
     unbound: list[Any] = []
     group: _Group | None = None
+    pick: list[int] | None = None
     while batch := result.fetchmany(10_000):
         for row in batch:
             seq, row_key, values = row[0], row[1], row[2:]
@@ -217,10 +223,24 @@ def read(connection: Connection, table: Table) -> tuple[list[_Group], list[Any]]
             if group is None or group.seq != seq:
                 group = _Group(seq)
                 groups.append(group)
+                hashed = tuple((covers or {}).get(seq, {}).get("columns", columns))
+                if hashed not in picks:
+                    picks[hashed] = _pick(columns, hashed)
+                pick = picks[hashed]
             if convert is not None:
                 values = canonical(convert, values)
+            if pick is not None:
+                values = tuple(values[i] if i >= 0 else None for i in pick)
             group.add(row_key, repr((seq, *values)))
     return groups, unbound
+
+
+def _pick(columns: list[str], hashed: tuple[str, ...]) -> list[int] | None:
+    """Where the columns an entry hashed are among today's (None: all of them,
+    in order). A column that is gone reads as None (-1), so the digest fails."""
+    if list(hashed) == columns:
+        return None
+    return [columns.index(name) if name in columns else -1 for name in hashed]
 
 
 def check_table(
@@ -229,7 +249,7 @@ def check_table(
     """Read every row of ``table`` and compare it with what the entries recorded
     (``covers``: entry seq -> that entry's record of this table's rows; ``chain``:
     the seqs of every entry)."""
-    groups, unbound = read(connection, table)
+    groups, unbound = read(connection, table, covers)
     problems = [RowProblem(None, table.name, f"row {key}", "is on no entry") for key in unbound]
     for group in groups:
         found = group.problem(table.name, covers.get(group.seq), group.seq in chain)
