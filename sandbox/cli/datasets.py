@@ -122,14 +122,33 @@ def datasets_export(opts: Options, fmt: str, output: Path | None):
 @click.option("--sandbox", help="Only this sandbox.")
 @click.option("--user", help="Only this user.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--format",
+    "shape",
+    type=click.Choice(["table", "logboek"]),
+    default="table",
+    show_default=True,
+    help="logboek: one JSON line per decision in the Logboek Dataverwerkingen's shape.",
+)
 @pass_options
-def datasets_access_log(opts: Options, sandbox: str | None, user: str | None, as_json: bool):
+def datasets_access_log(
+    opts: Options, sandbox: str | None, user: str | None, as_json: bool, shape: str
+):
     """Every grant (and refusal) of a dataset to a person at server start."""
     from rich.table import Table
 
     from ..provisioning.actions import access_entries
 
-    rows = [e.as_dict() for e in access_entries(opts.env(), sandbox, user)]
+    entries = access_entries(opts.env(), sandbox, user)
+    if shape == "logboek":
+        import json
+
+        from ..registry.logboek import record
+
+        for entry in entries:
+            click.echo(json.dumps(record(entry), sort_keys=True))
+        return
+    rows = [e.as_dict() for e in entries]
     if as_json:
         emit_json(rows)
         return

@@ -51,9 +51,18 @@ def parse_memory(text: str) -> int:
 # --------------------------------------------------------------------- sandbox.yaml
 
 
+URI = r"^https?://\S+$"
+
+
 class Organisation(Strict):
     name: str = Field(min_length=1)
     kind: Literal["government", "other"]
+    processing_register: str | None = Field(
+        default=None,
+        pattern=URI,
+        description="The organisation's register of processing activities (AVG art. 30); "
+        "when set, personal data at tier 2 and up needs a data card processing_activity.",
+    )
 
 
 class Network(Strict):
@@ -281,4 +290,10 @@ class DataCard(Strict):
     dpia: Dpia | None = None
     retention: Retention
     agreement: Agreement | None = None
+    processing_activity: str | None = Field(
+        default=None,
+        pattern=URI,
+        description="The processing activity in the organisation's register this data is "
+        "used under (a URI); logged with every grant (Logboek Dataverwerkingen).",
+    )
     files: list[DataFile] = Field(min_length=1)

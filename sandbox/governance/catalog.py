@@ -29,6 +29,7 @@ class StagedDataset:
     files: tuple[tuple[str, str], ...]  # (relative path, sha256)
     valid_until: date | None = None  # the data agreement's end
     legal_basis: tuple[str, ...] = ()
+    processing_activity: str = ""
     card: DataCard | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -63,6 +64,7 @@ def staged_dataset(loaded: LoadedConfig, dataset_id: str, layout: Layout) -> Sta
         files=tuple((f.path, f.sha256) for f in card.files),
         valid_until=card.agreement.valid_until if card.agreement else None,
         legal_basis=tuple(f"{b.ground}: {b.reference}" for b in card.legal_basis),
+        processing_activity=card.processing_activity or "",
         card=card,
     )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from ..config.loader import LoadedCard, LoadedConfig
-from ..config.model import DataCard, Sandbox
+from ..config.model import DataCard, Organisation, Sandbox
 from ..errors import PolicyViolation, Problem
 
 NEVER_ALLOWED_TIER = 4
@@ -80,12 +80,12 @@ class Violation:
 def evaluate(loaded: LoadedConfig, today: date) -> list[Violation]:
     """Every violation of every rule (errors and warnings), in config order."""
     found: list[Violation] = []
-    org_kind = loaded.config.organisation.kind
+    organisation = loaded.config.organisation
     for card in loaded.cards.values():
         users = _granted_to(loaded, card.card.id)
         found.extend(
             replace(v, message=f"{v.message} (granted to {users})") if users else v
-            for v in _dataset_rules(card, org_kind)
+            for v in _dataset_rules(card, organisation)
         )
     for s, sandbox in enumerate(loaded.config.sandboxes):
         found.extend(_sandbox_rules(loaded, s, sandbox, today))
@@ -106,8 +106,9 @@ def errors(violations: list[Violation]) -> list[Violation]:
     return [v for v in violations if not v.warning]
 
 
-def _dataset_rules(loaded: LoadedCard, org_kind: str) -> list[Violation]:
+def _dataset_rules(loaded: LoadedCard, organisation: Organisation) -> list[Violation]:
     card, doc = loaded.card, loaded.doc
+    org_kind = organisation.kind
     out: list[Violation] = []
     if not has_personal_data(card):
         return out
@@ -128,6 +129,14 @@ def _dataset_rules(loaded: LoadedCard, org_kind: str) -> list[Violation]:
         card.personal_data.special_categories and card.personal_data.art9_exception
     ):
         add(2, ("personal_data",), "special data needs special_categories and art9_exception")
+    register = organisation.processing_register
+    if register and dataset_tier(card) >= ISOLATION_TIER and not card.processing_activity:
+        add(
+            2,
+            ("personal_data",),
+            f"personal data at tier {dataset_tier(card)} needs a processing_activity: its "
+            f"entry in the register of processing activities ({register}, AVG art. 30)",
+        )
     dpia = card.dpia
     if dpia is None:
         add(3, ("personal_data",), "personal data needs a dpia entry")

@@ -187,6 +187,7 @@ def _mount(staged: StagedDataset, purposes: list[str]) -> dict[str, Any]:
         "valid_until": until.isoformat() if until else None,
         "purposes": purposes,
         "legal_basis": list(staged.legal_basis),
+        "processing_activity": staged.processing_activity,
         "files": [{"path": p, "sha256": sha} for p, sha in staged.files],
     }
 

@@ -104,6 +104,7 @@ class GovernedMounts(HasTraits):
             sha256=entry.get("digest", ""),
             purpose=", ".join(entry.get("purposes", [])),
             legal_basis=", ".join(entry.get("legal_basis", [])) or "no personal data",
+            processing_activity=entry.get("processing_activity", ""),
             decision="refused" if reason else "granted",
             reason=reason or "",
         )

@@ -30,6 +30,7 @@ class AccessEntry:
     legal_basis: str
     decision: str  # granted | refused
     reason: str = ""
+    processing_activity: str = ""  # a URI into the register of processing activities
 
     def as_dict(self) -> dict[str, str]:
         data = asdict(self)

@@ -123,11 +123,9 @@ def adopt(connection: Connection, seq: int, counts: dict[str, int]) -> None:
     for name, count in counts.items():
         if count:
             table = coverage.RECORD[name]
-            groups, _ = coverage.read(connection, table)
-            covered[name] = {
-                "columns": coverage.content_columns(table),
-                **groups[0].digest.result(),
-            }
+            columns = coverage.existing_columns(connection, table)
+            groups, _ = coverage.read(connection, table, columns=columns)
+            covered[name] = {"columns": columns, **groups[0].digest.result()}
     write_entry(
         connection,
         seq,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Connection, DateTime, Integer, Table
+from sqlalchemy import JSON, Boolean, Column, Connection, DateTime, Integer, Table, inspect
 
 from .tables import access_log, events, experiments
 
@@ -65,10 +65,12 @@ def _boolean(value: Any) -> int | None:
     return None if value is None else int(bool(value))
 
 
-def canonicalizers(table: Table) -> list[Callable[[Any], Any] | None]:
+def canonicalizers(
+    table: Table, columns: list[str] | None = None
+) -> list[Callable[[Any], Any] | None]:
     """Per content column, what brings a value into canonical form (None: as it is)."""
     found: list[Callable[[Any], Any] | None] = []
-    for name in content_columns(table):
+    for name in columns or content_columns(table):
         kind = table.c[name].type
         if isinstance(kind, DateTime):
             found.append(_time)
@@ -194,13 +196,23 @@ class _Group:
         return None
 
 
+def existing_columns(connection: Connection, table: Table) -> list[str]:
+    """The content columns the database holds now (a migration runs before
+    later migrations add theirs)."""
+    present = {c["name"] for c in inspect(connection).get_columns(table.name)}
+    return [name for name in content_columns(table) if name in present]
+
+
 def read(
-    connection: Connection, table: Table, covers: dict[int, dict[str, Any]] | None = None
+    connection: Connection,
+    table: Table,
+    covers: dict[int, dict[str, Any]] | None = None,
+    columns: list[str] | None = None,
 ) -> tuple[list[_Group], list[Any]]:
     """Every row of ``table``, digested per entry over the columns that entry
-    hashed (``covers``; by default all of today's); and the keys of rows that
-    are on no entry."""
-    columns = content_columns(table)
+    hashed (``covers``; by default all of ``columns``, today's content columns);
+    and the keys of rows that are on no entry."""
+    columns = columns or content_columns(table)
     key = ORDER[table.name]
     quote = connection.dialect.identifier_preparer.quote
     listed = ", ".join(quote(c) for c in [SEQ, key, *columns])
@@ -208,7 +220,7 @@ def read(
         f"SELECT {listed} FROM {quote(table.name)} ORDER BY {quote(SEQ)}, {quote(key)}"
     )
     # SQLite hands back what it stores: the canonical form itself
-    convert = None if connection.dialect.name == "sqlite" else canonicalizers(table)
+    convert = None if connection.dialect.name == "sqlite" else canonicalizers(table, columns)
     picks: dict[tuple[str, ...], list[int] | None] = {}
     groups: list[_Group] = []
     unbound: list[Any] = []

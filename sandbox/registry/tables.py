@@ -42,6 +42,8 @@ access_log = Table(
     Column("legal_basis", Text, nullable=False),
     Column("decision", String(16), nullable=False),  # granted | refused
     Column("reason", Text, nullable=False, default=""),
+    # the register entry it was processed under (Logboek Dataverwerkingen), or ""
+    Column("processing_activity", Text, nullable=False, default=""),
     Column("audit_seq", Integer, nullable=True),  # the chain entry that wrote it
 )
 

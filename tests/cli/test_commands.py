@@ -74,7 +74,8 @@ def test_validate_reports_every_problem_with_file_and_line(run, demo_copy: Path)
     demo_copy.write_text(text)
     result = run("-c", str(demo_copy), "validate")
     assert_clean_error(result)
-    assert "sandbox.yaml:11: sandboxes[0].colour: unknown key" in result.stderr
+    line = 1 + text.splitlines().index("    colour: blue")
+    assert f"sandbox.yaml:{line}: sandboxes[0].colour: unknown key" in result.stderr
     assert "sandboxes[0].resources.cpus" in result.stderr
 
 

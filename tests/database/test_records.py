@@ -359,6 +359,15 @@ def test_rows_written_before_the_chain_covered_them_are_adopted(registry_url: st
                 "VALUES ('OLD-1', 0, NULL, 'proposed', '2024-05-01 10:00:00.000000', 'alice', '')"
             )
         )
+        # a grant from before the access log had its processing_activity column (0005)
+        connection.execute(
+            text(
+                'INSERT INTO access_log (trace_id, at, "user", sandbox, dataset, version, '
+                "sha256, purpose, legal_basis, decision, reason) VALUES ('t0', "
+                "'2024-05-01 10:00:00.000000', 'alice', 'demo', 'woz', '1', 'ab', 'p', 'l', "
+                "'granted', '')"
+            )
+        )
     engine.dispose()
     upgraded = open_registry_url(registry_url)  # migrates to the newest revision
     check = audit.verify(upgraded)
@@ -367,6 +376,7 @@ def test_rows_written_before_the_chain_covered_them_are_adopted(registry_url: st
     assert adopted["kind"] == "adopt"
     assert adopted["details"]["rows"]["experiments"]["count"] == 1
     assert adopted["details"]["rows"]["events"]["count"] == 1
+    assert "processing_activity" not in adopted["details"]["rows"]["access_log"]["columns"]
     # the adopted rows are as protected as new ones
     store.transition(upgraded, "OLD-1", "approved", "carol", "late")
     check = tamper(upgraded, "UPDATE experiments SET title = 'new' WHERE id = 'OLD-1'")

@@ -121,6 +121,7 @@ def write_config(
     cards: list[dict[str, Any]],
     sandboxes: list[dict[str, Any]],
     org_kind: str = "government",
+    **organisation: Any,
 ) -> Path:
     """Write sandbox.yaml, datasets/<id>.yaml and datasets/<id>/<file> (with a correct
     sha256 unless the card sets one); return the path of sandbox.yaml."""
@@ -136,7 +137,7 @@ def write_config(
         dump(config / "datasets" / f"{data['id']}.yaml", data)
     (config / "datasets").mkdir(parents=True, exist_ok=True)
     top = {
-        "organisation": {"name": "Gemeente Test", "kind": org_kind},
+        "organisation": {"name": "Gemeente Test", "kind": org_kind, **organisation},
         "sandboxes": sandboxes,
         "datasets": "datasets/",
     }
@@ -273,6 +274,42 @@ def test_rule2_missing_legal_basis_fails(tmp_path: Path) -> None:
     assert "legal_basis" in violation.message
     path = card_path(loaded, "pseudo")
     assert_located(violation, path, line_of(path, "legal_basis:"))
+
+
+REGISTER = "https://www.example.org/verwerkingsregister"
+
+
+def with_register(tmp_path: Path, cards: list[dict[str, Any]]) -> LoadedConfig:
+    path = write_config(
+        tmp_path,
+        cards,
+        [sandbox(group("team", *((c["id"], "research") for c in cards)), max_tier=3)],
+        processing_register=REGISTER,
+    )
+    return load_config(path)
+
+
+def test_rule2_with_a_processing_register_tier2_needs_its_processing_activity(tmp_path: Path):
+    pseudo = card("pseudo", kind="regular", identifiability="pseudonymised")
+    open_data = card("open", access="publiek")
+    [violation] = by_rule(evaluate(with_register(tmp_path, [pseudo, open_data]), TODAY), 2)
+    assert violation.dataset == "pseudo"
+    assert "processing_activity" in violation.message and REGISTER in violation.message
+    path = tmp_path / "config" / "datasets" / "pseudo.yaml"
+    assert_located(violation, path, line_of(path, "personal_data:"))
+
+
+def test_rule2_processing_activity_given_or_no_register_passes(tmp_path: Path):
+    named = card(
+        "pseudo",
+        kind="regular",
+        identifiability="pseudonymised",
+        processing_activity=f"{REGISTER}/research",
+    )
+    assert by_rule(evaluate(with_register(tmp_path / "a", [named]), TODAY), 2) == []
+    unnamed = card("pseudo", kind="regular", identifiability="pseudonymised")
+    loaded = build(tmp_path / "b", [unnamed], group("team", ("pseudo", "research")))
+    assert by_rule(evaluate(loaded, TODAY), 2) == []  # no register: not required
 
 
 def test_rule2_government_may_not_use_legitimate_interest(tmp_path: Path) -> None:
