@@ -74,15 +74,15 @@ screenshots: $(VENV)/.installed node_modules/.installed system-deps
 	SANDBOX_SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check sandbox tests bench
-	$(BIN)/ruff format --check sandbox tests bench
+	$(BIN)/ruff check sandbox tests bench images
+	$(BIN)/ruff format --check sandbox tests bench images
 	$(BIN)/mypy
 	$(BIN)/yamllint --strict playbooks config .yamllint .ansible-lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint playbooks
 
 format: $(VENV)/.installed
-	$(BIN)/ruff format sandbox tests bench
-	$(BIN)/ruff check --fix sandbox tests bench
+	$(BIN)/ruff format sandbox tests bench images
+	$(BIN)/ruff check --fix sandbox tests bench images
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import hashlib
 import json
 import os
 import shutil
@@ -388,7 +389,32 @@ def bench_registry(root: Path, experiments: int) -> list[dict]:
         value <= 3 * floor and value <= 2,
         "floor: the same aggregates by hand in SQL in sqlite3",
     )
-    return [imported, report]
+    return [imported, report, bench_audit(env, database, len(records), len(transitions))]
+
+
+def bench_audit(env: dict, database: Path, experiments: int, transitions: int) -> dict:
+    """`audit verify` over the imported registry beside a floor: the same rows
+    read with a plain SELECT and one sha256 over their text."""
+
+    def floor() -> None:
+        connection = sqlite3.connect(database)
+        digest = hashlib.sha256()
+        for table in ("experiments", "events", "access_log", "audit_log"):
+            for row in connection.execute(f"SELECT * FROM {table}"):
+                digest.update(str(row).encode())
+        connection.close()
+
+    value = min(timed(lambda: run(SANDBOX, "audit", "verify", env=env)) for _ in range(3))
+    bottom = min(timed(floor) for _ in range(3))
+    return result(
+        f"audit verify over {experiments:,} experiments and {transitions:,} transitions",
+        value,
+        bottom,
+        "s",
+        "<= 2x floor",
+        value <= 2 * bottom,
+        "floor: the same rows by a plain SELECT and one sha256 over their text (sqlite3)",
+    )
 
 
 def sql_floor(database: Path) -> None:

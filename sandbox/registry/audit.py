@@ -124,8 +124,8 @@ def adopt(connection: Connection, seq: int, counts: dict[str, int]) -> None:
         if count:
             table = coverage.RECORD[name]
             columns = coverage.existing_columns(connection, table)
-            groups, _ = coverage.read(connection, table, columns=columns)
-            covered[name] = {"columns": columns, **groups[0].digest.result()}
+            digests, _ = coverage.read(connection, table, columns=columns)
+            covered[name] = {"columns": columns, **digests[seq].result()}
     write_entry(
         connection,
         seq,

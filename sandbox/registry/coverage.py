@@ -2,27 +2,28 @@
 
 Each row of a record table (experiments, events, the access log, and any
 later table of the record) carries ``audit_seq``: the chain entry that wrote
-it. That entry's details say, per table, how many rows it wrote and a digest
-of their content, so the chain vouches for every row; ``sandbox audit verify``
-reads every row again and recomputes it all.
+it. That entry's details say, per table, which columns it hashed, how many
+rows it wrote and a digest of their content, so the chain vouches for every
+row; ``sandbox audit verify`` reads every row again and recomputes it all.
 
-A row's text is the ``repr`` of a tuple: its ``audit_seq`` and then its
-content columns in table order, each in a canonical form (text, integer or
-None): times as UTC ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON as ``json.dumps``
-text, booleans as 0 or 1. That is what SQLite stores, so SQLite rows are read
-back as they are; other databases' values are brought into that form.
+A row is a tuple of its content columns in table order, each in a canonical
+form (text, integer or None: times as UTC ``YYYY-MM-DD HH:MM:SS.ffffff``,
+JSON as ``json.dumps`` text, booleans as 0 or 1), and last its
+``audit_seq``: what SQLite stores, so SQLite rows are hashed as they are
+read and written; other databases' values are brought into that form.
 
-Rows are digested in chunks of ``CHUNK`` (an import may write a million): a
-table's digest is the sha256 of its chunks' digests, and the chunk digests
-are kept in the entry when there is more than one, so that verify can name
-the rows in which something changed.
+An entry's rows of one table, in key order, are cut in chunks of ``CHUNK``
+(an import may write a million); a chunk's digest is the sha256 of the
+``repr`` of its list of rows, the table's digest the sha256 of its chunk
+digests, which the entry keeps when there is more than one, so that verify
+can name the rows in which something changed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -65,11 +66,12 @@ def _boolean(value: Any) -> int | None:
     return None if value is None else int(bool(value))
 
 
-def canonicalizers(
-    table: Table, columns: list[str] | None = None
-) -> list[Callable[[Any], Any] | None]:
+Convert = list[Callable[[Any], Any] | None]
+
+
+def canonicalizers(table: Table, columns: list[str] | None = None) -> Convert:
     """Per content column, what brings a value into canonical form (None: as it is)."""
-    found: list[Callable[[Any], Any] | None] = []
+    found: Convert = []
     for name in columns or content_columns(table):
         kind = table.c[name].type
         if isinstance(kind, DateTime):
@@ -83,50 +85,56 @@ def canonicalizers(
     return found
 
 
+def canonical(convert: Convert, values: Sequence[Any], seq: int) -> tuple[Any, ...]:
+    return (
+        *(f(v) if f and v is not None else v for f, v in zip(convert, values, strict=True)),
+        seq,
+    )
+
+
 @dataclass
 class Digest:
-    """The digest of one table's rows in one entry, fed row by row."""
+    """The digest of one table's rows in one entry, fed rows in order."""
 
     count: int = 0
     chunks: list[str] = field(default_factory=list)
-    _current: Any = field(default_factory=hashlib.sha256, repr=False)
+    _pending: list[tuple[Any, ...]] = field(default_factory=list)
 
-    def add(self, text: str) -> None:
-        self._current.update(text.encode())
-        self._current.update(b"\n")
-        self.count += 1
-        if self.count % CHUNK == 0:
-            self.chunks.append(self._current.hexdigest())
-            self._current = hashlib.sha256()
+    def add(self, rows: list[tuple[Any, ...]]) -> None:
+        """More rows (canonical tuples, ``audit_seq`` last)."""
+        pending = self._pending + rows if self._pending else rows
+        whole = len(pending) - len(pending) % CHUNK
+        for start in range(0, whole, CHUNK):
+            self._chunk(pending[start : start + CHUNK])
+        self._pending = pending[whole:]
+
+    def _chunk(self, rows: list[tuple[Any, ...]]) -> None:
+        self.chunks.append(hashlib.sha256(repr(rows).encode()).hexdigest())
+        self.count += len(rows)
 
     def result(self) -> dict[str, Any]:
-        chunks = list(self.chunks)
-        if self.count % CHUNK or not chunks:
-            chunks.append(self._current.hexdigest())
-        digest = hashlib.sha256("".join(chunks).encode()).hexdigest()
+        if self._pending or not self.chunks:
+            self._chunk(self._pending)
+            self._pending = []
+        digest = hashlib.sha256("".join(self.chunks).encode()).hexdigest()
         covered: dict[str, Any] = {"count": self.count, "digest": digest}
-        if len(chunks) > 1:
-            covered["chunks"] = chunks
+        if len(self.chunks) > 1:
+            covered["chunks"] = list(self.chunks)
         return covered
 
 
-def canonical(convert: list[Callable[[Any], Any] | None], values: Sequence[Any]) -> tuple:
-    return tuple(f(v) if f and v is not None else v for f, v in zip(convert, values, strict=True))
-
-
-def row_texts(seq: int, table: Table, rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """The text of each row (content values in ``content_columns`` order)."""
-    convert = canonicalizers(table)
-    for values in rows:
-        yield repr((seq, *canonical(convert, values)))
-
-
 def cover(seq: int, table: Table, rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
-    """What an entry records about the rows it writes to ``table`` (in order):
-    the columns it hashed (a table may gain columns later), count and digest."""
+    """What an entry records about the rows it writes to ``table`` (content
+    values in ``content_columns`` order, in the order verify reads them): the
+    columns it hashed (a table may gain columns later), count and digest."""
+    convert = canonicalizers(table)
+    return cover_stored(table, [canonical(convert, values, seq) for values in rows])
+
+
+def cover_stored(table: Table, stored: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The same from rows as SQLite stores them (canonical, ``audit_seq`` last)."""
     digest = Digest()
-    for text in row_texts(seq, table, rows):
-        digest.add(text)
+    digest.add(stored)
     return {"columns": content_columns(table), **digest.result()}
 
 
@@ -151,51 +159,6 @@ class RowProblem:
         return f"{self.table} {self.where}: {self.message}"
 
 
-@dataclass
-class _Group:
-    """The rows of one table that one entry claims, as verify reads them."""
-
-    seq: int
-    digest: Digest = field(default_factory=Digest)
-    chunk_keys: list[tuple[Any, Any]] = field(default_factory=list)
-    first: Any = None
-    last: Any = None
-
-    def add(self, key: Any, text: str) -> None:
-        if self.digest.count % CHUNK == 0:
-            self.chunk_keys.append((key, key))
-        self.chunk_keys[-1] = (self.chunk_keys[-1][0], key)
-        self.first = key if self.first is None else self.first
-        self.last = key
-        self.digest.add(text)
-
-    def problem(
-        self, table: str, recorded: dict[str, Any] | None, on_chain: bool
-    ) -> RowProblem | None:
-        rows = f"row {self.first}" if self.first == self.last else f"rows {self.first}..{self.last}"
-        if not on_chain:
-            return RowProblem(self.seq, table, rows, f"name entry {self.seq}, which is not there")
-        if recorded is None:
-            return RowProblem(self.seq, table, rows, f"entry {self.seq} wrote no rows here")
-        found = self.digest.result()
-        if found["count"] != recorded["count"]:
-            return RowProblem(
-                self.seq,
-                table,
-                rows,
-                f"entry {self.seq} wrote {recorded['count']} row(s), {found['count']} are there "
-                "(rows deleted or inserted)",
-            )
-        if found["digest"] != recorded["digest"]:
-            mine = found.get("chunks", [found["digest"]])
-            theirs = recorded.get("chunks", [recorded["digest"]])
-            index = next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
-            first, last = self.chunk_keys[index]
-            changed = f"row {first}" if first == last else f"rows {first}..{last}"
-            return RowProblem(self.seq, table, changed, f"changed since entry {self.seq} wrote it")
-        return None
-
-
 def existing_columns(connection: Connection, table: Table) -> list[str]:
     """The content columns the database holds now (a migration runs before
     later migrations add theirs)."""
@@ -208,51 +171,57 @@ def read(
     table: Table,
     covers: dict[int, dict[str, Any]] | None = None,
     columns: list[str] | None = None,
-) -> tuple[list[_Group], list[Any]]:
+) -> tuple[dict[int, Digest], int]:
     """Every row of ``table``, digested per entry over the columns that entry
-    hashed (``covers``; by default all of ``columns``, today's content columns);
-    and the keys of rows that are on no entry."""
+    hashed (``covers``; by default all of ``columns``, today's content
+    columns); and how many rows are on no entry."""
     columns = columns or content_columns(table)
-    key = ORDER[table.name]
     quote = connection.dialect.identifier_preparer.quote
-    listed = ", ".join(quote(c) for c in [SEQ, key, *columns])
-    result = connection.exec_driver_sql(
-        f"SELECT {listed} FROM {quote(table.name)} ORDER BY {quote(SEQ)}, {quote(key)}"
-    )
-    # SQLite hands back what it stores: the canonical form itself
+    listed = ", ".join(quote(c) for c in [*columns, SEQ])
+    order = f"{quote(SEQ)}, {quote(ORDER[table.name])}"
+    # the driver's own cursor: plain tuples, no per-row work in Python for SQLite
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"SELECT {listed} FROM {quote(table.name)} ORDER BY {order}")
     convert = None if connection.dialect.name == "sqlite" else canonicalizers(table, columns)
-    picks: dict[tuple[str, ...], list[int] | None] = {}
-    groups: list[_Group] = []
-    unbound: list[Any] = []
-    group: _Group | None = None
-    pick: list[int] | None = None
-    while batch := result.fetchmany(10_000):
-        for row in batch:
-            seq, row_key, values = row[0], row[1], row[2:]
+    digests: dict[int, Digest] = {}
+    unbound = 0
+    while batch := cursor.fetchmany(CHUNK):
+        for seq, rows in _by_entry(list(batch)):
             if seq is None:
-                unbound.append(row_key)
+                unbound += len(rows)
                 continue
-            if group is None or group.seq != seq:
-                group = _Group(seq)
-                groups.append(group)
-                hashed = tuple((covers or {}).get(seq, {}).get("columns", columns))
-                if hashed not in picks:
-                    picks[hashed] = _pick(columns, hashed)
-                pick = picks[hashed]
+            hashed = (covers or {}).get(seq, {}).get("columns", columns)
             if convert is not None:
-                values = canonical(convert, values)
-            if pick is not None:
-                values = tuple(values[i] if i >= 0 else None for i in pick)
-            group.add(row_key, repr((seq, *values)))
-    return groups, unbound
+                rows = [canonical(convert, row[:-1], seq) for row in rows]
+            if hashed != columns:
+                rows = _project(rows, columns, hashed, seq)
+            digests.setdefault(seq, Digest()).add(rows)
+    cursor.close()
+    return digests, unbound
 
 
-def _pick(columns: list[str], hashed: tuple[str, ...]) -> list[int] | None:
-    """Where the columns an entry hashed are among today's (None: all of them,
-    in order). A column that is gone reads as None (-1), so the digest fails."""
-    if list(hashed) == columns:
-        return None
-    return [columns.index(name) if name in columns else -1 for name in hashed]
+def _by_entry(batch: list[tuple[Any, ...]]) -> Iterable[tuple[Any, list[tuple[Any, ...]]]]:
+    """Split rows sorted by ``audit_seq`` (their last value) into runs of one entry."""
+    start = 0
+    while start < len(batch):
+        seq = batch[start][-1]
+        if batch[-1][-1] == seq:  # the common case: the rest is one entry's
+            end = len(batch)
+        else:
+            end = start + 1
+            while batch[end][-1] == seq:
+                end += 1
+        yield seq, batch[start:end]
+        start = end
+
+
+def _project(
+    rows: list[tuple[Any, ...]], columns: list[str], hashed: list[str], seq: int
+) -> list[tuple[Any, ...]]:
+    """Rows reduced to the columns an older entry hashed; a column that is gone
+    reads as None, so its digest fails."""
+    where = [columns.index(name) if name in columns else -1 for name in hashed]
+    return [(*(row[i] if i >= 0 else None for i in where), seq) for row in rows]
 
 
 def check_table(
@@ -261,18 +230,55 @@ def check_table(
     """Read every row of ``table`` and compare it with what the entries recorded
     (``covers``: entry seq -> that entry's record of this table's rows; ``chain``:
     the seqs of every entry)."""
-    groups, unbound = read(connection, table, covers)
-    problems = [RowProblem(None, table.name, f"row {key}", "is on no entry") for key in unbound]
-    for group in groups:
-        found = group.problem(table.name, covers.get(group.seq), group.seq in chain)
-        if found:
-            problems.append(found)
-    claimed = {group.seq for group in groups}
+    digests, unbound = read(connection, table, covers)
+    problems = []
+    if unbound:
+        where = _keys(connection, table, None)
+        verb = "is" if where.startswith("row ") else "are"
+        problems.append(RowProblem(None, table.name, where, f"{verb} on no entry"))
+    for seq, digest in digests.items():
+        recorded = covers.get(seq)
+        found = digest.result()
+        if seq not in chain:
+            message = f"name entry {seq}, which is not there"
+        elif recorded is None:
+            message = f"entry {seq} wrote no rows here"
+        elif found["count"] != recorded["count"]:
+            message = (
+                f"entry {seq} wrote {recorded['count']} row(s), {found['count']} are there "
+                "(rows deleted or inserted)"
+            )
+        elif found["digest"] != recorded["digest"]:
+            mine = found.get("chunks", [found["digest"]])
+            theirs = recorded.get("chunks", [recorded["digest"]])
+            index = next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
+            where = _keys(connection, table, seq, index)
+            problems.append(
+                RowProblem(seq, table.name, where, f"changed since entry {seq} wrote it")
+            )
+            continue
+        else:
+            continue
+        problems.append(RowProblem(seq, table.name, _keys(connection, table, seq), message))
     for seq, recorded in covers.items():
-        if seq not in claimed and recorded["count"]:
+        if seq not in digests and recorded["count"]:
             problems.append(
                 RowProblem(
                     seq, table.name, "", f"entry {seq} wrote {recorded['count']} row(s); none left"
                 )
             )
     return problems
+
+
+def _keys(connection: Connection, table: Table, seq: int | None, chunk: int | None = None) -> str:
+    """'row K' or 'rows K..L': the rows of entry ``seq`` (of one chunk of them),
+    named by their key (asked only when something is wrong)."""
+    quote = connection.dialect.identifier_preparer.quote
+    key = quote(ORDER[table.name])
+    where = f"{quote(SEQ)} IS NULL" if seq is None else f"{quote(SEQ)} = {int(seq)}"
+    limit = f" LIMIT {CHUNK} OFFSET {chunk * CHUNK}" if chunk is not None else ""
+    sql = f"SELECT {key} FROM {quote(table.name)} WHERE {where} ORDER BY {key}{limit}"
+    keys = [row[0] for row in connection.exec_driver_sql(sql)]
+    if not keys:
+        return "rows"
+    return f"row {keys[0]}" if len(keys) == 1 else f"rows {keys[0]}..{keys[-1]}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import Field, dataclass, field, fields
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, get_type_hints
 
 from ..errors import InvalidInput
@@ -120,13 +121,15 @@ class Experiment:
     )
 
 
-def experiment_fields(given_by: str | None = None) -> list[tuple[Field[Any], FieldSpec]]:
+@cache
+def experiment_fields(given_by: str | None = None) -> tuple[tuple[Field[Any], FieldSpec], ...]:
     """The experiment's fields with their specs, in order; only those that
     ``given_by`` gives when it is set."""
     found = [(f, f.metadata["spec"]) for f in fields(Experiment)]
-    return [(f, s) for f, s in found if given_by is None or given_by in s.given_by]
+    return tuple((f, s) for f, s in found if given_by is None or given_by in s.given_by)
 
 
+@cache
 def field_types() -> dict[str, Any]:
     """Field name -> its Python type (str, bool, datetime, tuple[str, ...], dict)."""
     return get_type_hints(Experiment)

@@ -236,17 +236,17 @@ def write_batch(
             for e in new_events
         )
         event_rows = [*proposed, *steps]
-        covered = {
-            experiments.name: coverage.cover(seq, experiments, experiment_rows),
-            events.name: coverage.cover(seq, events, event_rows),
-        }
-        insert_rows(
-            connection,
-            experiments,
-            (*EXPERIMENT_COLUMNS, SEQ),
-            ((*row, seq) for row in experiment_rows),
-        )
-        insert_rows(connection, events, (*EVENT_COLUMNS, SEQ), ((*row, seq) for row in event_rows))
+        covered = {}
+        for table, columns, rows in (
+            (experiments, EXPERIMENT_COLUMNS, experiment_rows),
+            (events, EVENT_COLUMNS, event_rows),
+        ):
+            stored = insert_rows(connection, table, columns, rows, constants={SEQ: seq})
+            covered[table.name] = (
+                coverage.cover(seq, table, rows)
+                if stored is None
+                else coverage.cover_stored(table, stored)  # already in canonical form
+            )
         audit.write_entry(
             connection,
             seq,
@@ -275,29 +275,39 @@ def insert_rows(
     columns: tuple[str, ...],
     rows: Iterable[tuple[Any, ...]],
     fast: bool = True,
-) -> None:
-    """Insert many rows: values in ``columns`` order, times in any zone (stored in UTC).
+    constants: dict[str, Any] | None = None,
+) -> list[tuple[Any, ...]] | None:
+    """Insert many rows: values in ``columns`` order, times in any zone (stored in
+    UTC), and the same value for every row in the ``constants`` columns (last).
 
     On SQLite the rows go straight to the driver's ``executemany``, each value
     put through the bind processor of its column type first: the very function
     SQLAlchemy applies, so the stored text is the same, without SQLAlchemy's
-    per-row parameter handling (seconds at a million rows). Elsewhere, or with
-    ``fast=False``, an ordinary SQLAlchemy insert."""
+    per-row parameter handling (seconds at a million rows); those stored rows
+    are returned. Elsewhere, or with ``fast=False``, an ordinary SQLAlchemy
+    insert (and None)."""
     dialect = connection.dialect
     times = [isinstance(table.c[name].type, DateTime) for name in columns]
+    fixed = constants or {}
     if not (fast and dialect.paramstyle == "qmark"):
         batch = [
             {
-                name: as_utc(value) if is_time else value
-                for name, is_time, value in zip(columns, times, row, strict=True)
+                **{
+                    name: as_utc(value) if is_time else value
+                    for name, is_time, value in zip(columns, times, row, strict=True)
+                },
+                **fixed,
             }
             for row in rows
         ]
         if batch:
             connection.execute(insert(table), batch)
-        return
+        return None
     # column by column: one map() over each column that needs converting
     values = list(zip(*rows, strict=True)) or [() for _ in columns]
+    values += [(value,) * len(values[0]) for value in fixed.values()]
+    columns = (*columns, *fixed)
+    times += [False] * len(fixed)
     for i, name in enumerate(columns):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if times[i]:
@@ -312,6 +322,7 @@ def insert_rows(
             f"VALUES ({', '.join('?' for _ in columns)})",
             prepared,
         )
+    return prepared
 
 
 def _utc_text(process: Callable[[Any], Any] | None) -> Callable[[datetime], Any]:

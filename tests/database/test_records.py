@@ -265,9 +265,8 @@ def rebuild_chain(engine: Engine) -> None:
         for entry in entries:
             details = json.loads(entry["details"])
             for name in details.get("rows", {}):
-                groups, _ = coverage.read(connection, coverage.RECORD[name])
-                [mine] = [g for g in groups if g.seq == entry["seq"]]
-                details["rows"][name] = mine.digest.result()
+                digests, _ = coverage.read(connection, coverage.RECORD[name])
+                details["rows"][name] = digests[entry["seq"]].result()
             audit.write_entry(
                 connection,
                 entry["seq"],

@@ -125,7 +125,8 @@ class Experiment:
         return self.data["state"]
 
     def transition(self, to: str, reason: str = "") -> Experiment:
-        self._client._call("POST", f"/experiments/{self.id}/transitions", {"to": to, "reason": reason})
+        body = {"to": to, "reason": reason}
+        self._client._call("POST", f"/experiments/{self.id}/transitions", body)
         return self.refresh()
 
     def refresh(self) -> Experiment:
