@@ -168,3 +168,15 @@ def test_servers_do_not_import_the_slow_rfc3987_grammar(deployment: Deployment, 
     container = f"sandbox-{deployment.name}-alice"
     probe = "import importlib.util as u; print(u.find_spec('rfc3987_syntax') is None)"
     assert in_container(container, f'python -c "{probe}"').strip() == "True"
+
+
+def test_up_witnesses_the_audit_chain_outside_the_database(deployment: Deployment):
+    witness = deployment.state / "audit" / "heads.jsonl"
+    assert oct(witness.stat().st_mode & 0o777) == "0o600"
+    heads = [json.loads(line) for line in witness.read_text().splitlines()]
+    assert heads[-1]["by"] == "up"
+    log = (deployment.state / "sandboxes" / deployment.name / "hub" / "jupyterhub.log").read_text()
+    assert f"[audit] head seq={heads[-1]['seq']} hash={heads[-1]['hash']}" in log
+    verified = deployment.sandbox("audit", "verify")
+    assert "chain intact" in verified.stdout
+    assert "witnessed head(s)" in verified.stdout
