@@ -30,11 +30,13 @@ def init(directory: Path):
 @pass_options
 def validate(opts: Options, as_json: bool):
     """Load and validate the config, data cards, files and governance policy."""
+    from ..governance.dcat import donl_problems
     from ..governance.policy import dataset_tier
     from ..provisioning.actions import validate as run_validate
 
     checked = run_validate(opts.config)
     loaded = checked.loaded
+    publication = donl_problems(loaded)  # warnings: the catalog export still runs
     if as_json:
         emit_json(
             {
@@ -42,11 +44,14 @@ def validate(opts: Options, as_json: bool):
                 "sandboxes": [s.name for s in loaded.config.sandboxes],
                 "datasets": {i: dataset_tier(c.card) for i, c in loaded.cards.items()},
                 "warnings": [str(w) for w in checked.warnings],
+                "dcat_ap_donl": [str(p) for p in publication],
             }
         )
         return
     for warning in checked.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for problem in publication:
+        click.echo(f"warning: DCAT-AP-DONL: {problem}", err=True)
     click.echo(
         f"{opts.config}: valid ({len(loaded.config.sandboxes)} sandbox(es), "
         f"{len(loaded.cards)} dataset(s))"

@@ -52,6 +52,11 @@ def parse_memory(text: str) -> int:
 
 
 URI = r"^https?://\S+$"
+HTTPS_URI = r"^https://[^/\s]+(/\S*)?$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+TOOI = r"^https://identifier\.overheid\.nl/tooi/id/\S+$"
+# the languages DCAT-AP-DONL lists (taxonomy/languages.ttl), as ISO 639-1 codes
+MetadataLanguage = Literal["nl", "en", "fy", "de"]
 
 
 class Organisation(Strict):
@@ -62,6 +67,34 @@ class Organisation(Strict):
         pattern=URI,
         description="The organisation's register of processing activities (AVG art. 30); "
         "when set, personal data at tier 2 and up needs a data card processing_activity.",
+    )
+    contact_email: str | None = Field(
+        default=None,
+        pattern=EMAIL,
+        description="Where the public asks about the organisation's algorithms; required by "
+        "`sandbox export algoritmeregister` (the register's contact_email).",
+    )
+    website: str | None = Field(
+        default=None,
+        pattern=HTTPS_URI,
+        description="The organisation's website (foaf:homepage in the DCAT-AP-DONL export).",
+    )
+    catalog_url: str | None = Field(
+        default=None,
+        pattern=HTTPS_URI,
+        description="Where the catalog is published; required by `sandbox datasets export`: "
+        "each dataset's identifier and access URL is <catalog_url>/<id>, and a public "
+        "dataset's files are downloaded from <catalog_url>/<id>/<path>.",
+    )
+    tooi: str | None = Field(
+        default=None,
+        pattern=TOOI,
+        description="The organisation's TOOI identifier (identifier.overheid.nl); the "
+        "publisher of every data card that names none.",
+    )
+    language: MetadataLanguage = Field(
+        default="nl",
+        description="The language of the data and metadata unless a data card says otherwise.",
     )
 
 
@@ -295,5 +328,15 @@ class DataCard(Strict):
         pattern=URI,
         description="The processing activity in the organisation's register this data is "
         "used under (a URI); logged with every grant (Logboek Dataverwerkingen).",
+    )
+    language: list[MetadataLanguage] = Field(
+        default_factory=list,
+        description="The languages of the data (dct:language); default: the organisation's.",
+    )
+    issued: dt.date | None = Field(
+        default=None, description="When the data was first published (dct:issued)."
+    )
+    modified: dt.date | None = Field(
+        default=None, description="When the data last changed (dct:modified)."
     )
     files: list[DataFile] = Field(min_length=1)

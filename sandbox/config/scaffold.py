@@ -12,6 +12,12 @@ SANDBOX_YAML = """\
 organisation:
   name: My Organisation
   kind: government            # government | other
+  language: nl                # nl | en | fy | de: of the data unless a data card says
+  # for `sandbox export algoritmeregister` and `sandbox datasets export`:
+  contact_email: algorithms@example.org
+  website: https://www.example.org
+  catalog_url: https://data.example.org/datasets
+  # tooi: https://identifier.overheid.nl/tooi/id/gemeente/gm0000   # publisher by default
 
 sandboxes:
   - name: first
@@ -48,6 +54,7 @@ steward: steward@example.org
 contact_point: data@example.org
 license: CC0-1.0
 access_rights: publiek
+themes: [bestuur]             # TaxonomieBeleidsagenda themes (docs/dcat-ap-donl.md)
 classification:
   rubricering: ongerubriceerd
   biv: {{beschikbaarheid: laag, integriteit: laag, vertrouwelijkheid: laag}}
@@ -55,6 +62,9 @@ personal_data:
   kind: none
 purposes: [exploration]
 retention: {{period: P1Y, action: destroy, basis: "example data"}}
+language: [en]
+issued: 2024-01-01
+modified: 2024-01-01
 files:
   - path: example.csv
     sha256: {sha256}

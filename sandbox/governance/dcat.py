@@ -4,28 +4,36 @@ Follows the DCAT-AP-DONL 2.0 draft of github.com/dataoverheid/dcat-ap-donl; wher
 draft leaves something out, DCAT-AP-DONL 1.1 or DCAT-AP. Governance fields the profile
 has no property for use the ``sandbox:`` extension (``SANDBOX_NS``). Every choice is
 documented in docs/dcat-ap-donl.md. Pure: reads only the loaded model, never the files.
+
+The output passes the DCAT-AP 3.0.1 core SHACL shapes (SEMICeu/DCAT-AP, checked in
+tests/unit/test_dcat.py): every referenced node carries the class its property's range
+asks for, every agent a foaf:name, and every URL is absolute (organisation.catalog_url).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from ..config.loader import LoadedConfig
-from ..config.model import DataCard, DataFile, LegalBasis
+from ..config.loader import LoadedCard, LoadedConfig
+from ..config.model import DataCard, DataFile, LegalBasis, Organisation
+from ..errors import ConfigError, Problem
 from .policy import dataset_tier
 
 JsonLd = dict[str, Any]
 
 SANDBOX_NS = "urn:data-sandbox:terms:"  # our extension vocabulary (not part of the profile)
-RESOURCE_NS = "urn:data-sandbox:"  # IRIs of the catalog, datasets and distributions
 DONL_TERM = "https://dcat.overheid.nl/application-profile/donl/term/"
 OWMS = "http://standaarden.overheid.nl/owms/terms/"
 FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 MEDIA_TYPE = "https://www.iana.org/assignments/media-types/"
+LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
+# ISO 639-1 (the config's language) -> the EU language NAL DONL lists (taxonomy/languages.ttl)
+LANGUAGES = {"nl": "NLD", "en": "ENG", "fy": "FRY", "de": "DEU"}
 ISO_ROLE = "http://standards.iso.org/iso/19115/-3/cit/1.0#"
 
 CONTEXT: JsonLd = {
@@ -35,6 +43,7 @@ CONTEXT: JsonLd = {
     "foaf": "http://xmlns.com/foaf/0.1/",
     "owl": "http://www.w3.org/2002/07/owl#",
     "prov": "http://www.w3.org/ns/prov#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
     "spdx": "http://spdx.org/rdf/terms#",
     "vcard": "http://www.w3.org/2006/vcard/ns#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
@@ -100,59 +109,144 @@ _URL = re.compile(r"^https?://[^/]+/")
 
 
 def catalog_jsonld(loaded: LoadedConfig, generated_at: datetime | None = None) -> JsonLd:
-    """One JSON-LD document: an inline ``@context`` and the ``dcat:Catalog``."""
+    """One JSON-LD document: an inline ``@context`` and the ``dcat:Catalog``.
+
+    Raises ``ConfigError`` when ``organisation.catalog_url`` (the base of every URL in
+    the export) is not set."""
     when = generated_at or datetime.now(UTC)
-    org = loaded.config.organisation.name
-    organisation: JsonLd = {"@id": "_:organisation", "@type": "foaf:Agent", "foaf:name": org}
-    slug = re.sub(r"[^a-z0-9]+", "-", org.lower()).strip("-") or "organisation"
-    datasets_dir = loaded.config.datasets.rstrip("/") + "/"
-    return {
-        "@context": CONTEXT,
-        "@id": f"{RESOURCE_NS}catalog:{slug}",
-        "@type": "dcat:Catalog",
-        "dct:identifier": f"{RESOURCE_NS}catalog:{slug}",
-        "dct:title": f"Datacatalogus {org}",
-        "dct:description": f"Gecureerde datasets voor de data-sandboxes van {org}.",
-        "dct:publisher": organisation,
-        "dct:modified": _typed(when.isoformat(timespec="seconds"), "dateTime"),
-        "dcat:themeTaxonomy": {"@id": OWMS + "TaxonomieBeleidsagenda"},
-        "dcat:dataset": [
-            _dataset(loaded.cards[key].card, datasets_dir) for key in sorted(loaded.cards)
-        ],
-    }
-
-
-def _dataset(card: DataCard, datasets_dir: str) -> JsonLd:
-    publisher = {"@id": card.publisher} if card.publisher else {"@id": "_:organisation"}
-    license_iri = license_uri(card.license)
+    organisation = loaded.config.organisation
+    if not organisation.catalog_url:
+        raise ConfigError(
+            [
+                loaded.doc.problem(
+                    ("organisation",),
+                    "catalog_url is not set: the DCAT-AP-DONL export needs it for the "
+                    "identifiers and access URLs of the datasets",
+                    "organisation.catalog_url",
+                )
+            ]
+        )
+    catalog = organisation.catalog_url.rstrip("/")
+    lang = organisation.language
+    name = organisation.name
     node: JsonLd = {
-        "@id": f"{RESOURCE_NS}dataset:{card.id}",
+        "@context": CONTEXT,
+        "@id": catalog,
+        "@type": "dcat:Catalog",
+        "dct:identifier": _typed(catalog, "anyURI"),
+        "dct:title": _text(f"Datacatalogus {name}", lang),
+        "dct:description": _text(f"Gecureerde datasets voor de data-sandboxes van {name}.", lang),
+        "dct:publisher": _organisation(organisation),
+        "dct:language": _language(lang),
+        "dct:modified": _typed(when.isoformat(timespec="seconds"), "dateTime"),
+        "dcat:themeTaxonomy": {
+            "@id": OWMS + "TaxonomieBeleidsagenda",
+            "@type": "skos:ConceptScheme",
+            "dct:title": _text("Taxonomie Beleidsagenda", "nl"),
+        },
+    }
+    if organisation.website:
+        node["foaf:homepage"] = {"@id": organisation.website, "@type": "foaf:Document"}
+    node["dcat:dataset"] = [
+        _dataset(loaded.cards[key].card, organisation, catalog) for key in sorted(loaded.cards)
+    ]
+    return node
+
+
+def donl_problems(loaded: LoadedConfig) -> list[Problem]:
+    """What in the data cards the export cannot express in DCAT-AP-DONL's value lists:
+    ``sandbox validate`` shows these as warnings (the export still runs)."""
+    found: list[Problem] = []
+    for key in sorted(loaded.cards):
+        found += _card_problems(loaded.cards[key], loaded.config.organisation)
+    return found
+
+
+def _card_problems(entry: LoadedCard, organisation: Organisation) -> list[Problem]:
+    card, doc = entry.card, entry.doc
+    found = [
+        doc.problem(("themes", index), f"{theme!r} is no DONL theme; left out of dcat:theme")
+        for index, theme in enumerate(card.themes)
+        if theme not in THEMES
+    ]
+    if not any(theme in THEMES for theme in card.themes):
+        known = ", ".join(sorted(THEMES))
+        found.append(doc.problem(("themes",), f"DONL needs a theme; one of {known}"))
+    if card.license not in LICENSES:
+        known = ", ".join(LICENSES)
+        found.append(
+            doc.problem(("license",), f"{card.license!r} is not on DONL's licence list ({known})")
+        )
+    if not (card.publisher or organisation.tooi):
+        found.append(
+            doc.problem(
+                ("publisher",), "no publisher: DONL needs one (set it, or organisation.tooi)"
+            )
+        )
+    return found
+
+
+def _dataset(card: DataCard, organisation: Organisation, catalog: str) -> JsonLd:
+    page = f"{catalog}/{quote(card.id)}"
+    languages = card.language or [organisation.language]
+    lang = languages[0]
+    publisher = _publisher(card, organisation)
+    license_node = _license(card.license)
+    node: JsonLd = {
+        "@id": page,
         "@type": "dcat:Dataset",
-        "dct:identifier": card.id,
-        "dct:title": card.title,
-        "dct:description": card.description.strip(),
+        "dct:identifier": _typed(page, "anyURI"),
+        "dct:title": _text(card.title, lang),
+        "dct:description": _text(card.description.strip(), lang),
+        "dct:language": [_language(code) for code in languages],
         "owl:versionInfo": card.version,
-        "dct:license": {"@id": license_iri},
-        "dct:accessRights": {"@id": access_rights_uri(card)},
+        "dct:license": license_node,
+        "dct:accessRights": {"@id": access_rights_uri(card), "@type": "dct:RightsStatement"},
         "dct:publisher": publisher,
         "dct:creator": publisher,
         "dcat:contactPoint": _contact(card),
+        "dcat:landingPage": {"@id": page, "@type": "foaf:Document"},
         "prov:qualifiedAttribution": [
             _attribution("owner", card.owner),
             _attribution("custodian", card.steward),
         ],
     }
-    themes = dict.fromkeys(OWMS + THEMES[t] for t in card.themes if t in THEMES)
+    if card.issued:
+        node["dct:issued"] = _typed(card.issued.isoformat(), "date")
+    if card.modified:
+        node["dct:modified"] = _typed(card.modified.isoformat(), "date")
+    themes = dict.fromkeys(THEMES[t] for t in card.themes if t in THEMES)
     if themes:
-        node["dcat:theme"] = [{"@id": iri} for iri in themes]
+        node["dcat:theme"] = [_theme(name) for name in themes]
     if card.themes:
-        node["dcat:keyword"] = list(card.themes)
+        node["dcat:keyword"] = [_text(theme, lang) for theme in card.themes]
     if card.legal_basis:
         node["donl:grondslag"] = [_legal_foundation(basis) for basis in card.legal_basis]
     node.update(_governance(card))
-    folder = f"{datasets_dir}{card.id}/"
-    node["dcat:distribution"] = [_distribution(card, f, folder, license_iri) for f in card.files]
+    node["dcat:distribution"] = [
+        _distribution(card, data_file, page, license_node, languages) for data_file in card.files
+    ]
     return node
+
+
+def _organisation(organisation: Organisation) -> JsonLd:
+    """The organisation as a foaf:Agent: its TOOI IRI when it has one."""
+    return {
+        "@id": organisation.tooi or "_:organisation",
+        "@type": "foaf:Agent",
+        "foaf:name": organisation.name,
+    }
+
+
+def _publisher(card: DataCard, organisation: Organisation) -> JsonLd:
+    """The card's publisher, else the organisation (by its TOOI id when set). A publisher
+    other than the organisation is named by what the card says (its URI or its name)."""
+    if not card.publisher or card.publisher == organisation.tooi:
+        return _organisation(organisation)
+    agent: JsonLd = {"@type": "foaf:Agent", "foaf:name": card.publisher}
+    if _URL.match(card.publisher + "/"):
+        agent["@id"] = card.publisher
+    return agent
 
 
 def license_uri(spdx_id: str) -> str:
@@ -216,46 +310,76 @@ def _legal_foundation(basis: LegalBasis) -> JsonLd:
     return node
 
 
-def _distribution(card: DataCard, data_file: DataFile, folder: str, license_iri: str) -> JsonLd:
+def _distribution(
+    card: DataCard, data_file: DataFile, page: str, license_node: JsonLd, languages: Sequence[str]
+) -> JsonLd:
     code, media = FORMATS.get(PurePosixPath(data_file.path).suffix.lower(), UNKNOWN_FORMAT)
-    relative = quote(folder + data_file.path)  # resolved against sandbox.yaml's folder
-    return {
-        "@id": f"{RESOURCE_NS}dataset:{card.id}:file:{quote(data_file.path)}",
+    path = quote(data_file.path)
+    node: JsonLd = {
+        "@id": f"{page}#{path}",
         "@type": "dcat:Distribution",
         "dct:title": data_file.path,
-        "dct:description": f"{card.title}: {data_file.path}",
-        "dcat:accessURL": {"@id": relative},
-        "dcat:downloadURL": {"@id": relative},
-        "dct:format": {"@id": FILE_TYPE + code},
-        "dcat:mediaType": {"@id": MEDIA_TYPE + media},
-        "dct:license": {"@id": license_iri},
+        "dct:description": _text(f"{card.title}: {data_file.path}", languages[0]),
+        "dcat:accessURL": {"@id": page},
+        "dct:format": {"@id": FILE_TYPE + code, "@type": "dct:MediaTypeOrExtent"},
+        "dcat:mediaType": {"@id": MEDIA_TYPE + media, "@type": "dct:MediaType"},
+        "dct:license": license_node,
+        "dct:language": [_language(code) for code in languages],
         "spdx:checksum": {
             "@type": "spdx:Checksum",
-            "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
+            "spdx:algorithm": {
+                "@id": "spdx:checksumAlgorithm_sha256",
+                "@type": "spdx:ChecksumAlgorithm",
+            },
             "spdx:checksumValue": _typed(data_file.sha256, "hexBinary"),
         },
     }
+    if card.access_rights == "publiek":  # only public files are downloadable
+        node["dcat:downloadURL"] = {"@id": f"{page}/{path}"}
+    return node
 
 
 def _contact(card: DataCard) -> JsonLd:
     value = card.contact_point.strip()
     web = value.startswith(("http://", "https://"))
     key, iri = ("vcard:hasURL", value) if web else ("vcard:hasEmail", _mailto(value))
-    return {"@type": "vcard:Organization", "vcard:fn": card.owner, key: {"@id": iri}}
+    return {
+        "@type": ["vcard:Kind", "vcard:Organization"],
+        "vcard:fn": card.owner,
+        key: {"@id": iri},
+    }
 
 
 def _attribution(role: str, who: str) -> JsonLd:
-    """prov:Attribution with a donl:Role (ISO 19115 CI_RoleCode); who is a name or e-mail."""
-    agent: JsonLd = {"@type": "foaf:Agent"}
+    """prov:Attribution with a donl:Role (ISO 19115 CI_RoleCode); who is a name or an
+    e-mail address, which then is the agent's name as well as its mailbox."""
+    agent: JsonLd = {"@type": "foaf:Agent", "foaf:name": who}
     if "@" in who:
         agent["foaf:mbox"] = {"@id": _mailto(who)}
-    else:
-        agent["foaf:name"] = who
     return {
         "@type": "prov:Attribution",
         "prov:agent": agent,
         "dcat:hadRole": {"@id": ISO_ROLE + role},
     }
+
+
+def _license(spdx_id: str) -> JsonLd:
+    return {"@id": license_uri(spdx_id), "@type": "dct:LicenseDocument"}
+
+
+def _language(code: str) -> JsonLd:
+    return {"@id": LANGUAGE + LANGUAGES[code], "@type": "dct:LinguisticSystem"}
+
+
+def _theme(name: str) -> JsonLd:
+    """A TaxonomieBeleidsagenda concept; the list has no labels, so the label is its
+    name without the '_(thema)' suffix."""
+    label = name.removesuffix("_(thema)").replace("_", " ")
+    return {"@id": OWMS + name, "@type": "skos:Concept", "skos:prefLabel": _text(label, "nl")}
+
+
+def _text(value: str, lang: str) -> JsonLd:
+    return {"@value": value, "@language": lang}
 
 
 def _mailto(address: str) -> str:

@@ -161,8 +161,8 @@ def test_the_markdown_card_carries_the_governance_of_the_woz_card(demo):
     markdown = render_markdown(demo["woz-2024"], WOZ_QUALITY)
     lines = markdown.split("\n")
     assert lines[0] == "# WOZ-waarden 2024"
-    assert lines[2].startswith("Assessed property values (Wet WOZ)")
-    assert lines[2].endswith("Synthetic demo data.")  # the folded description, stripped
+    assert lines[2].startswith("WOZ-waarden (Wet WOZ) per object")
+    assert lines[2].endswith("Synthetische demodata.")  # the folded description, stripped
     assert facts(markdown) == {
         "Version": "2024.1",
         "Tier": "2 (pseudonymised personal data)",

@@ -1,5 +1,6 @@
 """The DCAT-AP-DONL JSON-LD export (sandbox/governance/dcat.py) of the demo catalog,
-read back as RDF."""
+read back as RDF, validated with the DCAT-AP 3.0.1 core SHACL shapes and checked against
+DONL's value lists (tests/data/README.md names the sources)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from sandbox.config.loader import LoadedConfig, load_config
-from sandbox.governance.dcat import catalog_jsonld
+from sandbox.errors import ConfigError
+from sandbox.governance.dcat import catalog_jsonld, donl_problems
 
 # rdflib's JSON-LD parser still builds a ConjunctiveGraph internally
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sandbox.yaml"
-BASE = CONFIG.parent.as_uri() + "/"  # relative access URLs resolve against the config folder
+DATA = Path(__file__).resolve().parents[1] / "data"
+CATALOG = "https://data.voorbeeld.nl/datasets"  # the demo's organisation.catalog_url
+TOOI = "https://identifier.overheid.nl/tooi/id/gemeente/gm9999"
 WHEN = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
@@ -33,6 +37,7 @@ DONL = Namespace("https://data.overheid.nl/dcat.rdf#")
 OWL = Namespace("http://www.w3.org/2002/07/owl#")
 SANDBOX = Namespace("urn:data-sandbox:terms:")
 TERM = "https://dcat.overheid.nl/application-profile/donl/term/"
+SH = "http://www.w3.org/ns/shacl#"
 
 EXPECTED = {  # id -> (access rights concept, license IRI)
     "cbs-wijken-2024": (
@@ -62,7 +67,22 @@ def document(loaded: LoadedConfig) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def graph(document: dict[str, Any]) -> Graph:
-    return Graph().parse(data=json.dumps(document), format="json-ld", base=BASE)
+    return Graph().parse(data=json.dumps(document), format="json-ld")
+
+
+@pytest.fixture(scope="module")
+def shapes() -> Graph:
+    return Graph().parse(DATA / "dcat-ap-3.0.1" / "dcat-ap-SHACL.ttl", format="turtle")
+
+
+def shacl_messages(data: Graph, shapes: Graph) -> list[str]:
+    """The DCAT-AP 3.0.1 violations, offline: no imports and no inference."""
+    from pyshacl import validate
+
+    conforms, report, _ = validate(data, shacl_graph=shapes, inference="none")
+    messages = [str(m) for m in report.objects(None, URIRef(SH + "resultMessage"))]
+    assert conforms == (not messages)
+    return sorted(messages)
 
 
 def one(graph: Graph, subject: Node, predicate: URIRef) -> Node:
@@ -72,7 +92,8 @@ def one(graph: Graph, subject: Node, predicate: URIRef) -> Node:
 
 
 def dataset_node(graph: Graph, identifier: str) -> Node:
-    subjects = [s for s in graph.subjects(DCT.identifier, Literal(identifier))]
+    iri = Literal(f"{CATALOG}/{identifier}", datatype=XSD.anyURI)
+    subjects = list(graph.subjects(DCT.identifier, iri))
     assert len(subjects) == 1, identifier
     assert (subjects[0], RDF.type, DCAT.Dataset) in graph
     return subjects[0]
@@ -93,8 +114,9 @@ def test_catalog_lists_every_card_in_order(loaded: LoadedConfig, document, graph
     assert one(graph, publisher, URIRef("http://xmlns.com/foaf/0.1/name")) == Literal(
         "Gemeente Voorbeeld"
     )
-    listed = [d["dct:identifier"] for d in document["dcat:dataset"]]
+    listed = [d["@id"].removeprefix(CATALOG + "/") for d in document["dcat:dataset"]]
     assert listed == sorted(loaded.cards) == sorted(EXPECTED)
+    assert publisher == URIRef(TOOI)  # organisation.tooi
     assert len(list(graph.objects(catalogs[0], DCAT.dataset))) == len(EXPECTED)
     modified = one(graph, catalogs[0], DCT.modified)
     assert modified == Literal("2026-06-01T12:00:00+00:00", datatype=XSD.dateTime)
@@ -105,14 +127,20 @@ def test_dataset_core_properties(loaded: LoadedConfig, graph: Graph, identifier:
     card = loaded.cards[identifier].card
     node = dataset_node(graph, identifier)
     access_rights, license_iri = EXPECTED[identifier]
-    assert one(graph, node, DCT.title) == Literal(card.title)
+    assert one(graph, node, DCT.title) == Literal(card.title, lang="nl")
+    assert one(graph, node, DCT.language) == URIRef(
+        "http://publications.europa.eu/resource/authority/language/NLD"
+    )
+    assert one(graph, node, DCT.issued) == Literal(card.issued.isoformat(), datatype=XSD.date)
+    assert one(graph, node, DCT.modified) == Literal(card.modified.isoformat(), datatype=XSD.date)
+    assert one(graph, node, DCT.publisher) == URIRef(TOOI)
     assert one(graph, node, OWL.versionInfo) == Literal(card.version)
     assert one(graph, node, DCT.accessRights) == URIRef(access_rights)
     assert one(graph, node, DCT.license) == URIRef(license_iri)
     contact = one(graph, node, DCAT.contactPoint)
     assert one(graph, contact, VCARD.hasEmail) == URIRef("mailto:" + card.contact_point)
     assert one(graph, contact, VCARD.fn) == Literal(card.owner)
-    assert set(graph.objects(node, DCAT.keyword)) == {Literal(t) for t in card.themes}
+    assert set(graph.objects(node, DCAT.keyword)) == {Literal(t, lang="nl") for t in card.themes}
     assert set(graph.objects(node, SANDBOX.purpose)) == {Literal(p) for p in card.purposes}
     assert one(graph, node, SANDBOX.rubricering) == Literal("ongerubriceerd")
     assert one(graph, node, SANDBOX.personalDataKind) == Literal(card.personal_data.kind)
@@ -128,7 +156,12 @@ def test_distribution_per_file_with_sha256(loaded: LoadedConfig, graph: Graph, i
     distributions = list(graph.objects(node, DCAT.distribution))
     assert len(distributions) == len(card.files) == 1
     dist, data_file = distributions[0], card.files[0]
-    assert one(graph, dist, DCAT.accessURL) == URIRef(f"{BASE}datasets/{card.id}/{data_file.path}")
+    assert one(graph, dist, DCAT.accessURL) == URIRef(f"{CATALOG}/{card.id}")
+    downloads = list(graph.objects(dist, DCAT.downloadURL))
+    if card.access_rights == "publiek":
+        assert downloads == [URIRef(f"{CATALOG}/{card.id}/{data_file.path}")]
+    else:
+        assert downloads == []  # not public: there is nothing to download
     assert one(graph, dist, DCT["format"]) == URIRef(
         "http://publications.europa.eu/resource/authority/file-type/CSV"
     )
@@ -185,19 +218,117 @@ def test_fallbacks_for_values_outside_the_profile_lists(loaded: LoadedConfig):
     )
     config = dataclasses.replace(loaded, cards={"woz-2024": dataclasses.replace(woz, card=card)})
     graph = Graph().parse(
-        data=json.dumps(catalog_jsonld(config, generated_at=WHEN)), format="json-ld", base=BASE
+        data=json.dumps(catalog_jsonld(config, generated_at=WHEN)), format="json-ld"
     )
     node = dataset_node(graph, "woz-2024")
     assert one(graph, node, DCT.license) == URIRef("https://spdx.org/licenses/MIT")
     assert one(graph, node, DCT.accessRights) == URIRef(TERM + "NIET_PUBLIEK")
     theme = one(graph, node, DCAT.theme)  # wonen and huisvesting are the same OWMS theme
     assert theme == URIRef("http://standaarden.overheid.nl/owms/terms/Huisvesting_(thema)")
-    assert Literal("eigen-thema") in set(graph.objects(node, DCAT.keyword))
+    assert Literal("eigen-thema", lang="nl") in set(graph.objects(node, DCAT.keyword))
     foundation = one(graph, node, DONL.grondslag)
     assert one(graph, foundation, DCT.title) == Literal("Verordening 2024")
     assert not list(graph.objects(foundation, DONL.juriconnectCode))
     dist = one(graph, node, DCAT.distribution)
-    assert one(graph, dist, DCAT.accessURL) == URIRef(f"{BASE}datasets/woz-2024/sub%20dir/data.xyz")
+    assert dist == URIRef(f"{CATALOG}/woz-2024#sub%20dir/data.xyz")
     assert one(graph, dist, DCT["format"]) == URIRef(
         "http://publications.europa.eu/resource/authority/file-type/BIN"
     )
+
+
+# ------------------------------------------------ DCAT-AP 3.0.1 shapes, DONL value lists
+
+
+def test_the_demo_catalog_conforms_to_the_dcat_ap_3_0_1_shapes(graph: Graph, shapes: Graph):
+    assert shacl_messages(graph, shapes) == []
+
+
+def test_the_shapes_catch_an_unnamed_agent_and_an_untyped_licence(
+    document: dict[str, Any], shapes: Graph
+):
+    broken = json.loads(json.dumps(document))
+    dataset = broken["dcat:dataset"][0]
+    del dataset["prov:qualifiedAttribution"][1]["prov:agent"]["foaf:name"]
+    untyped = {"@id": "https://example.org/licence"}  # not a dct:LicenseDocument
+    dataset["dcat:distribution"][0]["dct:license"] = untyped
+    messages = shacl_messages(Graph().parse(data=json.dumps(broken), format="json-ld"), shapes)
+    assert len(messages) == 2
+    assert any("foaf:name" in m for m in messages)
+    assert any("LicenseDocument" in m for m in messages)
+
+
+def test_every_url_is_absolute_https(graph: Graph):
+    iris = {t for triple in graph for t in triple if isinstance(t, URIRef)}
+    ours = {str(i) for i in iris if str(i).startswith("https://data.voorbeeld.nl/")}
+    assert ours and not any(str(i).startswith("file:") for i in iris)
+    for predicate in (DCAT.accessURL, DCAT.downloadURL, DCAT.landingPage):
+        assert all(str(o).startswith("https://") for o in graph.objects(None, predicate))
+
+
+def _concepts(name: str) -> set[str]:
+    scheme = Graph().parse(DATA / "donl" / name, format="turtle")
+    skos = Namespace("http://www.w3.org/2004/02/skos/core#")
+    return {str(o) for o in scheme.objects(None, skos.hasTopConcept)}
+
+
+def test_licences_languages_access_rights_and_themes_are_on_donl_lists(graph: Graph):
+    licences = _concepts("licenses.ttl")
+    assert {str(o) for o in graph.objects(None, DCT.license)} <= licences
+    languages = {i.rsplit("/", 1)[1] for i in _concepts("languages.ttl")}  # the list says https
+    used = {str(o) for o in graph.objects(None, DCT.language)}
+    assert {i.rsplit("/", 1)[1] for i in used} <= languages
+    assert all(
+        i.startswith("http://publications.europa.eu/resource/authority/language/") for i in used
+    )
+    rights = _concepts("access-rights.ttl")
+    assert {str(o) for o in graph.objects(None, DCT.accessRights)} <= rights
+    hierarchy = json.loads((DATA / "donl" / "hierarchy_theme.json").read_text())
+    themes = set(hierarchy) | {p for v in hierarchy.values() for e in v for p in e.split("|")}
+    assert len(themes) == 110
+    used_themes = {str(o) for o in graph.objects(None, DCAT.theme)}
+    assert used_themes and used_themes <= themes
+
+
+def test_every_mapped_theme_and_licence_is_on_the_donl_lists():
+    from sandbox.governance import dcat
+
+    hierarchy = json.loads((DATA / "donl" / "hierarchy_theme.json").read_text())
+    themes = set(hierarchy) | {p for v in hierarchy.values() for e in v for p in e.split("|")}
+    assert {dcat.OWMS + name for name in dcat.THEMES.values()} <= themes
+    assert set(dcat.LICENSES.values()) <= _concepts("licenses.ttl")
+
+
+def test_validate_warns_for_what_donl_cannot_take(loaded: LoadedConfig):
+    assert donl_problems(loaded) == []  # the demo cards fit
+    woz = loaded.cards["woz-2024"]
+    card = woz.card.model_copy(update={"license": "MIT", "themes": ["eigen-thema"]})
+    organisation = loaded.config.organisation.model_copy(update={"tooi": None})
+    config = dataclasses.replace(
+        loaded,
+        config=loaded.config.model_copy(update={"organisation": organisation}),
+        cards={
+            "woz-2024": dataclasses.replace(woz, card=card.model_copy(update={"publisher": None}))
+        },
+    )
+    messages = [(p.key, p.message) for p in donl_problems(config)]
+    assert [key for key, _ in messages] == ["themes[0]", "themes", "license", "publisher"]
+    assert "'eigen-thema' is no DONL theme" in messages[0][1]
+    assert "'MIT' is not on DONL's licence list" in messages[2][1]
+    assert all(p.file.endswith("woz-2024.yaml") and p.line for p in donl_problems(config))
+    # the export still runs: the organisation, by name, is the publisher
+    document = catalog_jsonld(config, generated_at=WHEN)
+    publisher = document["dcat:dataset"][0]["dct:publisher"]
+    assert publisher == {
+        "@id": "_:organisation",
+        "@type": "foaf:Agent",
+        "foaf:name": "Gemeente Voorbeeld",
+    }
+
+
+def test_the_export_needs_the_catalog_url(loaded: LoadedConfig):
+    organisation = loaded.config.organisation.model_copy(update={"catalog_url": None})
+    config = dataclasses.replace(
+        loaded, config=loaded.config.model_copy(update={"organisation": organisation})
+    )
+    with pytest.raises(ConfigError, match=r"sandbox\.yaml:\d+: organisation\.catalog_url"):
+        catalog_jsonld(config)
