@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import SandboxError
+from ..errors import InvalidInput, SandboxError
 
 
 class CommandError(click.ClickException):
@@ -30,15 +32,35 @@ class CommandError(click.ClickException):
 
 
 class SandboxGroup(click.Group):
-    """The root group: the one place where domain errors become ``CommandError``."""
+    """The root group: the one place where errors become ``CommandError``.
+
+    A ``SandboxError`` says what is wrong in its own words; anything else is
+    a bug or the machine (a disk, a permission) and is still one message,
+    never a traceback, unless ``--debug`` asks for it."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except SandboxError as exc:
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
             if ctx.obj is not None and getattr(ctx.obj, "debug", False):
                 raise
-            raise CommandError(str(exc), exc.exit_code) from None
+            raise CommandError(*_message(exc)) from None
+
+
+def _message(exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, SandboxError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, OSError):
+        if exc.strerror and exc.filename:
+            return f"{exc.strerror}: {exc.filename}", 1
+        return str(exc) or type(exc).__name__, 1
+    return (
+        f"unexpected {type(exc).__name__}: {exc} "
+        "(run again with --debug for the traceback, and please report it)",
+        1,
+    )
 
 
 @dataclass
@@ -59,6 +81,18 @@ pass_options = click.make_pass_decorator(Options)
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+@contextmanager
+def problems_as_json(enabled: bool) -> Iterator[None]:
+    """With ``--json``, refused input is also JSON on stdout (``valid: false``
+    and each problem's file, line, key and message); the exit code stays 2."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if enabled:
+            emit_json({"valid": False, "problems": [asdict(p) for p in exc.problems]})
+        raise
 
 
 def write_output(text: str, output: Path | None, what: str = "") -> None:

@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from ..errors import SandboxError
-from .common import Options, console, current_actor, emit_json, pass_options
+from .common import (
+    Options,
+    console,
+    current_actor,
+    emit_json,
+    pass_options,
+    problems_as_json,
+)
 
 STATUS_STYLE = {"changed": "yellow", "failed": "red", "unreachable": "red", "skipped": "dim"}
 
@@ -34,7 +41,8 @@ def validate(opts: Options, as_json: bool):
     from ..governance.policy import dataset_tier
     from ..provisioning.actions import validate as run_validate
 
-    checked = run_validate(opts.config)
+    with problems_as_json(as_json):
+        checked = run_validate(opts.config)
     loaded = checked.loaded
     publication = donl_problems(loaded)  # warnings: the catalog export still runs
     if as_json:
@@ -84,7 +92,8 @@ def plan(opts: Options, sandbox: str | None, as_json: bool):
     """Show what `up` would change. Changes nothing."""
     from ..provisioning.actions import make_plan
 
-    plans = make_plan(opts.config, opts.env(), sandbox)
+    with problems_as_json(as_json):
+        plans = make_plan(opts.config, opts.env(), sandbox)
     if as_json:
         emit_json({"sandboxes": [p.as_dict() for p in plans]})
         return
@@ -98,9 +107,15 @@ def plan(opts: Options, sandbox: str | None, as_json: bool):
         if not item.changes:
             out.print("  no changes")
         for change in item.changes:
-            sign = {"create": "+", "remove": "-", "change": "~", "start": ">"}[change.action]
-            detail = f"  ({change.detail})" if change.detail else ""
-            out.print(f"  {sign} {change.action} {change.kind} {change.name}{detail}")
+            out.print(f"  {_change_line(change)}")
+
+
+def _change_line(change) -> str:
+    if change.action == "revoke":
+        return f"- revoke {change.name}: {change.detail}"
+    sign = {"create": "+", "remove": "-", "change": "~", "start": ">"}[change.action]
+    detail = f"  ({change.detail})" if change.detail else ""
+    return f"{sign} {change.action} {change.kind} {change.name}{detail}"
 
 
 def _progress(out):
@@ -161,6 +176,10 @@ def up(
         for warning in item.warnings:
             out.print(f"[yellow]warning:[/] {warning}")
         out.print(f"[bold]{item.sandbox.name}[/]: {item.desired['url']}")
+    for done in result.revoked:
+        what = done.revocation.describe().rsplit(" (", 1)[0]
+        stopped = f"server stopped in {done.seconds:.1f} s" if done.server_stopped else "no server"
+        out.print(f"revoked {done.revocation.user}: {what} ({stopped}; in the access log)")
     if result.changed:
         out.print(f"up: {result.run.changed} change(s) applied")
     else:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, Problem
 from ..host.hashing import sha256_file
+from .messages import describe
 from .model import DataCard, SandboxConfig
 from .yamlsource import YamlDocument, load_yaml
 
@@ -52,9 +53,9 @@ def load_config(path: str | Path, *, verify_checksums: bool = True) -> LoadedCon
     config = _validate(SandboxConfig, doc, problems)
     datasets_rel = config.datasets if config else _datasets_key(doc.data)
     datasets_dir = (path.parent / datasets_rel).resolve()
-    cards = _load_cards(datasets_dir, problems, verify_checksums)
+    cards, failed = _load_cards(datasets_dir, problems, verify_checksums)
     if config is not None:
-        problems.extend(_check_grants(config, doc, cards))
+        problems.extend(_check_grants(config, doc, cards, failed))
     if problems or config is None:
         raise ConfigError(in_reading_order(problems))
     return LoadedConfig(path, config, doc, datasets_dir, cards)
@@ -72,26 +73,20 @@ def _datasets_key(data: Any) -> str:
 
 
 def _validate(model: type[M], doc: YamlDocument, problems: list[Problem]) -> M | None:
+    """The model of ``doc``, or None with its problems added (a key given twice
+    is a problem even when the document validates)."""
+    problems.extend(doc.duplicates)
     if not isinstance(doc.data, dict):
         problems.append(doc.problem((), "expected a mapping at the top level"))
         return None
     try:
-        return model.model_validate(doc.data)
+        validated = model.model_validate(doc.data)
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
-            problems.append(doc.problem(loc, _message(error)))
+            problems.append(doc.problem(loc, describe(error, model, doc.plain)))
         return None
-
-
-def _message(error: Any) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+    return validated
 
 
 def _display(path: Path) -> str:
@@ -105,19 +100,24 @@ def _display(path: Path) -> str:
 
 def _load_cards(
     datasets_dir: Path, problems: list[Problem], verify_checksums: bool
-) -> dict[str, LoadedCard]:
+) -> tuple[dict[str, LoadedCard], set[str]]:
+    """The cards that load, and the ids (file names) of those that do not:
+    their problems are reported once, not again for every grant of them."""
     cards: dict[str, LoadedCard] = {}
+    failed: set[str] = set()
     if not datasets_dir.is_dir():
         problems.append(Problem(_display(datasets_dir), None, "datasets", "folder not found"))
-        return cards
+        return cards, failed
     for card_path in sorted(datasets_dir.glob("*.yaml")) + sorted(datasets_dir.glob("*.yml")):
         try:
             doc = load_yaml(card_path, _display(card_path))
         except ConfigError as exc:
             problems.extend(exc.problems)
+            failed.add(card_path.stem)
             continue
         card = _validate(DataCard, doc, problems)
         if card is None:
+            failed.add(card_path.stem)
             continue
         if card.id != card_path.stem:
             problems.append(doc.problem(("id",), f"must match the file name {card_path.stem!r}"))
@@ -128,7 +128,7 @@ def _load_cards(
         loaded = LoadedCard(card, doc, datasets_dir / card.id)
         problems.extend(check_files(loaded, verify_checksums=verify_checksums))
         cards[card.id] = loaded
-    return cards
+    return cards, failed
 
 
 def check_files(loaded: LoadedCard, *, verify_checksums: bool = True) -> list[Problem]:
@@ -167,13 +167,13 @@ def check_files(loaded: LoadedCard, *, verify_checksums: bool = True) -> list[Pr
 
 
 def _check_grants(
-    config: SandboxConfig, doc: YamlDocument, cards: dict[str, LoadedCard]
+    config: SandboxConfig, doc: YamlDocument, cards: dict[str, LoadedCard], failed: set[str]
 ) -> list[Problem]:
     problems: list[Problem] = []
     for s, sandbox in enumerate(config.sandboxes):
         for g, group in enumerate(sandbox.groups):
             for i, grant in enumerate(group.grants):
-                if grant.dataset not in cards:
+                if grant.dataset not in cards and grant.dataset not in failed:
                     loc = ("sandboxes", s, "groups", g, "grants", i, "dataset")
                     known = ", ".join(sorted(cards)) or "none"
                     problems.append(

@@ -124,7 +124,8 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
     text = SANDBOX_YAML.replace("datasets: datasets/\n", "datasets: datasets/\ncolour: blue\n")
     config = write(tmp_path, text)
     [problem] = problems_of(config)
-    assert problem == Problem(str(config), line_of(text, "colour:"), "colour", "unknown key")
+    known = "unknown key (known here: organisation, sandboxes, datasets)"
+    assert problem == Problem(str(config), line_of(text, "colour:"), "colour", known)
 
 
 def test_unknown_nested_key(tmp_path: Path) -> None:
@@ -132,7 +133,7 @@ def test_unknown_nested_key(tmp_path: Path) -> None:
     config = write(tmp_path, text)
     [problem] = problems_of(config)
     assert problem.key == "sandboxes[0].max_tierr"
-    assert problem.message == "unknown key"
+    assert problem.message == "unknown key; did you mean `max_tier`?"
     assert problem.line == line_of(text, "max_tierr:") == 7
     assert same_file(problem, config)
 
@@ -141,7 +142,8 @@ def test_unknown_key_deep_in_a_group(tmp_path: Path) -> None:
     text = SANDBOX_YAML.replace("        members: [alice]\n", "        membres: [alice]\n")
     config = write(tmp_path, text)
     problem = only(problems_of(config), "sandboxes[0].groups[0].membres")
-    assert (problem.line, problem.message) == (line_of(text, "membres:"), "unknown key")
+    expected = (line_of(text, "membres:"), "unknown key; did you mean `members`?")
+    assert (problem.line, problem.message) == expected
 
 
 def test_str_is_file_line_key_message(tmp_path: Path) -> None:
@@ -149,7 +151,9 @@ def test_str_is_file_line_key_message(tmp_path: Path) -> None:
     config = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_config(config)
-    assert str(caught.value) == f"{config}:7: sandboxes[0].max_tierr: unknown key"
+    assert str(caught.value) == (
+        f"{config}:7: sandboxes[0].max_tierr: unknown key; did you mean `max_tier`?"
+    )
 
 
 @pytest.mark.parametrize(
@@ -158,7 +162,7 @@ def test_str_is_file_line_key_message(tmp_path: Path) -> None:
         ("max_tier: 1", "max_tier: [1]", "sandboxes[0].max_tier", "valid integer"),
         ("max_tier: 1", "max_tier: 9", "sandboxes[0].max_tier", "less than or equal to 3"),
         ("egress: false", "egress: maybe", "sandboxes[0].network.egress", "valid boolean"),
-        ("expires: 2027-12-31", "expires: soon", "sandboxes[0].expires", "valid date"),
+        ("expires: 2027-12-31", "expires: soon", "sandboxes[0].expires", "use YYYY-MM-DD"),
         ("members: [alice]", "members: alice", "sandboxes[0].groups[0].members", "valid list"),
         ("kind: government", "kind: company", "organisation.kind", "'government' or 'other'"),
     ],
@@ -205,8 +209,8 @@ def test_yaml_syntax_error_in_a_data_card(tmp_path: Path) -> None:
     syntax = [p for p in problems if p.message.startswith("YAML syntax error")]
     assert len(syntax) == 1 and same_file(syntax[0], card_file(config))
     assert syntax[0].line is not None
-    # the broken card is skipped, so its grant names an unknown dataset as well
-    assert only(problems, "sandboxes[0].groups[0].grants[0].dataset")
+    # the broken card's problem is told once: its grant is not "unknown" as well
+    assert len(problems) == 1
 
 
 def test_several_errors_reported_at_once(tmp_path: Path) -> None:
@@ -266,7 +270,8 @@ def test_card_unknown_key_and_bad_period(tmp_path: Path) -> None:
     config = write(tmp_path, card_yaml=text)
     problems = problems_of(config)
     unknown = only(problems, "titel")
-    assert (unknown.message, unknown.line) == ("unknown key", line_of(text, "titel:"))
+    expected = ("unknown key; did you mean `title`?", line_of(text, "titel:"))
+    assert (unknown.message, unknown.line) == expected
     period = only(problems, "retention.period")
     assert "ISO-8601 period" in period.message
     assert period.line == line_of(text, "retention:")
@@ -415,3 +420,126 @@ def test_load_yaml_missing_file(tmp_path: Path) -> None:
         load_yaml(tmp_path / "nope.yaml")
     [problem] = caught.value.problems
     assert (problem.line, problem.message) == (None, "file not found")
+
+
+# --------------------------------------------------------------- the fix said in words
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "message"),
+    [
+        (
+            "expires: 2027-12-31",
+            "expires: 2027-02-30",
+            "sandboxes[0].expires",
+            "2027-02-30 is not a date: February 2027 has 28 days; use YYYY-MM-DD",
+        ),
+        (
+            "expires: 2027-12-31",
+            "expires: 2024-13-45",
+            "sandboxes[0].expires",
+            "2024-13-45 is not a date: there is no month 13; use YYYY-MM-DD",
+        ),
+        (
+            "expires: 2027-12-31",
+            "expires: 30-06-2027",
+            "sandboxes[0].expires",
+            "use YYYY-MM-DD: write 30-06-2027 as 2027-06-30",
+        ),
+        (
+            "expires: 2027-12-31",
+            "expires: 2027-12-31 10:00:00",
+            "sandboxes[0].expires",
+            "2027-12-31 10:00:00 is a date and a time; give only the date as YYYY-MM-DD",
+        ),
+    ],
+    ids=["february-30", "month-13", "day-first", "date-and-time"],
+)
+def test_dates_say_what_is_wrong(tmp_path: Path, old: str, new: str, key: str, message: str):
+    text = SANDBOX_YAML.replace(old, new)
+    config = write(tmp_path, text)
+    [problem] = problems_of(config)
+    assert (problem.key, problem.message, problem.line) == (key, message, line_of(text, new))
+
+
+def test_an_impossible_date_in_a_data_card(tmp_path: Path) -> None:
+    text = CARD_YAML.replace(
+        "files:", "agreement: {reference: X-1, valid_until: 2027-06-31}\nfiles:"
+    )
+    config = write(tmp_path, card_yaml=text)
+    [problem] = problems_of(config)
+    assert same_file(problem, card_file(config))
+    assert problem.key == "agreement.valid_until"
+    assert problem.message == "2027-06-31 is not a date: June 2027 has 30 days; use YYYY-MM-DD"
+
+
+def test_a_key_given_twice(tmp_path: Path) -> None:
+    text = SANDBOX_YAML.replace("    max_tier: 1\n", "    max_tier: 1\n    max_tier: 0\n")
+    config = write(tmp_path, text)
+    [problem] = problems_of(config)
+    assert problem.key == "sandboxes[0].max_tier"
+    assert problem.line == line_of(text, "max_tier: 0")
+    assert problem.message.startswith(
+        f"duplicate key (also on line {line_of(text, 'max_tier: 1')})"
+    )
+
+
+def test_a_key_given_twice_in_a_data_card(tmp_path: Path) -> None:
+    config = write(tmp_path, card_yaml=CARD_YAML + "license: MIT\n")
+    [problem] = problems_of(config)
+    assert same_file(problem, card_file(config)) and problem.key == "license"
+    assert problem.message.startswith("duplicate key")
+
+
+def test_a_checksum_yaml_reads_as_a_number(tmp_path: Path) -> None:
+    zeros = "0" * 64
+    text = CARD_YAML.replace(SHA, zeros)
+    config = write(tmp_path, card_yaml=text)
+    [problem] = problems_of(config)
+    assert problem.key == "files[0].sha256" and problem.line == line_of(text, zeros)
+    assert problem.message == (
+        "expected text, but YAML reads 000000…0000 as the number 0; quote the checksum"
+    )
+
+
+def test_a_version_yaml_reads_as_a_number(tmp_path: Path) -> None:
+    config = write(tmp_path, card_yaml=CARD_YAML.replace('version: "1.0"', "version: 1.0"))
+    [problem] = problems_of(config)
+    assert problem.key == "version"
+    assert problem.message == 'expected text, but YAML reads 1.0 as the number 1.0; quote it: "1.0"'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "hint"),
+    [
+        (
+            "    max_tier: 1\n",
+            "    max_tier: 1\n      spawner: docker\n",
+            "spawner",
+            "indented deeper",
+        ),
+        ("    max_tier: 1\n", "    max_tier: 1\n\tspawner: docker\n", "spawner", "never tabs"),
+        ("members: [alice]", "members: [alice", "members", "is not closed"),
+        (
+            "  kind: government\n",
+            "  kind: government\n kind: other\n",
+            "kind",
+            "indented differently",
+        ),
+    ],
+    ids=["too-deep", "tab", "unclosed-list", "too-shallow"],
+)
+def test_yaml_syntax_errors_say_what_to_do(tmp_path: Path, old: str, new: str, key: str, hint: str):
+    text = SANDBOX_YAML.replace(old, new)
+    config = write(tmp_path, text)
+    [problem] = problems_of(config)
+    assert problem.key == key and problem.message.startswith("YAML syntax error: ")
+    assert hint in problem.message
+    assert problem.line == line_of(text, new.strip().splitlines()[-1].strip())
+
+
+def test_a_card_that_fails_validation_is_not_also_an_unknown_dataset(tmp_path: Path) -> None:
+    config = write(tmp_path, card_yaml=CARD_YAML.replace("access_rights: publiek", "access: x"))
+    problems = problems_of(config)
+    assert all(same_file(p, card_file(config)) for p in problems), problems
+    assert not [p for p in problems if "unknown dataset" in p.message]
