@@ -241,7 +241,15 @@ def hub_settings(
     roles: list[dict[str, Any]] = [
         {
             "name": CLI_SERVICE,
-            "scopes": ["list:users", "read:users", "read:servers", "read:users:activity"],
+            # `up` deletes revoked users and stops servers that lost a grant
+            "scopes": [
+                "list:users",
+                "read:users",
+                "read:servers",
+                "read:users:activity",
+                "delete:users",
+                "delete:servers",
+            ],
             "services": [CLI_SERVICE],
         }
     ]
@@ -322,6 +330,9 @@ def hub_settings(
         "Authenticator": {
             "allowed_users": [u for u in sandbox.users if u not in sandbox.admins],
             "admin_users": list(sandbox.admins),
+            # JupyterHub's default lets every user still in its database log in:
+            # a user removed from the config would keep their login
+            "allow_existing_users": False,
         },
         AUTH_SECTIONS[sandbox.auth.type]: dict(sandbox.auth.settings),
         "Spawner": {

@@ -16,6 +16,7 @@ from ..config.loader import LoadedConfig, load_config
 from ..errors import EngineUnavailable, SandboxError
 from ..governance import policy
 from . import plan as planning
+from . import revocation
 from .ansible import Progress, RunResult, extravars, record_applied, run_playbook
 from .context import Environment
 from .drift import drift
@@ -32,6 +33,7 @@ class Validated:
 class UpResult:
     plans: list[planning.SandboxPlan]
     run: RunResult
+    revoked: list[revocation.Enforced] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -91,6 +93,8 @@ def up(
     except SandboxError as exc:
         _audit(env, actor, "provision", plans, {"action": "up", "failed": str(exc)})
         raise
+    # before applied.json moves on: a revocation that failed is planned again
+    revoked = [done for p in plans for done in revoke(p, env, actor)]
     record_applied(plans, env)
     details = {
         "action": "up",
@@ -100,7 +104,16 @@ def up(
     }
     _audit(env, actor, "provision", plans, details)
     witness_head(env, "up")
-    return UpResult(plans, run)
+    return UpResult(plans, run, revoked)
+
+
+def revoke(plan: planning.SandboxPlan, env: Environment, actor: str) -> list[revocation.Enforced]:
+    """End on the running hub what the plan revokes; record each revocation."""
+    found = revocation.revocations(plan.desired, plan.applied)
+    versions = plan.applied.get("datasets", {}) if plan.applied else {}
+    done = revocation.enforce(plan.sandbox, found, versions, plan.staged, env.layout)
+    revocation.record(env.registry_url, actor, plan.sandbox.name, done)
+    return done
 
 
 def _audit(env: Environment, actor: str, kind: str, plans, details: dict) -> None:

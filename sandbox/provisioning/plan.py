@@ -21,15 +21,16 @@ from ..governance import policy
 from ..governance.catalog import StagedDataset, staged_datasets
 from ..host.daemon import read_pid
 from ..host.layout import MAX_SOCKET_PATH
-from ..hub.settings import HubInputs, HubSettings, hub_settings, network_spec
+from ..hub.settings import HubInputs, HubSettings, hub_settings, network_spec, user_mounts
 from .context import Environment
 from .images import ImageSpec, image_spec
+from .revocation import revocations
 
 
 @dataclass(frozen=True)
 class Change:
-    action: str  # create | change | remove | start
-    kind: str  # hub | hub-config | image | dataset | network | user
+    action: str  # create | change | remove | start | revoke
+    kind: str  # hub | hub-config | image | dataset | network | user | grant
     name: str
     detail: str = ""
 
@@ -50,6 +51,7 @@ class Desired(TypedDict):
     image: str | None
     datasets: dict[str, str]  # id -> version key of the staged copy
     users: list[str]
+    grants: dict[str, list[str]]  # user -> ids of the datasets mounted for them
     network: dict[str, Any] | None  # hub.settings.network_spec
 
 
@@ -62,6 +64,7 @@ class SandboxPlan:
     staged: dict[str, StagedDataset]
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    applied: Desired | None = None  # what the last `up` applied here
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +110,7 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
         "image": image.tag if image else None,
         "datasets": {i: s.version_key for i, s in staged.items()},
         "users": sandbox.users,
+        "grants": {u: [m["id"] for m in ms] for u, ms in user_mounts(sandbox, staged).items()},
         "network": network,
     }
     result = SandboxPlan(sandbox, desired, settings, image, staged)
@@ -190,7 +194,10 @@ def diff(desired: Desired, applied: Desired | None, hub_running: bool) -> list[C
             )
     old_users, new_users = set(applied.get("users", [])), set(desired["users"])
     changes += [Change("create", "user", u) for u in sorted(new_users - old_users)]
-    changes += [Change("remove", "user", u) for u in sorted(old_users - new_users)]
+    changes += [
+        Change("revoke", "user" if r.login else "grant", r.user, r.describe())
+        for r in revocations(desired, applied)
+    ]
     if not hub_running:
         changes.append(Change("start", "hub", name, "hub is not running"))
     return changes
@@ -207,5 +214,6 @@ def plan(
         applied = read_applied(env.layout.applied(sandbox.name))
         running = bool(read_pid(env.layout.pidfile(sandbox.name)))
         result.changes = diff(result.desired, applied, running)
+        result.applied = applied
         plans.append(result)
     return plans

@@ -28,7 +28,7 @@ class AccessEntry:
     sha256: str
     purpose: str
     legal_basis: str
-    decision: str  # granted | refused
+    decision: str  # granted | refused | revoked
     reason: str = ""
     processing_activity: str = ""  # a URI into the register of processing activities
 
@@ -60,6 +60,30 @@ def record(engine: Engine, entries: list[AccessEntry]) -> None:
             },
             at=first.at,
             rows={access_log: [asdict(e) for e in entries]},
+        )
+
+    retrying(engine, work)
+
+
+def record_revocation(
+    engine: Engine,
+    actor: str,
+    sandbox: str,
+    user: str,
+    revoked: list[AccessEntry],
+    details: dict[str, Any],
+) -> None:
+    """Access that `up` ended for one user: one chain entry (kind ``revoke``)
+    that writes a ``revoked`` row per dataset (none for a login alone)."""
+
+    def work(connection: Any) -> None:
+        audit.append(
+            connection,
+            actor,
+            "revoke",
+            f"{sandbox}/{user}",
+            details,
+            rows={access_log: [asdict(e) for e in revoked]} if revoked else None,
         )
 
     retrying(engine, work)

@@ -36,6 +36,9 @@ def milliseconds(entry: AccessEntry) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+OPERATIONS = {"granted": "mount", "refused": "refuse", "revoked": "revoke"}
+
+
 def record(entry: AccessEntry) -> dict[str, Any]:
     """One access decision as a Dataverwerking."""
     attributes: dict[str, str] = {}
@@ -56,7 +59,7 @@ def record(entry: AccessEntry) -> dict[str, Any]:
         "trace_id": entry.trace_id,
         "operation_id": operation_id(entry),
         "status_code": STATUS_OK,
-        "name": f"{'mount' if entry.decision == 'granted' else 'refuse'} dataset "
+        "name": f"{OPERATIONS.get(entry.decision, entry.decision)} dataset "
         f"{entry.dataset} {entry.version}",
         "start_time": moment,
         "end_time": moment,

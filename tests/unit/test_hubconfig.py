@@ -38,6 +38,8 @@ def test_users_are_group_members_and_admins(demo):
     auth = settings_for(demo)["traitlets"]["Authenticator"]
     assert auth["admin_users"] == ["admin"]
     assert sorted(auth["allowed_users"]) == ["alice", "bob", "carol", "dave", "erin"]
+    # users still in the hub's database but no longer configured cannot log in
+    assert auth["allow_existing_users"] is False
 
 
 def test_each_user_gets_exactly_the_datasets_of_their_groups(demo):

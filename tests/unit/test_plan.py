@@ -49,5 +49,33 @@ def test_changed_parts_are_named():
         ("create", "dataset", "b"),
         ("remove", "dataset", "c"),
         ("create", "user", "bob"),
-        ("remove", "user", "carol"),
+        ("revoke", "user", "carol"),
     ]
+
+
+GRANTED = {**DESIRED, "grants": {"alice": ["a", "b"], "bob": ["a", "b"]}}
+
+
+def test_a_user_removed_from_every_group_is_revoked_with_their_datasets():
+    applied = {**GRANTED, "users": ["alice", "bob", "carol"], "grants": {**GRANTED["grants"],
+               "carol": ["a"]}}  # fmt: skip
+    changes = diff(GRANTED, applied, hub_running=True)
+    assert [c.as_dict() for c in changes] == [
+        {"action": "revoke", "kind": "user", "name": "carol",
+         "detail": "a, login (server will be stopped)"},
+    ]  # fmt: skip
+
+
+def test_a_lost_grant_is_revoked_and_the_login_kept():
+    desired = {**GRANTED, "grants": {"alice": ["b"], "bob": ["a", "b"]}}
+    changes = diff(desired, GRANTED, hub_running=True)
+    assert [(c.action, c.kind, c.name, c.detail) for c in changes] == [
+        ("revoke", "grant", "alice", "a (server will be stopped)")
+    ]
+
+
+def test_an_applied_file_without_grants_revokes_removed_users_only():
+    applied = {**DESIRED, "users": ["alice", "bob", "carol"]}
+    changes = diff(GRANTED, applied, hub_running=True)
+    assert kinds(changes) == [("revoke", "user", "carol")]
+    assert changes[0].detail == "login (server will be stopped)"

@@ -1,0 +1,152 @@
+"""Access that ends when it should, against a real hub and real containers:
+a grant a group lost, a user removed from every group, an expired sandbox.
+
+The module provisions a sandbox of its own (`ends`, port 18170) from a copy
+of the demo configuration, edits that copy as an IT person would, and runs
+`sandbox up` again; each test builds on the state the previous one left."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from datetime import date
+
+import pytest
+import requests
+
+from tests.conftest import PROJECT, SANDBOX_BIN, Deployment, require_docker
+from tests.hubclient import HubUser
+
+pytestmark = pytest.mark.docker
+
+NAME, PORT = "ends", 18170
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory):
+    require_docker()
+    root = tmp_path_factory.mktemp("ends")
+    shutil.copytree(PROJECT / "config", root / "config")
+    config = root / "config" / "sandbox.yaml"
+    text = config.read_text().replace("- name: demo", f"- name: {NAME}")
+    config.write_text(text.replace("port: 8000", f"port: {PORT}"))
+    clock = root / "today"
+    clock.write_text(date.today().isoformat())
+    env = {
+        **os.environ,
+        "SANDBOX_CONFIG": str(config),
+        "SANDBOX_STATE_DIR": str(root / "state"),
+        "SANDBOX_CLOCK_FILE": str(clock),
+        "COLUMNS": "200",
+    }
+    first = subprocess.run(
+        [SANDBOX_BIN, "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    deployment = Deployment(config, root / "state", env, first, clock, PORT, NAME)
+    try:
+        if first.returncode != 0:
+            pytest.fail(f"sandbox up failed:\n{first.stdout}\n{first.stderr}", pytrace=False)
+        yield deployment
+    finally:
+        deployment.sandbox("down", "--purge", "--yes", check=False)
+
+
+def edit(deployment: Deployment, old: str, new: str) -> None:
+    text = deployment.config.read_text()
+    assert old in text
+    deployment.config.write_text(text.replace(old, new, 1))
+
+
+def login(deployment: Deployment, user: str) -> HubUser:
+    return HubUser(deployment.url, user, deployment.secret("user_password"))
+
+
+def container(user: str) -> str:
+    return f"sandbox-{NAME}-{user}"
+
+
+def running(user: str) -> bool:
+    found = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"name=^{container(user)}$"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return bool(found.stdout.strip())
+
+
+def mounted(user: str) -> set[str]:
+    info = subprocess.run(
+        ["docker", "inspect", container(user)], capture_output=True, text=True, check=True
+    )
+    return {m["Destination"] for m in json.loads(info.stdout)[0]["Mounts"]}
+
+
+def hub_users(deployment: Deployment) -> list[str]:
+    answer = requests.get(
+        f"{deployment.url}/hub/api/users",
+        headers={"Authorization": f"token {deployment.secret('cli_token')}"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return [u["name"] for u in answer.json()]
+
+
+def revoked_rows(deployment: Deployment, user: str) -> list[dict]:
+    out = deployment.sandbox("datasets", "access-log", "--user", user, "--json").stdout
+    return [row for row in json.loads(out) if row["decision"] == "revoked"]
+
+
+def timed_up(deployment: Deployment) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    result = deployment.sandbox("up")
+    return result, time.monotonic() - started
+
+
+def test_a_lost_grant_stops_the_server_and_the_next_start_lacks_the_dataset(deployed):
+    alice = login(deployed, "alice")
+    alice.spawn()
+    assert "/data/woz-2024" in mounted("alice")
+    edit(
+        deployed,
+        "          - dataset: woz-2024\n            purpose: policy-research\n",
+        "",
+    )
+    plan = deployed.sandbox("plan").stdout
+    assert "- revoke alice: woz-2024 (server will be stopped)" in plan
+    assert "- revoke bob: woz-2024 (server will be stopped)" in plan
+    up, seconds = timed_up(deployed)
+    print(f"up with a lost grant: {seconds:.1f} s\n{up.stdout}")
+    assert not running("alice")  # gone within that up
+    assert "revoked alice: woz-2024 (server stopped" in up.stdout
+    assert [r["dataset"] for r in revoked_rows(deployed, "alice")] == ["woz-2024"]
+    alice.spawn()  # her login still works; the next start mounts what is still granted
+    assert "/data/woz-2024" not in mounted("alice")
+    assert "/data/cbs-wijken-2024" in mounted("alice")
+
+
+def test_a_user_removed_from_every_group_loses_server_login_and_hub_account(deployed):
+    assert running("alice")
+    edit(deployed, "members: [alice, bob]", "members: [bob]")
+    assert "- revoke alice: cbs-wijken-2024, login (server will be stopped)" in (
+        deployed.sandbox("plan").stdout
+    )
+    up, seconds = timed_up(deployed)
+    print(f"up removing a user: {seconds:.1f} s\n{up.stdout}")
+    assert not running("alice")
+    assert "alice" not in hub_users(deployed)
+    assert login(deployed, "alice").login_status != 302  # refused
+    assert login(deployed, "bob").login_status == 302
+    rows = revoked_rows(deployed, "alice")
+    assert [(r["dataset"], r["reason"]) for r in rows][-1] == (
+        "cbs-wijken-2024",
+        "removed from every group of the sandbox",
+    )
+    assert "no changes" in deployed.sandbox("plan").stdout
