@@ -41,7 +41,12 @@ def record_options(command):
         else:
             required = spec.required and item.name not in REGISTER_DEFAULTS
             option = click.option(
-                flag, item.name, required=required, default=None if required else "", help=help_text
+                flag,
+                item.name,
+                required=required,
+                default=None if required or spec.choices else "",
+                type=click.Choice(spec.choices) if spec.choices else None,
+                help=help_text,
             )
         command = option(command)
     return command
@@ -59,6 +64,7 @@ def experiments_register(opts: Options, as_json: bool, **values):
     from ..registry.lifecycle import CLI, new_experiment
 
     actor = current_actor()
+    values = {name: "" if value is None else value for name, value in values.items()}
     values["owner"] = values["owner"] or actor
     record = new_experiment(values, CLI, registered_at=datetime.now(UTC), registered_by=actor)
     engine = open_registry(opts)

@@ -60,9 +60,10 @@ def export_group():
 @click.option("--provider", help="Who built the algorithm [default: the organisation].")
 @pass_options
 def export_algoritmeregister(opts: Options, output: Path | None, provider: str | None):
-    """Experiments in production or retired, in the Algoritmeregister standard 1.0.0.
+    """Experiments in production or retired, in the Algoritmeregister standard 1.0.
 
-    What a record lacks for publication is listed per experiment on stderr."""
+    Needs organisation.contact_email. What a record lacks for publication, and every
+    default the export chose (publication_category), is listed per experiment on stderr."""
     from ..config.loader import load_config
     from ..registry import store
     from ..reporting.algoritmeregister import export
@@ -79,6 +80,9 @@ def export_algoritmeregister(opts: Options, output: Path | None, provider: str |
         "algoritmeregister",
         {"records": [r["source_id"] for r in result.records], "file": str(output or "stdout")},
     )
+    for experiment_id, notes in result.notes.items():
+        for note in notes:
+            click.echo(f"{experiment_id}: note: {note}", err=True)
     for experiment_id, problems in result.problems.items():
         for problem in problems:
             click.echo(f"{experiment_id}: {problem}", err=True)

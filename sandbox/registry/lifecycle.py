@@ -22,6 +22,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "retired": frozenset(),
 }
 FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+# The Algoritmeregister's publicatiecategorie (standard 1.0): high-risk AI system (AI
+# Act), impactful algorithm (category B), or other.
+PUBLICATION_CATEGORIES = ("Hoog-risico AI-systeem", "Impactvolle algoritmes", "Overige algoritmes")
 ALGORITMEREGISTER_STATUS = {
     "exploring": "In ontwikkeling",
     "validated": "In ontwikkeling",
@@ -64,10 +67,26 @@ class FieldSpec:
     required: bool = False  # a non-empty value must be given
     pattern: str | None = None
     max_length: int | None = None
+    choices: tuple[str, ...] = ()  # the only values allowed besides "" (then also the pattern)
 
 
 def _spec(help: str, *given_by: str, required: bool = False, **limits: Any) -> dict[str, Any]:
+    choices = limits.get("choices", ())
+    if choices:
+        # escaped for ECMA-262 too (the OpenAPI schema): re.escape would escape ' ' and '-'
+        escaped = (re.sub(r"([.^$*+?()\[\]{}|\\/])", r"\\\1", c) for c in choices)
+        limits["pattern"] = "^(" + "|".join(escaped) + ")?$"
     return {"spec": FieldSpec(help, frozenset(given_by), required, **limits)}
+
+
+def check_choices(experiment: Experiment) -> None:
+    """Raise ``InvalidInput`` for a field set to a value outside its choices."""
+    for item, spec in experiment_fields():
+        value = getattr(experiment, item.name)
+        if spec.choices and value and value not in spec.choices:
+            raise InvalidInput(
+                f"{item.name} {value!r}: not one of {', '.join(spec.choices)} (or empty)"
+            )
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,16 @@ class Experiment:
         compare=False,
         metadata=_spec("versions and checksums of the mounted datasets", SERVICE),
     )
+    goal: str = field(
+        default="",
+        metadata=_spec("what it is for, in words (the Algoritmeregister's goal)", CLI, IMPORT,
+                       SERVICE),
+    )  # fmt: skip
+    publication_category: str = field(
+        default="",
+        metadata=_spec("the Algoritmeregister's publication category", CLI, IMPORT, SERVICE,
+                       choices=PUBLICATION_CATEGORIES),
+    )  # fmt: skip
 
 
 @cache

@@ -26,6 +26,7 @@ from .lifecycle import (
     Event,
     Experiment,
     Summary,
+    check_choices,
     check_name,
     check_transition,
     current_state,
@@ -86,6 +87,7 @@ def register(engine: Engine, experiment: Experiment) -> Experiment:
 
     check_name("team", experiment.team)
     check_name("sandbox", experiment.sandbox)
+    check_choices(experiment)
 
     def work(connection: Connection) -> Experiment:
         record = experiment if experiment.id else replace(experiment, id=next_id(connection))

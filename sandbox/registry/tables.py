@@ -67,6 +67,9 @@ experiments = Table(
     Column("dpia_reference", Text, nullable=False, default=""),
     Column("dataset_versions", JSON, nullable=False),
     Column("audit_seq", Integer, nullable=True),
+    # for the Algoritmeregister (migration 0006)
+    Column("goal", Text, nullable=False, default=""),
+    Column("publication_category", Text, nullable=False, default=""),
 )
 
 events = Table(

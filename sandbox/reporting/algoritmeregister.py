@@ -1,16 +1,18 @@
-"""Export experiments in the Algoritmeregister publication standard 1.0.0.
+"""Export experiments in the Algoritmeregister publication standard 1.0.
 
 ``sandbox export algoritmeregister`` publishes the experiments that reached production
 (``in_production``, and ``retired`` ones with an end date) as one JSON object each, in
-the field names of the Dutch government's algorithm register. Pure: reads the given
-registry views and loaded config, writes nothing.
+the field names of the Dutch government's algorithm register: the flat body its
+submission API (``/aanleverapi/v1_0``) takes. Pure: reads the given registry views and
+loaded config, writes nothing.
 
 The field rules below (names, required fields, maximum lengths, permitted values) are
-taken from the standard's field configuration in github.com/MinBZK/Algoritmeregister,
-``backend/app/schemas/config/v1_0_0.json`` at commit
-fca0ce44a42ee51e79997d20c4285f89fcdb17d7 (standard version "1.0.0"). Later commits
-replace it by ``v1_0.json`` (standard_version "1.0", description_short up to 400).
-Nothing is truncated: a value that breaks a rule is kept and reported in ``problems``.
+those of the standard's field configuration in github.com/MinBZK/Algoritmeregister,
+``backend/app/schemas/config/v1_0.json`` at commit
+4885a0537d142638732f7d83676800a701411e93 (standard_version "1.0"; a copy is test data
+in tests/data/algoritmeregister). As the register's backend does, a maximum length
+counts the text without its HTML. Nothing is truncated: a value that breaks a rule is
+kept and reported in ``problems``. docs/algoritmeregister.md maps every field.
 """
 
 from __future__ import annotations
@@ -18,16 +20,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
+from html import escape
+from html.parser import HTMLParser
 from typing import Any
 
 from ..config.loader import LoadedConfig
-from ..registry.lifecycle import ALGORITMEREGISTER_STATUS, Event, Experiment
+from ..errors import ConfigError
+from ..registry.lifecycle import (
+    ALGORITMEREGISTER_STATUS,
+    PUBLICATION_CATEGORIES,
+    Event,
+    Experiment,
+)
 from ..registry.store import ExperimentView
 
-STANDARD_VERSION = "1.0.0"
+STANDARD_VERSION = "1.0"
 EXPORTED_STATES = ("in_production", "retired")
 
-# --- Rules of v1_0_0.json @ fca0ce44a42ee51e79997d20c4285f89fcdb17d7 -------------------
+# --- Rules of v1_0.json @ 4885a0537d142638732f7d83676800a701411e93 ---------------------
 # Fields with "required": true.
 REQUIRED = (
     "name",
@@ -38,12 +48,12 @@ REQUIRED = (
     "publication_category",
     "lang",
 )
-# "max_length" of every string field (number of characters).
+# "max_length" of every string field (characters of the text without HTML).
 MAX_LENGTH = {
     **dict.fromkeys(("begin_date", "end_date"), 7),
     **dict.fromkeys(("name", "organization", "source_id"), 100),
     "provider": 200,
-    "description_short": 350,
+    "description_short": 400,
     **dict.fromkeys(("contact_email", "website", "url", "process_index_url", "publiccode"), 500),
     **dict.fromkeys(
         ("goal", "proportionality", "human_intervention", "risks", "lawful_basis"), 2500
@@ -51,16 +61,15 @@ MAX_LENGTH = {
     **dict.fromkeys(("impacttoetsen", "source_data", "tags"), 2500),
     "methods_and_models": 5000,
 }
+# Fields with "allowed_html_tags" (div br p ul ol li): the register shows them as HTML.
+# Every other text field is plain: the register strips its markup.
+HTML_FIELDS = frozenset(name for name, limit in MAX_LENGTH.items() if limit >= 2500)
 # "permitted_values" of the enum fields, and of the array field "category".
 PERMITTED = {
     "status": ("In ontwikkeling", "In gebruik", "Buiten gebruik"),
-    "publication_category": (
-        "Hoog-risico AI-systeem",
-        "Impactvolle algoritmes",
-        "Overige algoritmes",
-    ),
+    "publication_category": PUBLICATION_CATEGORIES,
     "lang": ("nld",),
-    "standard_version": ("1.0.0",),
+    "standard_version": (STANDARD_VERSION,),
     "category": (
         "Organisatie en bedrijfsvoering",
         "Cultuur en recreatie",
@@ -80,12 +89,11 @@ PERMITTED = {
         "Zorg en gezondheid",
     ),
 }
-MAX_ITEMS = {"category": 3}
-# Array fields of {title, link} objects: both required; their "max_length" (None = no limit).
-GROUPING_ITEMS: dict[str, dict[str, int | None]] = {
-    "lawful_basis_grouping": {"title": 100, "link": 500},
-    "impacttoetsen_grouping": {"title": None, "link": 500},
-    "source_data_grouping": {"title": 500, "link": 500},
+# Array fields of {title, link} objects: which parts are required.
+GROUPING_REQUIRED = {
+    "lawful_basis_grouping": ("title", "link"),
+    "impacttoetsen_grouping": ("title",),
+    "source_data_grouping": ("title", "link"),
 }
 # Optional fields with "show_always": true: the register shows them on every page.
 SHOWN_ALWAYS = (
@@ -97,11 +105,9 @@ SHOWN_ALWAYS = (
     "risks",
     "source_data",
 )
-FIELDS = frozenset(
-    [*REQUIRED, *MAX_LENGTH, *PERMITTED, *GROUPING_ITEMS, *SHOWN_ALWAYS, "standard_version"]
-)
-# "recommended_items" of impacttoetsen_grouping.title, spelled as in the schema.
-DPIA_TITLE = "Data Protection Impact Asssesment (DPIA)"
+FIELDS = frozenset([*REQUIRED, *MAX_LENGTH, *PERMITTED, *GROUPING_REQUIRED, *SHOWN_ALWAYS, "lars"])
+# One of the "recommended_items" of impacttoetsen_grouping.title.
+DPIA_TITLE = "Data Protection Impact Assessment (DPIA)"
 
 # GDPR/AVG article 6(1) grounds, keyed by the data card's legal_basis.ground.
 GROUNDS = {
@@ -117,23 +123,43 @@ GROUNDS = {
 @dataclass
 class ExportResult:
     records: list[dict[str, Any]] = field(default_factory=list)
-    problems: dict[str, list[str]] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)  # what breaks the standard
+    notes: dict[str, list[str]] = field(default_factory=dict)  # defaults the export chose
 
 
 def export(
     views: list[ExperimentView], loaded: LoadedConfig, provider: str | None = None
 ) -> ExportResult:
-    """One register record per in_production/retired experiment, ordered by id."""
+    """One register record per in_production/retired experiment, ordered by id.
+
+    Raises ``ConfigError`` without ``organisation.contact_email`` (required by the
+    standard, and the same for every record)."""
+    if not loaded.config.organisation.contact_email:
+        message = "contact_email is not set: the Algoritmeregister requires one per record"
+        raise ConfigError(
+            [loaded.doc.problem(("organisation",), message, "organisation.contact_email")]
+        )
     result = ExportResult()
     chosen = sorted((v for v in views if v.state in EXPORTED_STATES), key=lambda v: v.experiment.id)
     for view in chosen:
+        problems: list[str] = []
         notes: list[str] = []
-        record = _record(view, loaded, provider, notes)
+        record = _record(view, loaded, provider, problems, notes)
         result.records.append(record)
-        problems = notes + check(record)
+        problems += check(record)
         if problems:
             result.problems[view.experiment.id] = problems
+        if notes:
+            result.notes[view.experiment.id] = notes
     return result
+
+
+def default_publication_category(experiment: Experiment) -> str:
+    """The category when the experiment names none: 'Impactvolle algoritmes' when it
+    processes personal data (it may affect the people the data is about), else
+    'Overige algoritmes'. Never 'Hoog-risico AI-systeem': that takes an AI Act
+    assessment only the organisation can make."""
+    return "Impactvolle algoritmes" if experiment.personal_data else "Overige algoritmes"
 
 
 def check(record: dict[str, Any]) -> list[str]:
@@ -146,53 +172,118 @@ def check(record: dict[str, Any]) -> list[str]:
         if _empty(record.get(name)):
             problems.append(f"{name}: empty; optional, but shown on every register page")
     for name, limit in MAX_LENGTH.items():
-        problems += _too_long(name, record.get(name), limit)
+        value = record.get(name)
+        if isinstance(value, str) and text_length(value) > limit:
+            count = text_length(value)
+            problems.append(f"{name}: {count} characters, the standard allows at most {limit}")
     for name, allowed in PERMITTED.items():
         value = record.get(name)
         for item in value if isinstance(value, list) else [] if value is None else [value]:
             if item not in allowed:
                 problems.append(f"{name}: {item!r} is not one of {', '.join(allowed)}")
-    for name, limit in MAX_ITEMS.items():
-        if len(record.get(name) or []) > limit:
-            problems.append(f"{name}: {len(record[name])} items, the standard allows {limit}")
-    for name, parts in GROUPING_ITEMS.items():
+    for name, parts in GROUPING_REQUIRED.items():
         for index, item in enumerate(record.get(name) or []):
-            for part, part_limit in parts.items():
-                where = f"{name}[{index}].{part}"
+            for part in parts:
                 if _empty(item.get(part)):
-                    problems.append(f"{where}: required by the standard, but empty")
-                elif part_limit is not None:
-                    problems += _too_long(where, item[part], part_limit)
+                    problems.append(f"{name}[{index}].{part}: required by the standard, but empty")
     return problems
 
 
+def text_length(value: str) -> int:
+    """Length as the register counts it: the text nodes without markup, joined by one
+    space (lxml's ``" ".join(//text())`` in backend/app/util/html.py)."""
+    if "<" not in value:
+        return len(value)
+    parser = _TextNodes()
+    parser.feed(value)
+    parser.close()
+    return len(" ".join(parser.nodes))
+
+
+class _TextNodes(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.nodes: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.nodes.append(data)
+
+
+def html_text(text: str) -> str:
+    """Text with line breaks as the register shows it: it renders these fields as HTML,
+    where a bare line break is a space. Paragraphs (blank lines) become ``<p>``, lines
+    that all start with '- ' or '* ' a ``<ul>``, other line breaks ``<br>``; '<', '>'
+    and '&' are escaped. A single line stays plain text."""
+    text = text.strip()
+    if "\n" not in text:
+        return escape(text, quote=False)
+    blocks = [b.strip() for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return "".join(_html_block(block) for block in blocks)
+
+
+def html_list(items: list[str]) -> str:
+    """Several items as a ``<ul>``; one as plain text."""
+    if len(items) == 1:
+        return escape(items[0], quote=False)
+    return "<ul>" + "".join(f"<li>{escape(item, quote=False)}</li>" for item in items) + "</ul>"
+
+
+def plain_text(text: str) -> str:
+    """A plain field on one line: every run of white space one space."""
+    return " ".join(text.split())
+
+
+def _html_block(block: str) -> str:
+    lines = [line.strip() for line in block.split("\n")]
+    if all(line[:2] in ("- ", "* ") for line in lines):
+        items = "".join(f"<li>{escape(line[2:].strip(), quote=False)}</li>" for line in lines)
+        return f"<ul>{items}</ul>"
+    return "<p>" + "<br>".join(escape(line, quote=False) for line in lines) + "</p>"
+
+
 def _record(
-    view: ExperimentView, loaded: LoadedConfig, provider: str | None, notes: list[str]
+    view: ExperimentView,
+    loaded: LoadedConfig,
+    provider: str | None,
+    problems: list[str],
+    notes: list[str],
 ) -> dict[str, Any]:
     experiment = view.experiment
-    organisation = loaded.config.organisation.name
-    lawful_basis, basis_links = _legal(experiment, loaded, notes)
+    organisation = loaded.config.organisation
+    lawful_basis, basis_links = _legal(experiment, loaded, problems)
     cards, dpia = loaded.cards, experiment.dpia_reference.strip()
+    description = plain_text(experiment.description)
+    category = experiment.publication_category
+    if not category:
+        category = default_publication_category(experiment)
+        notes.append(
+            f"publication_category: none given, so {category!r} "
+            f"({'with' if experiment.personal_data else 'without'} personal data); "
+            "set it with the experiment's publication_category"
+        )
+    sources = [f"{cards[d].card.title} ({d})" if d in cards else d for d in experiment.datasets]
     record: dict[str, Any] = {
-        "name": experiment.title,
-        "description_short": experiment.description.strip() or experiment.title,
-        "organization": organisation,
+        "name": plain_text(experiment.title),
+        "description_short": description or plain_text(experiment.title),
+        "organization": organisation.name,
         "category": _categories(experiment, loaded),
         "status": ALGORITMEREGISTER_STATUS[view.state],
         "begin_date": _month(view.events, "in_production"),
         "end_date": _month(view.events, "retired"),
-        "goal": experiment.purpose,
-        "proportionality": experiment.proportionality,
-        "human_intervention": experiment.human_intervention,
-        "risks": experiment.risks,
-        "lawful_basis": lawful_basis,
+        "contact_email": organisation.contact_email,
+        "publication_category": category,
+        "goal": html_text(experiment.goal or experiment.description),
+        "proportionality": html_text(experiment.proportionality),
+        "human_intervention": html_text(experiment.human_intervention),
+        "risks": html_text(experiment.risks),
+        "lawful_basis": html_list(lawful_basis) if lawful_basis else "",
         "lawful_basis_grouping": basis_links,
+        "process_index_url": organisation.processing_register,
+        "impacttoetsen_grouping": [_dpia_item(dpia)] if dpia else [],
         "impacttoetsen": _impact(experiment),
-        "impacttoetsen_grouping": [{"title": DPIA_TITLE, "link": dpia}] if _is_link(dpia) else [],
-        "source_data": "\n".join(
-            f"{cards[d].card.title} ({d})" if d in cards else d for d in experiment.datasets
-        ),
-        "provider": provider if provider is not None else organisation,
+        "source_data": html_list(sources) if sources else "",
+        "source_data_grouping": _source_links(experiment, loaded),
+        "provider": provider if provider is not None else organisation.name,
         "lang": "nld",
         "standard_version": STANDARD_VERSION,
         "source_id": experiment.id,
@@ -223,14 +314,14 @@ def _categories(experiment: Experiment, loaded: LoadedConfig) -> list[str]:
 
 
 def _legal(
-    experiment: Experiment, loaded: LoadedConfig, notes: list[str]
-) -> tuple[str, list[dict[str, str]]]:
-    """The datasets' legal bases as text, and those with a URL as title/link pairs."""
+    experiment: Experiment, loaded: LoadedConfig, problems: list[str]
+) -> tuple[list[str], list[dict[str, str]]]:
+    """The datasets' legal bases as lines, and those with a URL as title/link pairs."""
     lines: list[str] = []
     links: dict[tuple[str, str], None] = {}
     for dataset in experiment.datasets:
         if dataset not in loaded.cards:
-            notes.append(
+            problems.append(
                 f"lawful_basis: dataset {dataset!r} has no data card; its basis is missing"
             )
             continue
@@ -240,13 +331,33 @@ def _legal(
             lines.append(f"{card.title} ({dataset}): {ground}; {basis.reference}")
             if _is_link(basis.reference):
                 links[(ground, basis.reference)] = None
-    return "\n".join(lines), [{"title": title, "link": link} for title, link in links]
+    return lines, [{"title": title, "link": link} for title, link in links]
+
+
+def _source_links(experiment: Experiment, loaded: LoadedConfig) -> list[dict[str, str]]:
+    """Each dataset with a data card and its page in the published catalog."""
+    catalog = loaded.config.organisation.catalog_url
+    if not catalog:
+        return []
+    return [
+        {"title": loaded.cards[d].card.title, "link": f"{catalog.rstrip('/')}/{d}"}
+        for d in experiment.datasets
+        if d in loaded.cards
+    ]
+
+
+def _dpia_item(reference: str) -> dict[str, str]:
+    """The DPIA as an impact assessment; its link only when the reference is one."""
+    item = {"title": DPIA_TITLE}
+    if _is_link(reference):
+        item["link"] = reference
+    return item
 
 
 def _impact(experiment: Experiment) -> str:
     reference = experiment.dpia_reference.strip()
     if reference:
-        return f"{DPIA_TITLE}: {reference}"
+        return escape(f"{DPIA_TITLE}: {reference}", quote=False)
     if not experiment.personal_data:
         return "Geen DPIA: het algoritme verwerkt geen persoonsgegevens."
     return ""
@@ -260,9 +371,3 @@ def _empty(value: Any) -> bool:
     if isinstance(value, str):
         return not value.strip()
     return value is None or (isinstance(value, list) and not value)
-
-
-def _too_long(name: str, value: Any, limit: int) -> list[str]:
-    if isinstance(value, str) and len(value) > limit:
-        return [f"{name}: {len(value)} characters, the standard allows at most {limit}"]
-    return []

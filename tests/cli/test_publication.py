@@ -44,3 +44,40 @@ def test_datasets_export_without_catalog_url_is_a_config_error(run, demo_copy: P
     result = run("-c", str(demo_copy), "datasets", "export")
     assert result.exit_code == 2
     assert "organisation.catalog_url" in result.stderr and "Traceback" not in result.output
+
+
+def test_experiments_take_a_goal_and_a_publication_category(run, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SANDBOX_STATE_DIR", str(tmp_path / "state"))
+    base = ["experiments", "register", "--title", "WOZ-model", "--team", "belastingen"]
+    base += ["--sandbox", "demo", "--purpose", "policy-research", "--json"]
+    bad = run(*base, "--publication-category", "Categorie B")
+    assert bad.exit_code == 2 and "--publication-category" in bad.stderr
+    good = run(
+        *base, "--goal", "Eerlijker WOZ-waarden.", "--publication-category", "Overige algoritmes"
+    )
+    assert good.exit_code == 0, good.output
+    stored = json.loads(good.stdout)
+    assert stored["goal"] == "Eerlijker WOZ-waarden."
+    assert stored["publication_category"] == "Overige algoritmes"
+
+
+def test_an_import_line_with_an_unknown_publication_category_is_refused(run, tmp_path: Path):
+    line = {
+        "type": "experiment",
+        "id": "EXP-0100",
+        "title": "t",
+        "team": "belastingen",
+        "sandbox": "demo",
+        "owner": "alice",
+        "purpose": "policy-research",
+        "registered_at": "2025-01-10T12:00:00+00:00",
+        "goal": "Een doel.",
+    }
+    source = tmp_path / "experiments.jsonl"
+    source.write_text(json.dumps({**line, "publication_category": "Categorie B"}) + "\n")
+    bad = run("experiments", "import", str(source))
+    assert bad.exit_code == 2 and "publication_category" in bad.stderr
+    source.write_text(json.dumps({**line, "publication_category": "Overige algoritmes"}) + "\n")
+    assert run("experiments", "import", str(source)).exit_code == 0
+    shown = json.loads(run("experiments", "show", "EXP-0100", "--json").stdout)
+    assert (shown["goal"], shown["publication_category"]) == ("Een doel.", "Overige algoritmes")

@@ -1,24 +1,30 @@
 """The Algoritmeregister export (PRODUCT.md sections 3 and 6) against hand-built views.
 
-Expected values come from the publication standard's field configuration in
-github.com/MinBZK/Algoritmeregister, backend/app/schemas/config/v1_0_0.json at commit
-fca0ce44a42ee51e79997d20c4285f89fcdb17d7.
+Every exported record is validated against the register's own field configuration,
+github.com/MinBZK/Algoritmeregister backend/app/schemas/config/v1_0.json at commit
+4885a0537d142638732f7d83676800a701411e93 (tests/data/algoritmeregister, EUPL-1.2),
+translated to JSON Schema the way the register's backend reads it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 
 from sandbox.config.loader import LoadedConfig, load_config
+from sandbox.errors import ConfigError
 from sandbox.registry.lifecycle import Event, Experiment
 from sandbox.registry.store import ExperimentView
 from sandbox.reporting import algoritmeregister as ar
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sandbox.yaml"
+STANDARD = Path(__file__).resolve().parents[1] / "data" / "algoritmeregister" / "v1_0.json"
 PATH = ("approved", "exploring", "validated", "in_production", "retired")
 
 
@@ -100,23 +106,84 @@ def test_begin_and_end_month_come_from_the_events(loaded):
 
 def test_record_maps_the_experiment_and_the_woz_card(loaded):
     exp = experiment("EXP-0001", title="WOZ-waarden schatten")
-    record = only(ar.export([view(exp, "in_production")], loaded))
+    result = ar.export([view(exp, "in_production")], loaded)
+    record = only(result)
     assert record["name"] == "WOZ-waarden schatten"
     assert record["description_short"] == exp.description
     assert record["organization"] == "Gemeente Voorbeeld"
-    assert record["goal"] == "policy-research"
+    assert record["contact_email"] == "algoritmes@voorbeeld.nl"
+    assert record["goal"] == exp.description  # no written goal: the description
     assert record["human_intervention"] == exp.human_intervention
     assert record["risks"] == exp.risks
     assert record["proportionality"] == exp.proportionality
     assert record["category"] == ["Wonen"]
     assert record["source_data"] == "WOZ-waarden 2024 (woz-2024)"
+    assert record["source_data_grouping"] == [
+        {"title": "WOZ-waarden 2024", "link": "https://data.voorbeeld.nl/datasets/woz-2024"}
+    ]
+    assert record["process_index_url"] == "https://www.voorbeeld.nl/verwerkingsregister"
     assert "DPIA-2024-07" in record["impacttoetsen"]
-    assert "impacttoetsen_grouping" not in record  # the reference is not a link
+    assert record["impacttoetsen_grouping"] == [{"title": ar.DPIA_TITLE}]  # no link
     assert record["provider"] == "Gemeente Voorbeeld"
     assert record["lang"] == "nld"
-    assert record["standard_version"] == "1.0.0"
+    assert record["standard_version"] == "1.0"
     assert record["source_id"] == "EXP-0001"
+    assert record["publication_category"] == "Impactvolle algoritmes"  # personal data
+    assert result.notes["EXP-0001"][0].startswith(
+        "publication_category: none given, so 'Impactvolle algoritmes'"
+    )
+    assert "EXP-0001" not in result.problems
     json.dumps(record)  # plain JSON
+
+
+def test_goal_and_publication_category_from_the_experiment(loaded):
+    exp = experiment(
+        "EXP-0001",
+        purpose="policy-research",
+        goal="Eerlijker WOZ-waarden.",
+        publication_category="Overige algoritmes",
+    )
+    result = ar.export([view(exp, "in_production")], loaded)
+    record = only(result)
+    assert record["goal"] == "Eerlijker WOZ-waarden."
+    assert record["publication_category"] == "Overige algoritmes"
+    assert result.notes == {}
+    without = experiment("EXP-0002", description="", goal="", personal_data=False)
+    record = only(ar.export([view(without, "in_production")], loaded))
+    assert "goal" not in record  # never the purpose code
+    assert "policy-research" not in json.dumps(record)
+    assert record["publication_category"] == "Overige algoritmes"  # no personal data
+
+
+def test_line_breaks_are_rendered_as_the_register_shows_them(loaded):
+    exp = experiment(
+        "EXP-0001",
+        description="Eerste regel\ntweede   regel",
+        risks="Bias per wijk.\nGemeten per kwartaal.\n\n- drempel < 5%\n- herzien & melden",
+        datasets=("woz-2024", "cbs-wijken-2024"),
+    )
+    record = only(ar.export([view(exp, "in_production")], loaded))
+    assert record["description_short"] == "Eerste regel tweede regel"  # plain: one line
+    assert record["risks"] == (
+        "<p>Bias per wijk.<br>Gemeten per kwartaal.</p>"
+        "<ul><li>drempel &lt; 5%</li><li>herzien &amp; melden</li></ul>"
+    )
+    assert record["source_data"] == (
+        "<ul><li>WOZ-waarden 2024 (woz-2024)</li>"
+        "<li>Kerncijfers wijken 2024 (cbs-wijken-2024)</li></ul>"
+    )
+    assert ar.text_length(record["risks"]) == len(
+        "Bias per wijk. Gemeten per kwartaal. drempel < 5% herzien & melden"
+    )
+
+
+def test_the_export_needs_the_organisations_contact_email(loaded):
+    organisation = loaded.config.organisation.model_copy(update={"contact_email": None})
+    config = dataclasses.replace(
+        loaded, config=loaded.config.model_copy(update={"organisation": organisation})
+    )
+    with pytest.raises(ConfigError, match=r"sandbox\.yaml:\d+: organisation\.contact_email"):
+        ar.export([view(experiment("EXP-0001"), "in_production")], config)
 
 
 def test_lawful_basis_comes_from_the_data_cards(loaded):
@@ -134,11 +201,7 @@ def test_lawful_basis_comes_from_the_data_cards(loaded):
         }
     ]
     # an unknown dataset is tolerated: listed as a source, and reported
-    assert record["source_data"].splitlines() == [
-        "WOZ-waarden 2024 (woz-2024)",
-        "Kerncijfers wijken 2024 (cbs-wijken-2024)",
-        "no-such-set",
-    ]
+    assert record["source_data"].endswith("<li>no-such-set</li></ul>")
     assert any("'no-such-set'" in p for p in result.problems["EXP-0001"])
 
 
@@ -150,18 +213,6 @@ def test_missing_fields_are_left_out_and_reported(loaded):
     for name in ("human_intervention", "risks", "proportionality"):
         assert name not in record
         assert any(p.startswith(f"{name}: empty") for p in problems)
-    # required by the standard, but the sandbox has no data for them
-    for name in ("contact_email", "publication_category"):
-        assert name not in record
-        assert f"{name}: required by the standard, but the sandbox has no value" in problems
-
-
-def test_complete_record_only_lacks_what_the_sandbox_cannot_know(loaded):
-    result = ar.export([view(experiment("EXP-0001"), "in_production")], loaded)
-    assert result.problems["EXP-0001"] == [
-        "contact_email: required by the standard, but the sandbox has no value",
-        "publication_category: required by the standard, but the sandbox has no value",
-    ]
 
 
 def test_too_long_values_are_reported_not_truncated(loaded):
@@ -174,7 +225,7 @@ def test_too_long_values_are_reported_not_truncated(loaded):
     problems = result.problems["EXP-0001"]
     assert "name: 101 characters, the standard allows at most 100" in problems
     assert "risks: 2501 characters, the standard allows at most 2500" in problems
-    assert not any(p.startswith("description_short") for p in problems)  # 101 <= 350
+    assert not any(p.startswith("description_short") for p in problems)  # 101 <= 400
 
 
 def test_provider_argument_and_no_dpia_without_personal_data(loaded):
@@ -187,71 +238,171 @@ def test_provider_argument_and_no_dpia_without_personal_data(loaded):
     assert "lawful_basis" not in record  # no personal data, no legal basis on the card
 
 
-def test_check_applies_enums_item_limits_and_groupings():
+def test_check_applies_enums_and_groupings():
     record = {
         "status": "Actief",
         "lang": "eng",
-        "standard_version": "1.0",
-        "category": ["Wonen", "Werk", "Recht", "Economie"],
-        "impacttoetsen_grouping": [{"title": "IAMA", "link": ""}],
+        "standard_version": "1.0.0",
+        "category": ["Wonen", "Werk", "Recht", "Economie"],  # no cap on the count in 1.0
+        "impacttoetsen_grouping": [{"title": "", "link": ""}],
         "colour": "red",
     }
     problems = ar.check(record)
     assert "colour: not a field of the standard" in problems
     assert any(p.startswith("status: 'Actief' is not one of") for p in problems)
     assert any(p.startswith("lang: 'eng'") for p in problems)
-    assert any(p.startswith("standard_version: '1.0'") for p in problems)
-    assert "category: 4 items, the standard allows 3" in problems
-    assert "impacttoetsen_grouping[0].link: required by the standard, but empty" in problems
+    assert any(p.startswith("standard_version: '1.0.0'") for p in problems)
+    assert not any(p.startswith("category") for p in problems)
+    assert "impacttoetsen_grouping[0].title: required by the standard, but empty" in problems
+    assert not any(p.startswith("impacttoetsen_grouping[0].link") for p in problems)
 
 
-# The rules of v1_0_0.json @ fca0ce4 for every field the export writes, copied by hand.
-SCHEMA_RULES = {
-    "name": 100,
-    "description_short": 350,
-    "organization": 100,
-    "begin_date": 7,
-    "end_date": 7,
-    "goal": 2500,
-    "proportionality": 2500,
-    "human_intervention": 2500,
-    "risks": 2500,
-    "lawful_basis": 2500,
-    "impacttoetsen": 2500,
-    "source_data": 2500,
-    "provider": 200,
-    "source_id": 100,
-}
+# ------------------------------------------- v1_0.json as the register's backend reads it
 
 
-def test_exported_records_follow_the_schema_rules(loaded):
-    views = [
-        view(experiment("EXP-0001"), "retired"),
-        view(experiment("EXP-0002", datasets=("woz-2024", "cbs-wijken-2024")), "in_production"),
-    ]
-    result = ar.export(views, loaded)
-    for record in result.records:
-        assert ar.check({**record, "contact_email": "a@b.nl", "publication_category": "x"}) == [
-            "publication_category: 'x' is not one of Hoog-risico AI-systeem, "
-            "Impactvolle algoritmes, Overige algoritmes"
-        ]
-        for field, limit in SCHEMA_RULES.items():
-            assert len(record.get(field, "")) <= limit, field
-            assert ar.MAX_LENGTH[field] == limit, field
-        assert record["status"] in ("In ontwikkeling", "In gebruik", "Buiten gebruik")
-        assert record["lang"] == "nld" and record["standard_version"] == "1.0.0"
-        assert len(record["category"]) <= 3
-        for link in record.get("lawful_basis_grouping", []):
-            assert len(link["title"]) <= 100 and len(link["link"]) <= 500
-        for moment in ("begin_date", "end_date"):
-            if moment in record:
-                datetime.strptime(record[moment], "%Y-%m")
-    assert set(ar.REQUIRED) == {
-        "name",
-        "description_short",
-        "organization",
-        "status",
-        "contact_email",
-        "publication_category",
-        "lang",
+def _text_without_html(value: str) -> str:
+    """backend/app/util/html.py strip_html: lxml's text nodes joined by one space."""
+    from lxml import etree, html
+
+    if not value.strip():
+        return value
+    return " ".join(etree.XPath("//text()")(html.document_fromstring(value)))
+
+
+def _field(spec: dict[str, Any], top_level: bool) -> dict[str, Any]:
+    """backend/app/schemas/versions.py _get_type_from_json_schema and _get_prop_dict:
+    str, an enum of the permitted values, a list of those, of str (recommended
+    items) or of objects; max_length counts the text without HTML and holds only on
+    top-level fields (the validators are attached to AlgorithmIn alone)."""
+    kind = spec["type"]
+    if kind == "string":
+        schema: dict[str, Any] = {"type": "string"}
+        if spec.get("max_length") and top_level:
+            schema["maxLengthWithoutHtml"] = spec["max_length"]
+        return schema
+    if kind == "enum":
+        return {"enum": list(spec["permitted_values"])}
+    assert kind == "array", kind
+    if spec.get("permitted_values"):
+        return {"type": "array", "items": {"enum": list(spec["permitted_values"])}}
+    if spec.get("recommended_items") and "items" not in spec:
+        return {"type": "array", "items": {"type": "string"}}
+    return {"type": "array", "items": _object(spec["items"], top_level=False)}
+
+
+def _object(properties: dict[str, Any], top_level: bool) -> dict[str, Any]:
+    """Required fields must be there and not null; the others are Optional[...] = None.
+    pydantic reads "required": "false" (source_data_grouping) as False. Unlike the
+    backend (which ignores them), unknown fields are refused: they would be lost."""
+    schema: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+    for name, spec in properties.items():
+        field_schema = _field(spec, top_level)
+        if spec["required"] in (True, "true"):
+            schema["required"].append(name)
+        else:
+            field_schema = {"anyOf": [field_schema, {"type": "null"}]}
+        schema["properties"][name] = field_schema
+    schema["additionalProperties"] = False
+    return schema
+
+
+def _max_length_without_html(validator, limit, instance, schema):
+    if isinstance(instance, str) and len(_text_without_html(instance)) > limit:
+        yield jsonschema.ValidationError(f"longer than {limit} characters without HTML")
+
+
+@pytest.fixture(scope="module")
+def register_schema() -> jsonschema.protocols.Validator:
+    standard = json.loads(STANDARD.read_text(encoding="utf-8"))
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+    schema |= _object(standard["properties"], top_level=True)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.validators.extend(
+        jsonschema.Draft202012Validator, {"maxLengthWithoutHtml": _max_length_without_html}
+    )
+    return validator(schema)
+
+
+def violations(validator: jsonschema.protocols.Validator, record: dict) -> list[str]:
+    return sorted(
+        f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(record)
+    )
+
+
+def test_the_schema_is_the_standard_1_0(register_schema):
+    schema = register_schema.schema
+    assert schema["properties"]["standard_version"]["anyOf"][0] == {"enum": ["1.0"]}
+    assert set(schema["required"]) == set(ar.REQUIRED)
+    assert schema["properties"]["description_short"]["maxLengthWithoutHtml"] == 400
+    for name, limit in ar.MAX_LENGTH.items():  # the export's own rules are the standard's
+        found = schema["properties"][name]
+        found = found.get("anyOf", [found])[0]
+        assert found["maxLengthWithoutHtml"] == limit, name
+    category = schema["properties"]["publication_category"]["enum"]
+    assert tuple(category) == ar.PERMITTED["publication_category"]
+
+
+def test_the_schema_refuses_what_the_register_refuses(register_schema):
+    record = {
+        "name": "n",
+        "description_short": "<p>" + "x" * 400 + "</p>",  # 400 without the markup: fine
+        "organization": "o",
+        "status": "In gebruik",
+        "contact_email": "a@b.nl",
+        "publication_category": "Overige algoritmes",
+        "lang": "nld",
     }
+    assert violations(register_schema, record) == []
+    bad = {**record, "standard_version": "1.0.0", "goal": "<p>" + "g" * 2501 + "</p>"}
+    bad |= {"publication_category": "Impactvolle algoritmes (Categorie B)", "lang": "NLD"}
+    found = violations(register_schema, bad)
+    assert len(found) == 4, found
+    assert any(f.startswith("standard_version") for f in found)
+
+
+@pytest.fixture
+def every_kind_of_record(loaded) -> list[ar.ExportResult]:
+    long_lines = "\n".join(f"- stap {i}: " + "t" * 40 for i in range(40))
+    return [
+        ar.export(
+            [
+                view(experiment("EXP-0001"), "retired"),
+                view(
+                    experiment("EXP-0002", datasets=("woz-2024", "cbs-wijken-2024")),
+                    "in_production",
+                ),
+                view(
+                    experiment(
+                        "EXP-0003",
+                        datasets=("cbs-wijken-2024",),
+                        personal_data=False,
+                        dpia_reference="https://www.voorbeeld.nl/dpia/7",
+                        goal="Doel.\n\nTweede alinea & meer <details>.",
+                        risks=long_lines,
+                        publication_category="Hoog-risico AI-systeem",
+                    ),
+                    "in_production",
+                ),
+            ],
+            loaded,
+        ),
+        ar.export([view(experiment("EXP-0004", description="d" * 400), "retired")], loaded),
+    ]
+
+
+def test_every_exported_record_passes_the_standard(register_schema, every_kind_of_record):
+    records = [r for result in every_kind_of_record for r in result.records]
+    assert len(records) == 4
+    for record in records:
+        assert violations(register_schema, record) == [], record["source_id"]
+        assert record["standard_version"] == "1.0"
+    for result in every_kind_of_record:
+        assert result.problems == {}  # nothing the sandbox lacks, nothing too long
+
+
+def test_a_record_that_breaks_the_standard_fails_the_schema(register_schema, loaded):
+    too_long = experiment("EXP-0001", title="x" * 101, risks="r" * 2501)
+    result = ar.export([view(too_long, "in_production")], loaded)
+    found = violations(register_schema, only(result))
+    assert [f.split(":")[0] for f in found] == ["name", "risks"]
+    assert sorted(p.split(":")[0] for p in result.problems["EXP-0001"]) == ["name", "risks"]
