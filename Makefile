@@ -50,6 +50,9 @@ demo: $(VENV)/.installed node_modules/.installed
 	$(SANDBOX) up demo
 	@echo
 	@$(SANDBOX) credentials demo
+	@echo
+	@echo "The demo's state is in $(SANDBOX_STATE_DIR): \`.venv/bin/sandbox status\` run here finds it;"
+	@echo "from elsewhere: export SANDBOX_STATE_DIR=$(SANDBOX_STATE_DIR) SANDBOX_CONFIG=$(CURDIR)/config/sandbox.yaml"
 
 demo-down: $(VENV)/.installed
 	$(SANDBOX) down demo

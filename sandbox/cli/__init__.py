@@ -36,7 +36,8 @@ __all__ = ["cli", "main"]
     "--state-dir",
     type=click.Path(path_type=Path, file_okay=False),
     envvar="SANDBOX_STATE_DIR",
-    help="Where provisioned state lives [default: ~/.local/state/data-sandbox].",
+    help="Where provisioned state lives [default: ./.state when it holds sandboxes "
+    "(make demo's), else ~/.local/state/data-sandbox].",
 )
 @click.option(
     "--registry",
@@ -49,7 +50,9 @@ __all__ = ["cli", "main"]
 def cli(
     ctx: click.Context, config: Path, state_dir: Path | None, registry: str | None, debug: bool
 ):
-    """Provision governed JupyterHub data sandboxes from YAML."""
+    """Provision governed JupyterHub data sandboxes from YAML.
+
+    The options above may also follow the command (`sandbox status -c x.yaml`)."""
     ctx.obj = Options(config, state_dir, registry, debug)
 
 

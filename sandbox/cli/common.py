@@ -38,6 +38,9 @@ class SandboxGroup(click.Group):
     a bug or the machine (a disk, a permission) and is still one message,
     never a traceback, unless ``--debug`` asks for it."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_root_options(self, args))
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -47,6 +50,38 @@ class SandboxGroup(click.Group):
             if ctx.obj is not None and getattr(ctx.obj, "debug", False):
                 raise
             raise CommandError(*_message(exc)) from None
+
+
+def hoist_root_options(group: click.Group, args: list[str]) -> list[str]:
+    """``sandbox status -c x.yaml`` as ``sandbox -c x.yaml status``: the root's
+    options (``-c``, ``--state-dir``, ``--registry``, ``--debug``) are also
+    accepted after the command, wherever they stand before a ``--``."""
+    takes_value: dict[str, bool] = {}
+    for param in group.params:
+        if isinstance(param, click.Option) and param.name not in ("help", "version"):
+            for name in param.opts:
+                takes_value[name] = not param.is_flag
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    command_seen = False
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest += args[index:]
+            break
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if name in takes_value:
+            has_inline = "=" in arg and arg.startswith("--")
+            count = 2 if takes_value[name] and not has_inline else 1
+            (front if command_seen else rest).extend(args[index : index + count])
+            index += count
+            continue
+        if not arg.startswith("-"):
+            command_seen = True
+        rest.append(arg)
+        index += 1
+    return front + rest
 
 
 def _message(exc: Exception) -> tuple[str, int]:
@@ -63,6 +98,11 @@ def _message(exc: Exception) -> tuple[str, int]:
     )
 
 
+# `make demo` keeps its state here (the Makefile's SANDBOX_STATE_DIR): the
+# CLI run by hand from the project folder finds the demo without being told.
+PROJECT_STATE_DIR = Path(".state")
+
+
 @dataclass
 class Options:
     config: Path
@@ -70,10 +110,20 @@ class Options:
     registry: str | None
     debug: bool
 
+    @property
+    def effective_state_dir(self) -> Path | None:
+        """--state-dir or SANDBOX_STATE_DIR; else ./.state when it holds
+        sandboxes; else None (the default under ~/.local/state)."""
+        if self.state_dir is None and (PROJECT_STATE_DIR / "sandboxes").is_dir():
+            return PROJECT_STATE_DIR.resolve()
+        return self.state_dir
+
     def env(self, **overrides: Any):
         from ..provisioning.context import Environment
 
-        return Environment.from_env(state_dir=self.state_dir, registry=self.registry, **overrides)
+        return Environment.from_env(
+            state_dir=self.effective_state_dir, registry=self.registry, **overrides
+        )
 
 
 pass_options = click.make_pass_decorator(Options)

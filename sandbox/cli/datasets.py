@@ -21,10 +21,9 @@ def datasets():
 @pass_options
 def datasets_list(opts: Options, as_json: bool):
     """List data cards with tier, owner and classification."""
-    from rich.table import Table
-
     from ..config.loader import load_config
     from ..governance.policy import dataset_tier
+    from ..reporting.tables import Grid, show
 
     loaded = load_config(opts.config, verify_checksums=False)
     rows = [
@@ -42,10 +41,11 @@ def datasets_list(opts: Options, as_json: bool):
     if as_json:
         emit_json(rows)
         return
-    table = Table("id", "title", "version", "tier", "owner", "access", "personal data")
+    columns = ("id", "title", "version", "tier", "owner", "access", "personal data")
+    grid = Grid(columns, frozenset({"id", "version", "access", "personal data"}))
     for r in rows:
-        table.add_row(*(str(v) for v in r.values()))
-    console().print(table)
+        grid.add_row(*r.values())
+    show([grid], console())
 
 
 @datasets.command("show")
@@ -75,12 +75,20 @@ def datasets_show(opts: Options, dataset_id: str, as_json: bool):
 @datasets.command("verify")
 @click.argument("dataset_id", required=False)
 @click.option("--full", is_flag=True, help="Re-read every file (ignore the checksum cache).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_options
-def datasets_verify(opts: Options, dataset_id: str | None, full: bool):
+def datasets_verify(opts: Options, dataset_id: str | None, full: bool, as_json: bool):
     """Re-check the sha256 of staged dataset copies; exit 1 naming every bad file."""
+    from dataclasses import asdict
+
     from ..provisioning.actions import verify_datasets
 
     checks, hashed = verify_datasets(opts.config, opts.env(), dataset_id, full)
+    if as_json:
+        emit_json({"datasets": [asdict(c) for c in checks], "files_read": hashed})
+        if any(c.problems for c in checks):
+            raise SandboxError("staged file(s) missing or tampered")
+        return
     bad = 0
     for check in checks:
         if not check.staged:
@@ -135,9 +143,8 @@ def datasets_access_log(
     opts: Options, sandbox: str | None, user: str | None, as_json: bool, shape: str
 ):
     """Every grant (and refusal) of a dataset to a person at server start."""
-    from rich.table import Table
-
     from ..provisioning.actions import access_entries
+    from ..reporting.tables import Grid, show
 
     entries = access_entries(opts.env(), sandbox, user)
     if shape == "logboek":
@@ -152,9 +159,10 @@ def datasets_access_log(
     if as_json:
         emit_json(rows)
         return
-    table = Table("at", "user", "sandbox", "dataset", "version", "decision", "purpose", "trace")
+    columns = ("at", "user", "sandbox", "dataset", "version", "decision", "purpose", "trace")
+    grid = Grid(columns, frozenset({"at", "user", "sandbox", "dataset", "version", "trace"}))
     for r in rows:
-        table.add_row(
+        grid.add_row(
             r["at"][:19],
             r["user"],
             r["sandbox"],
@@ -164,7 +172,7 @@ def datasets_access_log(
             r["purpose"],
             r["trace_id"][:8],
         )
-    console().print(table)
+    show([grid], console())
 
 
 COMMANDS = (datasets,)

@@ -83,21 +83,21 @@ def experiments_register(opts: Options, as_json: bool, **values):
 @pass_options
 def experiments_list(opts: Options, sandbox_name, team, state, as_json: bool):
     """List experiments with their current state."""
-    from rich.table import Table
-
     from ..registry import store
+    from ..reporting.tables import Grid, show
 
     views = store.listing(open_registry(opts), sandbox_name, team, state)
     if as_json:
         emit_json([v.as_dict() for v in views])
         return
-    table = Table("id", "title", "team", "sandbox", "owner", "state", "registered")
+    columns = ("id", "title", "team", "sandbox", "owner", "state", "registered")
+    grid = Grid(columns, frozenset({"id", "team", "sandbox", "owner", "state", "registered"}))
     for v in views:
         e = v.experiment
-        table.add_row(
+        grid.add_row(
             e.id, e.title, e.team, e.sandbox, e.owner, v.state, e.registered_at.date().isoformat()
         )
-    console().print(table)
+    show([grid], console())
 
 
 @experiments.command("show")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import SandboxError
+from ..errors import InvalidInput, SandboxError
 from .common import (
     Options,
     console,
@@ -211,30 +211,47 @@ def down(opts: Options, sandbox: str | None, purge: bool, yes: bool, inventory: 
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_options
 def status(opts: Options, as_json: bool):
-    """Per sandbox: URL, hub health, running servers, datasets, expiry."""
-    from rich.table import Table
+    """Per sandbox: URL, hub health, running servers, datasets, expiry.
 
+    Without a config file, what the state directory holds (as the last `up`
+    recorded it)."""
     from ..provisioning.actions import status as run_status
+    from ..provisioning.status import state_status
+    from ..reporting.tables import Grid, show
 
-    items = run_status(opts.config, opts.env())
+    env = opts.env()
+    from_state = not opts.config.is_file()
+    items = state_status(env.layout) if from_state else run_status(opts.config, env)
+    if from_state and not items:
+        raise InvalidInput(
+            f"{opts.config}: file not found, and the state directory {env.layout.root} "
+            "holds no sandbox; give the config with -c, or the state with --state-dir"
+        )
+    if from_state:
+        click.echo(
+            f"no config at {opts.config}: showing what {env.layout.root} holds "
+            "(give -c for the configured view)",
+            err=True,
+        )
     if as_json:
-        emit_json({"sandboxes": [s.as_dict() for s in items]})
+        emit_json({"sandboxes": [s.as_dict() for s in items], "state_dir": str(env.layout.root)})
         return
-    table = Table("sandbox", "url", "hub", "tier", "servers", "datasets", "expires")
+    keys = frozenset({"sandbox", "url", "hub", "expires"})
+    grid = Grid(("sandbox", "url", "hub", "tier", "servers", "datasets", "expires"), keys)
     for s in items:
         health = (
             f"up ({s.hub_version})" if s.hub_version else ("down" if not s.hub_running else "error")
         )
-        table.add_row(
+        grid.add_row(
             s.name,
             s.url,
             health,
-            "-" if s.tier is None else str(s.tier),
-            ", ".join(s.servers) or "-",
-            ", ".join(s.datasets) or "-",
-            s.expires or "-",
+            s.tier,
+            ", ".join(s.servers),
+            ", ".join(s.datasets),
+            s.expires,
         )
-    console().print(table)
+    show([grid], console())
     for s in items:
         if s.error:
             click.echo(f"{s.name}: {s.error}", err=True)
@@ -242,14 +259,20 @@ def status(opts: Options, as_json: bool):
 
 @click.command()
 @click.argument("sandbox")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_options
-def credentials(opts: Options, sandbox: str):
+def credentials(opts: Options, sandbox: str, as_json: bool):
     """Print the logins of a shared-password SANDBOX (reveals its passwords)."""
+    from dataclasses import asdict
+
     from ..provisioning.actions import credentials as read_credentials
 
     creds = read_credentials(opts.config, opts.env(), sandbox)
     if creds.user_password is None:
         raise SandboxError(f"sandbox {sandbox} is not provisioned here (no secrets found)")
+    if as_json:
+        emit_json(asdict(creds))
+        return
     click.echo(f"URL:            {creds.url}")
     click.echo(f"users:          {', '.join(creds.users)}")
     click.echo(f"user password:  {creds.user_password}")

@@ -35,17 +35,13 @@ def report(opts: Options, fmt: str, since, until, output: Path | None, lang: str
         until.date() if until else None,
         lang,
     )
-    if fmt == "table" and output is None:
-        out = console()
-        for table in text:
-            out.print(table)
-        return
     if fmt == "table":
-        from rich.console import Console
+        from ..reporting.tables import render, show
 
-        with output.open("w", encoding="utf-8") as handle:  # type: ignore[union-attr]
-            for table in text:
-                Console(file=handle, width=120).print(table)
+        if output is None:
+            show(text, console())
+        else:
+            output.write_text("\n".join(render(grid, 120) for grid in text), encoding="utf-8")
         return
     write_output(text, output)
 

@@ -66,3 +66,34 @@ def sandbox_status(sandbox: Sandbox, layout: Layout, timeout: float = 3.0) -> Sa
     except (requests.RequestException, OSError, ValueError) as exc:
         result.error = f"hub API: {type(exc).__name__}: {exc}"
     return result
+
+
+def state_status(layout: Layout, timeout: float = 3.0) -> list[SandboxStatus]:
+    """What the state directory holds, without a config: every sandbox an
+    ``up`` provisioned here, as its ``applied.json`` recorded it, and whether
+    its hub runs (the version from the hub's API, which needs no token)."""
+    if not layout.sandboxes_dir().is_dir():
+        return []
+    found = []
+    for folder in sorted(layout.sandboxes_dir().iterdir()):
+        applied = read_applied(layout.applied(folder.name))
+        result = SandboxStatus(
+            name=folder.name,
+            url=applied.get("url", "") if applied else "",
+            provisioned=applied is not None,
+            tier=applied.get("tier") if applied else None,
+            hub_running=bool(read_pid(layout.pidfile(folder.name))),
+            hub_version=None,
+            datasets=sorted(applied.get("datasets", {})) if applied else [],
+            expires=applied.get("expires") if applied else None,
+        )
+        if result.hub_running and result.url:
+            try:
+                reachable = result.url.replace("://0.0.0.0:", "://127.0.0.1:").rstrip("/")
+                answer = requests.get(reachable + "/hub/api/", timeout=timeout)
+                answer.raise_for_status()
+                result.hub_version = answer.json().get("version")
+            except (requests.RequestException, ValueError) as exc:
+                result.error = f"hub API: {type(exc).__name__}: {exc}"
+        found.append(result)
+    return found

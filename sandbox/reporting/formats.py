@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from ..texts import text
+from .tables import Grid
 
 CSV_COLUMNS = (
     "group",
@@ -49,20 +50,14 @@ def days(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def tables(report: dict[str, Any]) -> list[Any]:
-    from rich.table import Table
-
+def tables(report: dict[str, Any]) -> list[Grid]:
     period = f"{report['since'] or 'start'} – {report['until'] or 'now'}"
-    figures = Table(
-        "group",
-        "name",
-        "registered",
-        "open",
-        "promoted",
-        "stopped",
-        "conversion",
-        "median days",
+    columns = ("group", "name", "registered", "open", "promoted", "stopped", "conversion")
+    figures = Grid(
+        (*columns, "median days"),
+        frozenset({"group", "name"}),
         title=f"{text('en', 'report_title')} ({period})",
+        heading=2,
     )
     for row in rows(report):
         if row["group"] == "quarter":
@@ -70,32 +65,34 @@ def tables(report: dict[str, Any]) -> list[Any]:
         figures.add_row(
             row["group"],
             row["name"],
-            str(row["registered"]),
-            str(row["open"]),
-            str(row["promoted"]),
-            str(row["stopped"]),
+            row["registered"],
+            row["open"],
+            row["promoted"],
+            row["stopped"],
             percent(row["conversion_rate"]),
             days(row["median_lead_time_days"]),
         )
-    quarters = Table(
-        "quarter", "promoted", "stopped", "conversion", "median days", title="Closed per quarter"
+    quarters = Grid(
+        ("quarter", "promoted", "stopped", "conversion", "median days"),
+        frozenset({"quarter"}),
+        title="Closed per quarter",
     )
     for name, values in report["by_quarter"].items():
         quarters.add_row(
             name,
-            str(values["promoted"]),
-            str(values["stopped"]),
+            values["promoted"],
+            values["stopped"],
             percent(values["conversion_rate"]),
             days(values["median_lead_time_days"]),
         )
-    funnel = Table("state", "ever entered", title="Funnel")
+    funnel = Grid(("state", "ever entered"), frozenset({"state"}), title="Funnel")
     for state, count in report["funnel"].items():
-        funnel.add_row(state, str(count))
+        funnel.add_row(state, count)
     return [figures, quarters, funnel]
 
 
 def manager_report(registry_url: str, fmt: str, since=None, until=None, lang: str = "en"):
-    """The report in one format: json/csv/html text, or rich tables for "table"."""
+    """The report in one format: json/csv/html text, or ``Grid``s for "table"."""
     import json
 
     from ..errors import InvalidInput
