@@ -40,6 +40,7 @@ AUTH_SECTIONS = {
 HOME = "/home/jovyan"
 CLI_SERVICE = "sandbox-cli"
 CULLER_SERVICE = "idle-culler"
+EXPIRY_SERVICE = "expiry"  # stops running servers once the sandbox expired
 REGISTRY_SERVICE = "registry"
 # Size-limited and non-executable, the only places beside the home a server
 # may write: the root filesystem is read-only. /run is root's (it hides the
@@ -277,6 +278,26 @@ def hub_settings(
             "users": sandbox.users,
         }
     )
+    if sandbox.expires:
+        services.append(
+            {
+                "name": EXPIRY_SERVICE,
+                "command": [
+                    *guarded(inputs),
+                    "-m",
+                    "sandbox.hub.expiry",
+                    str(layout.hub_settings(name)),
+                    hub_api(sandbox),
+                ],
+            }
+        )
+        roles.append(
+            {
+                "name": EXPIRY_SERVICE,
+                "scopes": ["list:users", "read:servers", "delete:servers"],
+                "services": [EXPIRY_SERVICE],
+            }
+        )
     if sandbox.idle_seconds:
         services.append(
             {

@@ -171,3 +171,17 @@ def test_swarm_services_carry_the_same_hardening(demo):
     assert spawner["extra_placement_spec"] == {"constraints": ["node.role == manager"]}
     assert "extra_host_config" not in spawner  # ignored by services; nothing pretends
     assert spawner["user_datasets"] == user_mounts(sandbox, staged)
+
+
+def test_a_sandbox_with_an_expiry_date_runs_the_expiry_service(demo):
+    hub = settings_for(demo)["traitlets"]["JupyterHub"]
+    service = next(s for s in hub["services"] if s["name"] == "expiry")
+    assert service["command"][-3:] == [
+        "sandbox.hub.expiry",
+        "/srv/state/sandboxes/demo/hub/hub.json",
+        "http://127.0.0.1:8000/hub/api",
+    ]
+    role = next(r for r in hub["load_roles"] if r["name"] == "expiry")
+    assert role["scopes"] == ["list:users", "read:servers", "delete:servers"]
+    without = settings_for(demo, expires=None)["traitlets"]["JupyterHub"]
+    assert "expiry" not in [s["name"] for s in without["services"]]
