@@ -249,7 +249,7 @@ def status(opts: Options, as_json: bool):
             s.tier,
             ", ".join(s.servers),
             ", ".join(s.datasets),
-            s.expires,
+            f"{s.expires} (expired)" if s.expired else s.expires,
         )
     show([grid], console())
     for s in items:

@@ -146,9 +146,10 @@ def down(
     return result
 
 
-def status(config_path: Path, env: Environment) -> list[SandboxStatus]:
+def status(config_path: Path, env: Environment, today: date | None = None) -> list[SandboxStatus]:
     loaded = load_config(config_path, verify_checksums=False)
-    return [sandbox_status(s, env.layout) for s in loaded.config.sandboxes]
+    day = today or env.today()
+    return [sandbox_status(s, env.layout, day) for s in loaded.config.sandboxes]
 
 
 @dataclass

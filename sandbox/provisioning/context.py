@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
@@ -60,6 +61,12 @@ class Environment:
             registry_override=registry or os.environ.get("SANDBOX_REGISTRY_URL") or None,
             clock_file=os.environ.get("SANDBOX_CLOCK_FILE", ""),
         )
+
+    def today(self) -> date:
+        """Today, or the date pinned in the clock file (tests and drills)."""
+        if self.clock_file:
+            return date.fromisoformat(Path(self.clock_file).read_text().strip())
+        return date.today()
 
     @property
     def playbooks(self) -> Path:

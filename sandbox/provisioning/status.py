@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import requests
@@ -25,6 +26,7 @@ class SandboxStatus:
     servers: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
     expires: str | None = None
+    expired: bool = False  # past expires: no server starts, running ones are stopped
     tier: int | None = None  # as provisioned (highest tier of the granted datasets)
     error: str | None = None
 
@@ -32,7 +34,9 @@ class SandboxStatus:
         return dict(self.__dict__)
 
 
-def sandbox_status(sandbox: Sandbox, layout: Layout, timeout: float = 3.0) -> SandboxStatus:
+def sandbox_status(
+    sandbox: Sandbox, layout: Layout, today: date, timeout: float = 3.0
+) -> SandboxStatus:
     applied = read_applied(layout.applied(sandbox.name))
     result = SandboxStatus(
         name=sandbox.name,
@@ -43,6 +47,7 @@ def sandbox_status(sandbox: Sandbox, layout: Layout, timeout: float = 3.0) -> Sa
         hub_version=None,
         datasets=granted_ids(sandbox),
         expires=sandbox.expires.isoformat() if sandbox.expires else None,
+        expired=bool(sandbox.expires and today > sandbox.expires),
     )
     if not result.hub_running:
         return result

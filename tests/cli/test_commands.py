@@ -170,6 +170,22 @@ def test_status_of_an_unprovisioned_sandbox(run, demo_copy: Path):
     assert table.exit_code == 0 and "down" in table.output
 
 
+def test_status_shows_a_sandbox_past_its_expiry_date_as_expired(
+    run, demo_copy: Path, tmp_path: Path, monkeypatch
+):
+    clock = tmp_path / "today"
+    monkeypatch.setenv("SANDBOX_CLOCK_FILE", str(clock))
+    clock.write_text("2027-12-31")  # the demo's expiry date: still open that day
+    assert (
+        json.loads(run("-c", str(demo_copy), "status", "--json").stdout)["sandboxes"][0]["expired"]
+        is False
+    )
+    clock.write_text("2028-01-01")
+    result = run("-c", str(demo_copy), "status", "--json")
+    assert json.loads(result.stdout)["sandboxes"][0]["expired"] is True
+    assert "2027-12-31 (expired)" in run("-c", str(demo_copy), "status").output
+
+
 def test_down_unknown_sandbox(run, demo_copy: Path):
     assert_clean_error(run("-c", str(demo_copy), "down", "nope"))
 

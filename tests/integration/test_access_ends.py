@@ -150,3 +150,19 @@ def test_a_user_removed_from_every_group_loses_server_login_and_hub_account(depl
         "removed from every group of the sandbox",
     )
     assert "no changes" in deployed.sandbox("plan").stdout
+
+
+def test_an_expired_sandbox_stops_running_servers(deployed):
+    bob = login(deployed, "bob")
+    bob.spawn()
+    deployed.clock.write_text("2028-01-01")  # the demo sandbox expires on 2027-12-31
+    started = time.monotonic()
+    while running("bob") and time.monotonic() - started < 60:
+        time.sleep(0.2)
+    print(f"expired: bob's server gone {time.monotonic() - started:.1f} s after the clock moved")
+    assert not running("bob")
+    status = json.loads(deployed.sandbox("status", "--json").stdout)["sandboxes"][0]
+    assert status["expired"] is True and status["servers"] == []
+    assert "2027-12-31 (expired)" in deployed.sandbox("status").stdout
+    rows = revoked_rows(deployed, "bob")
+    assert rows[-1]["reason"] == "the sandbox expired on 2027-12-31"
