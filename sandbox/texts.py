@@ -77,6 +77,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "by_team": "By team", "by_sandbox": "By sandbox", "by_quarter": "By quarter",
         "quarter": "quarter", "no_data": "No data for this period.",
         "figures": "Headline figures", "charts": "Charts", "tables": "Tables",
+        # the output airlock (registry/service/outputs.py)
+        "outputs": "Outputs", "output_requests": "Output requests", "request": "request",
+        "requester": "requester", "checks": "checks", "approvals": "approvals",
+        "files": "Files", "findings": "What the checks found", "reviews": "Reviews",
+        "justification": "Justification", "approve": "Approve", "reject": "Reject",
+        "override": "Override the failed checks (say why)",
+        "download": "download", "preview": "Preview", "no_requests": "No output requests.",
     },
     "nl": {
         # shown by more than one package
@@ -141,6 +148,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "by_team": "Per team", "by_sandbox": "Per sandbox", "by_quarter": "Per kwartaal",
         "quarter": "kwartaal", "no_data": "Geen gegevens voor deze periode.",
         "figures": "Kerncijfers", "charts": "Grafieken", "tables": "Tabellen",
+        # the output airlock (registry/service/outputs.py)
+        "outputs": "Uitvoer", "output_requests": "Uitvoeraanvragen", "request": "aanvraag",
+        "requester": "aanvrager", "checks": "controles", "approvals": "goedkeuringen",
+        "files": "Bestanden", "findings": "Wat de controles vonden", "reviews": "Beoordelingen",
+        "justification": "Onderbouwing", "approve": "Goedkeuren", "reject": "Afwijzen",
+        "override": "Negeer de gefaalde controles (zeg waarom)",
+        "download": "downloaden", "preview": "Voorbeeld", "no_requests": "Geen uitvoeraanvragen.",
     },
 }  # fmt: skip
 

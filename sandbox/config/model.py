@@ -145,6 +145,23 @@ class Group(Strict):
     dpia: str | None = None
 
 
+class Airlock(Strict):
+    """The output airlock: how big a request may be and the disclosure rules
+    its tables are checked against (ACRO's defaults)."""
+
+    max_bytes: int = Field(default=100 * 1024**2, ge=1)
+    threshold: int = Field(default=10, ge=1)
+    p_ratio: float = Field(default=0.10, ge=0, le=1)
+    nk: tuple[int, float] = (2, 0.90)
+
+    @field_validator("nk")
+    @classmethod
+    def _nk(cls, value: tuple[int, float]) -> tuple[int, float]:
+        if value[0] < 1 or not 0 < value[1] <= 1:
+            raise ValueError("nk is [n, k]: n >= 1 contributors holding at most k (0-1) of a cell")
+        return value
+
+
 class Sandbox(Strict):
     name: Slug
     description: str = ""
@@ -158,6 +175,7 @@ class Sandbox(Strict):
     idle_timeout: str | None = "1h"
     hub: Hub = Hub()
     auth: Auth = Auth()
+    airlock: Airlock = Airlock()
     admins: list[Username] = Field(default_factory=list)
     groups: list[Group] = Field(default_factory=list)
 

@@ -105,6 +105,14 @@ class Layout:
         logs = (self.logfile(folder.name) for folder in sorted(self.sandboxes_dir().iterdir()))
         return [log for log in logs if log.is_file()]
 
+    def airlock_dir(self, sandbox: str) -> Path:
+        """Copies of requested outputs, under review (the hub's; no container mounts it)."""
+        return self.sandbox_dir(sandbox) / "airlock"
+
+    def outbox_dir(self, sandbox: str) -> Path:
+        """Released outputs, read-only, with their release manifests."""
+        return self.sandbox_dir(sandbox) / "outbox"
+
     def witness_file(self) -> Path:
         """Heads of the audit chain, witnessed outside the database (0600)."""
         return self.root / "audit" / "heads.jsonl"

@@ -220,6 +220,7 @@ class RegistrySettings(TypedDict):
     witness_file: str  # where the service witnesses the audit chain's head, daily
     roles: dict[str, list[str]]  # user -> analyst | manager | steward | admin
     catalog: dict[str, Any]  # {"datasets": every card summarised, "granted": user -> ids}
+    airlock: dict[str, Any]  # sandbox.registry.outputs.Airlock, as JSON
 
 
 class HubSettings(TypedDict):
@@ -425,6 +426,41 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> RegistrySettings:
         "witness_file": str(inputs.layout.witness_file()),
         "roles": {user: sorted(r) for user, r in roles.items()},
         "catalog": {"datasets": list(inputs.catalog), "granted": granted},
+        "airlock": airlock_settings(sandbox, inputs),
+    }
+
+
+def airlock_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
+    """The sandbox's output airlock (``outputs.Airlock.from_settings``): its
+    folders, rules, and the pii columns of every dataset granted in it."""
+    granted = {g.dataset for group in sandbox.groups for g in group.grants}
+    pii = sorted(
+        {
+            column.lower()
+            for card in inputs.catalog
+            if card["id"] in granted
+            for column in card.get("pii_columns", [])
+        }
+    )
+    rules = sandbox.airlock
+    return {
+        "sandbox": sandbox.name,
+        "tier": inputs.tier,
+        "copies": str(inputs.layout.airlock_dir(sandbox.name)),
+        "outbox": str(inputs.layout.outbox_dir(sandbox.name)),
+        "max_bytes": rules.max_bytes,
+        "rules": {
+            "threshold": rules.threshold,
+            "p_ratio": rules.p_ratio,
+            "nk_n": rules.nk[0],
+            "nk_k": rules.nk[1],
+        },
+        "pii_columns": pii,
+        # where the service finds a requester's home on this host
+        "homes_dir": str(inputs.layout.homes_dir(sandbox.name))
+        if sandbox.spawner == "local"
+        else "",
+        "home_volume_prefix": names.home_volume_prefix(sandbox.name),
     }
 
 

@@ -149,6 +149,12 @@ def catalog_summary(loaded: LoadedConfig) -> list[dict[str, Any]]:
             "owner": c.card.owner,
             "steward": c.card.steward,
             "purposes": list(c.card.purposes),
+            "pii_columns": sorted(
+                str(f["name"])
+                for data_file in c.card.files
+                for f in (data_file.table_schema or {}).get("fields", [])
+                if isinstance(f, dict) and f.get("pii") is True
+            ),
             **c.card.model_dump(mode="json", include=governance),
         }
         for c in sorted(loaded.cards.values(), key=lambda c: c.card.id)

@@ -30,14 +30,16 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Column, Connection, DateTime, Integer, Table, inspect
 
-from .tables import access_log, events, experiments
+from .tables import access_log, events, experiments, output_events, output_requests
 
 CHUNK = 4096
 SEQ = "audit_seq"
 # record tables, and the column that orders their rows within one entry:
 # the natural key, or the surrogate key that follows the order of writing
-RECORD = {experiments.name: experiments, events.name: events, access_log.name: access_log}
-ORDER = {experiments.name: "id", events.name: "id", access_log.name: "id"}
+RECORD = {
+    table.name: table for table in (experiments, events, access_log, output_requests, output_events)
+}
+ORDER = {name: "id" for name in RECORD}
 
 
 def content_columns(table: Table) -> list[str]:

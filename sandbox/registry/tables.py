@@ -99,3 +99,36 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+
+# the output airlock (migration 0007): a request is written once, with the
+# files copied and their checks; every later step is an event
+output_requests = Table(
+    "output_requests",
+    metadata,
+    Column("id", String(16), primary_key=True),  # OUT-NNNN
+    Column("sandbox", String(63), nullable=False),
+    Column("requester", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("path", Text, nullable=False),  # as requested, relative to the home
+    Column("justification", Text, nullable=False),
+    Column("experiment", String(64), nullable=False, default=""),
+    Column("tier", Integer, nullable=False),
+    Column("files", JSON, nullable=False),  # [{path, sha256, bytes}]
+    Column("checks", JSON, nullable=False),  # {status, files: [...]}
+    Column("audit_seq", Integer, nullable=True),
+)
+
+output_events = Table(
+    "output_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request", String(16), ForeignKey("output_requests.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # approve | reject | release | refuse | download
+    Column("reason", Text, nullable=False, default=""),
+    Column("override", Boolean, nullable=False, default=False),
+    Column("details", JSON, nullable=False),
+    Column("audit_seq", Integer, nullable=True),
+)

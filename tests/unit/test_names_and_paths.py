@@ -67,6 +67,8 @@ LAYOUT = {
     "cache_dir": ((), "cache"),
     "restored_config": ((), "restored-config"),
     "witness_file": ((), "audit/heads.jsonl"),
+    "airlock_dir": (("demo",), "sandboxes/demo/airlock"),
+    "outbox_dir": (("demo",), "sandboxes/demo/outbox"),
 }
 
 

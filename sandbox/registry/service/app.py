@@ -31,6 +31,7 @@ from ..lifecycle import (
     new_experiment,
 )
 from . import access, openapi, pages
+from . import outputs as airlock_pages
 from .access import Caller
 from .pages import Language
 
@@ -73,6 +74,10 @@ class ApiHandler(Base):
             raise web.HTTPError(403, f"{self.who.name} has no role in this sandbox")
         if self.request.method == "POST" and "Authorization" not in self.request.headers:
             raise web.HTTPError(403, "write requests need a token (Authorization header)")
+
+    def check_xsrf_cookie(self) -> None:
+        """Writes come with a token (prepare refuses them otherwise), which no
+        other site can make a browser send."""
 
     @property
     def who(self) -> Caller:
@@ -295,8 +300,10 @@ def make_app(
             (url_path_join(api, r"experiments/([^/]+)/transitions"), TransitionsHandler),
             (url_path_join(prefix, "catalog"), PageHandler, {"page": "catalog"}),
             (url_path_join(prefix, r"experiments/([^/]+)"), PageHandler, {"page": "experiment"}),
+            *airlock_pages.routes(ApiHandler, Base, prefix, api),
             (prefix, PageHandler),
         ],
+        xsrf_cookies=True,
         cookie_secret=os.urandom(32),
         registry=config,
         engine=engine,

@@ -87,6 +87,7 @@ def layout_context(config: dict[str, Any], who: Caller, root: str, lang: Languag
                 ("", "experiments"),
                 ("catalog", "catalog"),
                 ("dashboard", "dashboard"),
+                ("outputs", "outputs"),
             )
         ],
         "api": root + "api/openapi.json",

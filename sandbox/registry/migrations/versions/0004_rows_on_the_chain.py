@@ -12,12 +12,15 @@ import sqlalchemy as sa
 from alembic import op
 
 from sandbox.registry.append_only import allow_changes, append_only
-from sandbox.registry.coverage import RECORD, SEQ
+from sandbox.registry.coverage import SEQ
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+
+# the record as it was at this revision (later tables come with their own)
+RECORD = ("experiments", "events", "access_log")
 
 
 def upgrade() -> None:

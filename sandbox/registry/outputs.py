@@ -1,0 +1,386 @@
+"""The output airlock's record: requests, automatic checks, reviews, releases
+and downloads, each an append-only row on the audit chain.
+
+A request is written once, with the files it copied and what the checks
+said of them; every later step is an event. Its state follows from them:
+``pending`` until enough distinct stewards approve (two from tier 2), then
+``released`` (or ``refused`` when the airlock copy no longer matches);
+``rejected`` at the first rejection.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from ..errors import InvalidInput
+from ..governance import disclosure
+from ..host import airlock
+from . import audit
+from .db import retrying
+from .tables import as_utc, output_events, output_requests
+
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+PENDING, RELEASED, REJECTED, REFUSED = "pending", "released", "rejected", "refused"
+
+
+class UnknownRequest(InvalidInput):
+    pass
+
+
+class ReviewRefused(InvalidInput):
+    pass
+
+
+@dataclass(frozen=True)
+class Airlock:
+    """One sandbox's airlock: where copies and releases live, and its rules."""
+
+    sandbox: str
+    tier: int
+    copies: Path  # <state>/sandboxes/<name>/airlock
+    outbox: Path  # <state>/sandboxes/<name>/outbox
+    max_bytes: int = DEFAULT_MAX_BYTES
+    rules: disclosure.Rules = field(default_factory=disclosure.Rules)
+    pii_columns: frozenset[str] = frozenset()
+
+    @property
+    def approvals_needed(self) -> int:
+        return 2 if self.tier >= 2 else 1
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> Airlock:
+        """From hub.json's ``registry.airlock`` (sandbox.hub.settings.airlock_settings)."""
+        return cls(
+            settings["sandbox"],
+            int(settings["tier"]),
+            Path(settings["copies"]),
+            Path(settings["outbox"]),
+            int(settings["max_bytes"]),
+            disclosure.Rules(**settings["rules"]),
+            frozenset(settings["pii_columns"]),
+        )
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    sandbox: str
+    requester: str
+    at: datetime
+    path: str
+    justification: str
+    experiment: str
+    tier: int
+    files: list[dict[str, Any]]
+    checks: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "at": self.at.isoformat()}
+
+
+@dataclass(frozen=True)
+class Event:
+    request: str
+    at: datetime
+    actor: str
+    kind: str  # approve | reject | release | refuse | download
+    reason: str = ""
+    override: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "at": self.at.isoformat()}
+
+
+@dataclass(frozen=True)
+class View:
+    request: Request
+    events: list[Event]
+
+    @property
+    def approvers(self) -> list[str]:
+        return [e.actor for e in self.events if e.kind == "approve"]
+
+    @property
+    def state(self) -> str:
+        kinds = {e.kind for e in self.events}
+        for kind, state in (("reject", REJECTED), ("refuse", REFUSED), ("release", RELEASED)):
+            if kind in kinds:
+                return state
+        return PENDING
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.request.as_dict(),
+            "state": self.state,
+            "approvals": len(self.approvers),
+            "approvals_needed": 2 if self.request.tier >= 2 else 1,
+            "events": [e.as_dict() for e in self.events],
+        }
+
+
+def check_files(copy: Path, taken: list[airlock.Taken], lock: Airlock) -> dict[str, Any]:
+    """The automatic checks on the airlock copy (never on the home)."""
+    names = {t.path for t in taken}
+    results = []
+    for entry in taken:
+        evidence = entry.path + disclosure.EVIDENCE_SUFFIX
+        results.append(
+            disclosure.check_file(
+                copy / entry.path,
+                entry.path,
+                lock.rules,
+                set(lock.pii_columns),
+                copy / evidence if evidence in names else None,
+            ).as_dict()
+        )
+    return {"status": disclosure.worst(r["status"] for r in results), "files": results}
+
+
+def _next_id(connection: Connection) -> str:
+    ids = connection.execute(select(output_requests.c.id))
+    numbers = [int(m.group(1)) for (i,) in ids if (m := re.fullmatch(r"OUT-(\d+)", i))]
+    return f"OUT-{max(numbers, default=0) + 1:04d}"
+
+
+def request(
+    engine: Engine,
+    lock: Airlock,
+    home: Path,
+    requester: str,
+    path: str,
+    justification: str,
+    experiment: str = "",
+    now: datetime | None = None,
+) -> View:
+    """Copy ``path`` out of ``home`` into the airlock, check it and record the
+    request; refused requests copy and record nothing."""
+    if not justification.strip():
+        raise airlock.Refused("say why this output must leave (a justification)")
+    pending = lock.copies / f".pending-{uuid.uuid4().hex}"
+    taken = airlock.take(home, path, pending, lock.max_bytes)
+    try:
+        checks = check_files(pending, taken, lock)
+        at = as_utc(now or datetime.now(UTC))
+
+        def work(connection: Connection) -> Request:
+            record = Request(
+                _next_id(connection),
+                lock.sandbox,
+                requester,
+                at,
+                path,
+                justification.strip(),
+                experiment,
+                lock.tier,
+                [t.as_dict() for t in taken],
+                checks,
+            )
+            audit.append(
+                connection,
+                requester,
+                "output-request",
+                record.id,
+                {"sandbox": lock.sandbox, "files": record.files, "checks": checks["status"]},
+                at=at,
+                rows={output_requests: [asdict(record)]},
+            )
+            return record
+
+        record = retrying(engine, work)
+    except BaseException:
+        shutil.rmtree(pending, ignore_errors=True)
+        raise
+    pending.rename(lock.copies / record.id)
+    return View(record, [])
+
+
+def get(engine: Engine, request_id: str) -> View:
+    with engine.connect() as connection:
+        row = (
+            connection.execute(select(output_requests).where(output_requests.c.id == request_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise UnknownRequest(f"unknown output request {request_id!r}")
+        events = (
+            connection.execute(
+                select(output_events)
+                .where(output_events.c.request == request_id)
+                .order_by(output_events.c.id)
+            )
+            .mappings()
+            .all()
+        )
+    return View(_request(row), [_event(e) for e in events])
+
+
+def listing(engine: Engine, sandbox: str | None = None) -> list[View]:
+    with engine.connect() as connection:
+        query = select(output_requests).order_by(output_requests.c.id)
+        if sandbox:
+            query = query.where(output_requests.c.sandbox == sandbox)
+        rows = connection.execute(query).mappings().all()
+        events = connection.execute(select(output_events).order_by(output_events.c.id))
+        by_request: dict[str, list[Event]] = {}
+        for row in events.mappings():
+            by_request.setdefault(row["request"], []).append(_event(row))
+    return [View(_request(r), by_request.get(r["id"], [])) for r in rows]
+
+
+def _request(row: Any) -> Request:
+    data = {k: v for k, v in row.items() if k != "audit_seq"}
+    return Request(**{**data, "at": as_utc(data["at"])})
+
+
+def _event(row: Any) -> Event:
+    data = {k: v for k, v in row.items() if k not in ("id", "audit_seq")}
+    return Event(**{**data, "at": as_utc(data["at"]), "override": bool(data["override"])})
+
+
+def review_problem(
+    view: View, actor: str, decision: str, reason: str, override: bool
+) -> str | None:
+    """Why ``actor`` may not record this review (None: they may). The caller
+    has checked that ``actor`` is a steward."""
+    rid = view.request.id
+    if view.state != PENDING:
+        return f"{rid} is already {view.state}"
+    if actor == view.request.requester:
+        return f"{actor} requested {rid} and cannot review it: another steward must"
+    if decision == "reject":
+        return None if reason.strip() else "a rejection needs a reason"
+    if actor in view.approvers:
+        return f"{actor} already approved {rid}: a second steward must approve"
+    if view.request.checks.get("status") == disclosure.FAIL and not (override and reason.strip()):
+        return f"the automatic checks failed for {rid}: approving needs an override and a reason"
+    return None
+
+
+def _append(engine: Engine, event: Event) -> None:
+    def work(connection: Connection) -> None:
+        audit.append(
+            connection,
+            event.actor,
+            f"output-{event.kind}",
+            event.request,
+            {"reason": event.reason[:500], "override": event.override, **event.details},
+            at=event.at,
+            rows={output_events: [asdict(event)]},
+        )
+
+    retrying(engine, work)
+
+
+def review(
+    engine: Engine,
+    lock: Airlock,
+    request_id: str,
+    actor: str,
+    decision: str,
+    reason: str = "",
+    override: bool = False,
+    now: datetime | None = None,
+) -> View:
+    """Record an approval or rejection; the approval that completes the
+    count releases the request (or refuses it when its copy was changed)."""
+    if decision not in ("approve", "reject"):
+        raise InvalidInput(f"decision must be approve or reject, not {decision!r}")
+    at = as_utc(now or datetime.now(UTC))
+    view = get(engine, request_id)
+    problem = review_problem(view, actor, decision, reason, override)
+    if problem:
+        raise ReviewRefused(problem)
+    _append(engine, Event(request_id, at, actor, decision, reason.strip(), override))
+    view = get(engine, request_id)
+    if decision == "approve" and len(view.approvers) >= lock.approvals_needed:
+        _release(engine, lock, view, at)
+        view = get(engine, request_id)
+    return view
+
+
+def manifest(view: View, at: datetime) -> dict[str, Any]:
+    request = view.request
+    return {
+        "request": request.id,
+        "sandbox": request.sandbox,
+        "requester": request.requester,
+        "requested_at": request.at.isoformat(),
+        "justification": request.justification,
+        "experiment": request.experiment,
+        "files": request.files,
+        "checks": request.checks,
+        "reviews": [e.as_dict() for e in view.events if e.kind in ("approve", "reject")],
+        "released_at": at.isoformat(),
+    }
+
+
+def _release(engine: Engine, lock: Airlock, view: View, at: datetime) -> None:
+    rid = view.request.id
+    try:
+        airlock.release(
+            lock.copies / rid, view.request.files, lock.outbox / rid, manifest(view, at)
+        )
+    except airlock.Tampered as exc:
+        _append(engine, Event(rid, at, "airlock", "refuse", str(exc)))
+        return
+    _append(
+        engine, Event(rid, at, "airlock", "release", details={"outbox": str(lock.outbox / rid)})
+    )
+
+
+def download(
+    engine: Engine,
+    lock: Airlock,
+    request_id: str,
+    actor: str,
+    name: str,
+    now: datetime | None = None,
+) -> Path:
+    """The released file ``name`` of a request, recording who took it."""
+    view = get(engine, request_id)
+    if view.state != RELEASED:
+        raise InvalidInput(f"{request_id} is {view.state}, not released")
+    files = {f["path"]: f for f in view.request.files}
+    if name != airlock.MANIFEST and name not in files:
+        raise InvalidInput(f"{request_id} has no file {name!r}")
+    path = lock.outbox / request_id / name
+    at = as_utc(now or datetime.now(UTC))
+    _append(engine, Event(request_id, at, actor, "download", details={"file": name}))
+    return path
+
+
+def log(engine: Engine) -> list[dict[str, Any]]:
+    """Every step of every request, oldest first (``sandbox outputs log``)."""
+    lines = []
+    for view in listing(engine):
+        request = view.request
+        lines.append(
+            {
+                "at": request.at.isoformat(),
+                "request": request.id,
+                "actor": request.requester,
+                "kind": "request",
+                "detail": f"{request.path} ({request.checks.get('status')})",
+            }
+        )
+        lines += [
+            {
+                "at": e.at.isoformat(),
+                "request": e.request,
+                "actor": e.actor,
+                "kind": e.kind,
+                "detail": e.details.get("file") or e.reason,
+            }
+            for e in view.events
+        ]
+    return sorted(lines, key=lambda line: line["at"])

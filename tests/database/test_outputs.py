@@ -1,0 +1,156 @@
+"""The output airlock's record on SQLite and PostgreSQL: requests copy what
+was asked for, reviews follow the two-person rule, a release is exactly the
+requested bytes, and every step is on the audit chain."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from sandbox.host import airlock
+from sandbox.registry import audit, outputs
+from sandbox.registry.db import open_registry_url
+from sandbox.registry.outputs import Airlock
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SAFE = "wijk,<1945,>1945\nA,12,15\nB,40,10\n"
+UNSAFE = "wijk,<1945,>1945\nA,12,3\nB,40,10\n"
+
+
+@pytest.fixture
+def engine(registry_url: str) -> Engine:
+    return open_registry_url(registry_url)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    (home / "results").mkdir(parents=True)
+    (home / "results" / "crosstab.csv").write_text(UNSAFE)
+    (home / "results" / "safe.csv").write_text(SAFE)
+    (home / "plot.png").write_bytes(b"\x89PNG fake")
+    return home
+
+
+def lock_for(tmp_path: Path, tier: int = 2, **kwargs) -> Airlock:
+    return Airlock(
+        "demo", tier, tmp_path / "state" / "airlock", tmp_path / "state" / "outbox", **kwargs
+    )
+
+
+def test_a_request_copies_and_checks_what_was_asked(engine, home, tmp_path):
+    lock = lock_for(tmp_path)
+    view = outputs.request(engine, lock, home, "alice", "results/crosstab.csv", "for the council")
+    assert view.request.id == "OUT-0001"
+    assert view.state == "pending"
+    assert view.request.checks["status"] == "fail"
+    [finding] = view.request.checks["files"][0]["findings"]
+    assert (finding["check"], finding["cells"]) == ("threshold", [["A", ">1945"]])
+    copy = lock.copies / "OUT-0001" / "crosstab.csv"
+    assert copy.read_text() == UNSAFE
+    assert view.request.files[0]["sha256"] == hashlib.sha256(UNSAFE.encode()).hexdigest()
+    assert (
+        outputs.request(engine, lock, home, "alice", "plot.png", "figure").request.checks["status"]
+        == "review"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("../etc/passwd", "only files in your home"),
+        ("/etc/passwd", "only files in your home"),
+        ("missing.csv", "no such file"),
+        ("link.csv", "symbolic link"),
+        ("linked/crosstab.csv", "symbolic link"),
+        ("results", "over the airlock's limit"),
+    ],
+)
+def test_bad_requests_are_refused_and_copy_nothing(engine, home, tmp_path, path, message):
+    (home / "link.csv").symlink_to("/etc/passwd")
+    (home / "linked").symlink_to(home / "results")
+    lock = lock_for(tmp_path, max_bytes=40)
+    with pytest.raises(airlock.Refused, match=message):
+        outputs.request(engine, lock, home, "alice", path, "why")
+    assert outputs.listing(engine) == []
+    assert not lock.copies.exists() or os.listdir(lock.copies) == []
+
+
+def test_two_stewards_release_a_tier_2_request(engine, home, tmp_path):
+    lock = lock_for(tmp_path)
+    rid = outputs.request(engine, lock, home, "alice", "results/safe.csv", "council").request.id
+    (home / "results" / "safe.csv").write_text("changed after the request\n")
+    with pytest.raises(outputs.ReviewRefused, match="cannot review"):
+        outputs.review(engine, lock, rid, "alice", "approve")
+    assert outputs.review(engine, lock, rid, "erin", "approve").state == "pending"
+    with pytest.raises(outputs.ReviewRefused, match="second steward"):
+        outputs.review(engine, lock, rid, "erin", "approve")
+    view = outputs.review(engine, lock, rid, "frank", "approve")
+    assert view.state == "released"
+    released = lock.outbox / rid / "safe.csv"
+    assert released.read_text() == SAFE  # what was requested, not what the home holds now
+    assert oct(released.stat().st_mode & 0o777) == "0o400"
+    manifest = (lock.outbox / rid / airlock.MANIFEST).read_text()
+    assert '"erin"' in manifest and '"frank"' in manifest
+    path = outputs.download(engine, lock, rid, "alice", "safe.csv")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == view.request.files[0]["sha256"]
+    assert [e.kind for e in outputs.get(engine, rid).events] == [
+        "approve", "approve", "release", "download",
+    ]  # fmt: skip
+    assert audit.verify(engine).ok
+
+
+def test_a_failed_check_needs_an_override_reason_from_each_approver(engine, home, tmp_path):
+    lock = lock_for(tmp_path)
+    rid = outputs.request(engine, lock, home, "alice", "results/crosstab.csv", "x").request.id
+    with pytest.raises(outputs.ReviewRefused, match="override"):
+        outputs.review(engine, lock, rid, "erin", "approve", reason="fine")
+    outputs.review(engine, lock, rid, "erin", "approve", "cell of 3 is public", override=True)
+    with pytest.raises(outputs.ReviewRefused, match="override"):
+        outputs.review(engine, lock, rid, "frank", "approve", "", override=True)
+
+
+def test_one_rejection_ends_a_request(engine, home, tmp_path):
+    lock = lock_for(tmp_path, tier=1)
+    rid = outputs.request(engine, lock, home, "alice", "results/safe.csv", "x").request.id
+    with pytest.raises(outputs.ReviewRefused, match="needs a reason"):
+        outputs.review(engine, lock, rid, "erin", "reject")
+    assert outputs.review(engine, lock, rid, "erin", "reject", "too detailed").state == "rejected"
+    with pytest.raises(outputs.ReviewRefused, match="already rejected"):
+        outputs.review(engine, lock, rid, "frank", "approve")
+    assert not (lock.outbox / rid).exists()
+
+
+def test_a_tampered_airlock_copy_is_refused_at_release(engine, home, tmp_path):
+    lock = lock_for(tmp_path, tier=1)
+    rid = outputs.request(engine, lock, home, "alice", "results/safe.csv", "x").request.id
+    copy = lock.copies / rid / "safe.csv"
+    copy.chmod(0o600)
+    copy.write_text(UNSAFE)
+    view = outputs.review(engine, lock, rid, "erin", "approve")
+    assert view.state == "refused"
+    assert "sha256 differs" in view.events[-1].reason
+    assert not (lock.outbox / rid).exists()
+
+
+def test_changed_airlock_rows_fail_audit_verify(engine, home, tmp_path):
+    lock = lock_for(tmp_path, tier=1)
+    rid = outputs.request(engine, lock, home, "alice", "results/safe.csv", "x").request.id
+    outputs.review(engine, lock, rid, "erin", "approve", "ok")
+    with engine.begin() as connection:
+        for table in ("output_requests", "output_events"):
+            if engine.dialect.name == "sqlite":
+                connection.execute(text(f"DROP TRIGGER {table}_no_update"))
+            else:
+                connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+        connection.execute(
+            text("UPDATE output_events SET actor = 'mallory' WHERE kind = 'approve'")
+        )
+    check = audit.verify(engine)
+    assert not check.ok
+    assert "output_events" in check.reason, check.reason
