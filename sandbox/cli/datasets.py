@@ -72,6 +72,49 @@ def datasets_show(opts: Options, dataset_id: str, as_json: bool):
     click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
 
 
+@datasets.command("hash")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def datasets_hash(files: tuple[Path, ...], as_json: bool):
+    """The sha256 and size of each FILE, as a data card's files[].sha256 wants it."""
+    from ..host.hashing import sha256_file
+
+    for file in files:
+        if not file.is_file():
+            raise InvalidInput(f"{file}: file not found")
+    found = [{"path": str(f), "sha256": sha256_file(f), "bytes": f.stat().st_size} for f in files]
+    if as_json:
+        emit_json(found)
+        return
+    for item in found:
+        click.echo(f"{item['sha256']}  {item['bytes']:>12}  {item['path']}")
+
+
+@datasets.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--id", "dataset_id", required=True, help="The dataset's id (like woz-2024).")
+@pass_options
+def datasets_add(opts: Options, files: tuple[Path, ...], dataset_id: str):
+    """Copy FILES into datasets/ID/ and draft datasets/ID.yaml: sha256, size and
+    a Table Schema measured (columns that look like personal data marked
+    pii: true), every governance field a TODO that validate refuses until filled."""
+    from ..config.loader import datasets_dir_of
+    from ..governance.draft import add_dataset
+
+    drafted = add_dataset(datasets_dir_of(opts.config), dataset_id, list(files))
+    click.echo(f"copied {len(drafted.files)} file(s) to {drafted.data_dir}")
+    for item in drafted.files:
+        pii = _pii(item.table_schema)
+        review = f"; review pii columns: {', '.join(pii)}" if pii else ""
+        click.echo(f"  {item.path}: {item.size} bytes, sha256 {item.sha256[:12]}…{review}")
+    click.echo(f"wrote {drafted.card}: fill in every TODO, then `sandbox validate`")
+
+
+def _pii(table_schema: dict | None) -> list[str]:
+    fields = (table_schema or {}).get("fields", [])
+    return [str(f.get("name")) for f in fields if f.get("pii") is True]
+
+
 @datasets.command("verify")
 @click.argument("dataset_id", required=False)
 @click.option("--full", is_flag=True, help="Re-read every file (ignore the checksum cache).")

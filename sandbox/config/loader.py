@@ -67,6 +67,12 @@ def in_reading_order(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (first_seen[p.file], p.line or 0))
 
 
+def datasets_dir_of(config_path: Path) -> Path:
+    """The datasets folder a sandbox.yaml names (``datasets/`` beside it by
+    default), read even when the rest of the file does not validate."""
+    return (config_path.parent / _datasets_key(load_yaml(config_path).data)).resolve()
+
+
 def _datasets_key(data: Any) -> str:
     value = data.get("datasets") if isinstance(data, dict) else None
     return value if isinstance(value, str) else "datasets/"

@@ -33,6 +33,11 @@ def describe(error: Any, model: type[BaseModel], plain: dict[Loc, str]) -> str:
         return unknown_key(model, loc)
     if kind == "missing":
         return "required key is missing"
+    if value is None or value == []:
+        expected = (error.get("ctx") or {}).get("expected")
+        if expected:
+            return f"empty: choose {expected}"
+        return "empty: give at least one" if value == [] else "empty: fill it in"
     if kind.startswith(("date_", "datetime_")):
         return date_problem(value)
     if kind == "string_type" and loc in plain and isinstance(value, (bool, int, float)):
