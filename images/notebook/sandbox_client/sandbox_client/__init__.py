@@ -8,6 +8,7 @@ Authenticates with the server's JUPYTERHUB_API_TOKEN; records the versions and
 checksums of the datasets mounted under /data at registration.
 """
 
+from . import outputs
 from .client import Experiment, Registry, RegistryError, registry
 
-__all__ = ["Experiment", "Registry", "RegistryError", "registry"]
+__all__ = ["Experiment", "Registry", "RegistryError", "outputs", "registry"]

@@ -1,0 +1,133 @@
+"""The output airlock behind the real hub, with alice's real container:
+she requests from inside it, the checks flag a small cell, two stewards
+release a safe table, and what she downloads is exactly what she asked for."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+
+import pytest
+import requests
+
+from tests.conftest import Deployment
+from tests.hubclient import HubUser
+
+pytestmark = pytest.mark.docker
+
+SCOPE = "access:services!service=registry"
+UNSAFE = "wijk,<1945,>1945\\nA,12,3\\nB,40,10\\n"
+SAFE = "wijk,<1945,>1945\\nA,12,15\\nB,40,10\\n"
+
+
+def login(deployment: Deployment, name: str) -> HubUser:
+    user = HubUser(deployment.url, name, deployment.secret("user_password"))
+    assert user.login_status == 302, name
+    return user
+
+
+def token(user: HubUser) -> dict[str, str]:
+    answer = user.api("POST", f"/users/{user.name}/tokens", json={"scopes": [SCOPE]})
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"token {answer.json()['token']}"}
+
+
+def in_alices_server(deployment: Deployment, script: str) -> subprocess.CompletedProcess[str]:
+    container = f"sandbox-{deployment.name}-alice"
+    return subprocess.run(
+        ["docker", "exec", container, "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def request_from_the_notebook(deployment: Deployment, name: str, content: str) -> str:
+    written = in_alices_server(
+        deployment,
+        f"mkdir -p ~/results && printf '{content}' > ~/results/{name} && "
+        f"python -m sandbox_client.outputs request results/{name} --why 'table 3 of the report'",
+    )
+    assert written.returncode == 0, written.stderr
+    match = re.match(r"(OUT-\d+): requested \((\w+) by the automatic checks\)", written.stdout)
+    assert match, written.stdout
+    return f"{match[1]} {match[2]}"
+
+
+@pytest.fixture(scope="module")
+def alice(deployment: Deployment):
+    user = login(deployment, "alice")
+    user.spawn()
+    yield user
+    user.stop()
+
+
+def test_the_airlock_from_request_to_download(deployment: Deployment, alice: HubUser):
+    api = f"{deployment.url}/services/registry/api"
+    pages = f"{deployment.url}/services/registry"
+
+    flagged, status = request_from_the_notebook(deployment, "crosstab.csv", UNSAFE).split()
+    assert status == "fail"
+    steward = login(deployment, "erin")
+    erin = token(steward)
+    detail = requests.get(f"{api}/outputs/{flagged}", headers=erin, timeout=30).json()
+    [finding] = detail["checks"]["files"][0]["findings"]
+    assert (finding["check"], finding["cells"]) == ("threshold", [["A", ">1945"]])
+
+    safe, status = request_from_the_notebook(deployment, "safe.csv", SAFE).split()
+    assert status == "pass"
+    requested = requests.get(f"{api}/outputs/{safe}", headers=erin, timeout=30).json()
+    # changed in the home after the request: changes nothing in what is reviewed
+    in_alices_server(deployment, "echo 'changed' > ~/results/safe.csv")
+
+    bob = login(deployment, "bob")
+    assert requests.get(f"{api}/outputs/{safe}", headers=token(bob), timeout=30).status_code == 403
+    assert bob.session.get(f"{pages}/outputs/{safe}/files/safe.csv", timeout=30).status_code == 403
+
+    # erin approves on the review page, as a browser would (form with its xsrf token)
+    page = steward.session.get(f"{pages}/outputs/{safe}", timeout=30)
+    assert page.status_code == 200 and "id='review'" in page.text
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)[1]
+    approved = steward.session.post(
+        f"{pages}/outputs/{safe}",
+        data={"_xsrf": xsrf, "decision": "approve", "reason": "counts of 10 and more"},
+        timeout=30,
+    )
+    assert approved.status_code == 200, approved.text
+    one = requests.get(f"{api}/outputs/{safe}", headers=erin, timeout=30).json()
+    assert (one["state"], one["approvals"]) == ("pending", 1)  # tier 2: one is not enough
+    again = requests.post(
+        f"{api}/outputs/{safe}/reviews", headers=erin, json={"decision": "approve"}, timeout=30
+    )
+    assert again.status_code == 409 and "second steward" in again.json()["error"]
+
+    frank = token(login(deployment, "frank"))
+    released = requests.post(
+        f"{api}/outputs/{safe}/reviews", headers=frank, json={"decision": "approve"}, timeout=30
+    )
+    assert released.json()["state"] == "released", released.text
+
+    download = alice.session.get(f"{pages}/outputs/{safe}/files/safe.csv", timeout=30)
+    assert download.status_code == 200
+    digest = hashlib.sha256(download.content).hexdigest()
+    assert digest == requested["files"][0]["sha256"]
+    assert download.content == SAFE.replace("\\n", "\n").encode()
+    kinds = [
+        e["kind"]
+        for e in requests.get(f"{api}/outputs/{safe}", headers=erin, timeout=30).json()["events"]
+    ]
+    assert kinds == ["approve", "approve", "release", "download"]
+    verified = deployment.sandbox("audit", "verify")
+    assert "chain intact" in verified.stdout
+
+
+def test_analysts_cannot_review_and_stewards_cannot_request(deployment: Deployment):
+    erin = token(login(deployment, "erin"))
+    api = f"{deployment.url}/services/registry/api"
+    asked = requests.post(
+        f"{api}/outputs", headers=erin, json={"path": "x.csv", "justification": "x"}, timeout=30
+    )
+    assert asked.status_code == 403
+    listed = requests.get(f"{api}/outputs", headers=token(login(deployment, "dave")), timeout=30)
+    assert listed.status_code == 200 and listed.json() == []  # alice's are not dave's
