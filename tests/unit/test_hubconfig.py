@@ -37,7 +37,7 @@ def settings_for(demo, **changes) -> dict:
 def test_users_are_group_members_and_admins(demo):
     auth = settings_for(demo)["traitlets"]["Authenticator"]
     assert auth["admin_users"] == ["admin"]
-    assert sorted(auth["allowed_users"]) == ["alice", "bob", "carol", "dave", "erin"]
+    assert sorted(auth["allowed_users"]) == ["alice", "bob", "carol", "dave", "erin", "frank"]
     # users still in the hub's database but no longer configured cannot log in
     assert auth["allow_existing_users"] is False
 
