@@ -358,3 +358,8 @@ class DataCard(Strict):
         default=None, description="When the data last changed (dct:modified)."
     )
     files: list[DataFile] = Field(min_length=1)
+    quality: Literal["warn", "strict"] = Field(
+        default="warn",
+        description="What validate and plan do when a file fails its Table Schema (a duplicate "
+        "key, a value out of range, a date that does not exist): warn, or refuse (strict).",
+    )

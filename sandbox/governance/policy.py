@@ -24,6 +24,7 @@ RULES = {
     5: "linking personal datasets needs a DPIA reference on the group",
     6: "tier 2 and up needs isolation, no egress, an expiry date and an idle timeout",
     7: "no expired agreements; no new servers after the sandbox expires",
+    8: "data quality: files meet their Table Schema (a warning; an error with quality: strict)",
 }
 
 
@@ -89,7 +90,54 @@ def evaluate(loaded: LoadedConfig, today: date) -> list[Violation]:
         )
     for s, sandbox in enumerate(loaded.config.sandboxes):
         found.extend(_sandbox_rules(loaded, s, sandbox, today))
+    for card in loaded.cards.values():
+        found.extend(_quality_rule(card))
     return found
+
+
+# file digests and schema -> the check's first errors: a file's quality only
+# changes with its content or its schema (validate and plan both ask)
+_QUALITY_SEEN: dict[str, list[tuple[int, str]]] = {}
+
+
+def _quality_rule(loaded: LoadedCard) -> list[Violation]:
+    """Rule 8: each file against its Table Schema; a warning unless the card
+    says ``quality: strict``."""
+    import json
+
+    from .quality import check_dataset
+
+    card = loaded.card
+    if not any(f.table_schema for f in card.files):
+        return []
+    key = json.dumps(
+        [str(loaded.data_dir), card.model_dump(mode="json", include={"files"})], sort_keys=True
+    )
+    if key not in _QUALITY_SEEN:
+        result = check_dataset(loaded.data_dir, card)
+        _QUALITY_SEEN[key] = [
+            (index, _quality_message(item))
+            for index, item in enumerate(result.files)
+            if item.checked and not item.valid
+        ]
+    strict = card.quality == "strict"
+    return [
+        Violation(
+            8,
+            message + ("" if strict else " (a warning; quality: strict on the card refuses it)"),
+            loaded.doc.problem(("files", index, "schema"), ""),
+            dataset=card.id,
+            warning=not strict,
+        )
+        for index, message in _QUALITY_SEEN[key]
+    ]
+
+
+def _quality_message(item) -> str:
+    count = f"{item.error_count}{'+' if item.error_limit_reached else ''}"
+    shown = "; ".join(item.first_errors[:3])
+    more = f"; and {item.error_count - 3} more" if item.error_count > 3 else ""
+    return f"{item.path} fails its schema ({count} problem(s)): {shown}{more}"
 
 
 def _granted_to(loaded: LoadedConfig, dataset_id: str) -> str:
