@@ -23,10 +23,12 @@ STATUS_STYLE = {"changed": "yellow", "failed": "red", "unreachable": "red", "ski
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 def init(directory: Path):
-    """Scaffold DIRECTORY/sandbox.yaml and DIRECTORY/datasets/ with a working example."""
+    """Scaffold DIRECTORY/sandbox.yaml and DIRECTORY/datasets/ with a working example
+    (its hub on the first free port from 8000)."""
     from ..config.scaffold import scaffold
+    from ..provisioning.ports import free_port
 
-    written = scaffold(directory)
+    written = scaffold(directory, port=free_port())
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(f"next: sandbox -c {directory / 'sandbox.yaml'} validate")
@@ -40,11 +42,15 @@ def validate(opts: Options, as_json: bool):
     from ..governance.dcat import donl_problems
     from ..governance.policy import dataset_tier
     from ..provisioning.actions import validate as run_validate
+    from ..provisioning.ports import port_problem
 
     with problems_as_json(as_json):
         checked = run_validate(opts.config)
     loaded = checked.loaded
     publication = donl_problems(loaded)  # warnings: the catalog export still runs
+    # warnings here, refused by plan and up: another program holds a hub's port
+    layout = opts.env().layout
+    ports = [busy for s in loaded.config.sandboxes if (busy := port_problem(s, layout))]
     if as_json:
         emit_json(
             {
@@ -53,6 +59,7 @@ def validate(opts: Options, as_json: bool):
                 "datasets": {i: dataset_tier(c.card) for i, c in loaded.cards.items()},
                 "warnings": [str(w) for w in checked.warnings],
                 "dcat_ap_donl": [str(p) for p in publication],
+                "ports": ports,
             }
         )
         return
@@ -60,6 +67,8 @@ def validate(opts: Options, as_json: bool):
         click.echo(f"warning: {warning}", err=True)
     for problem in publication:
         click.echo(f"warning: DCAT-AP-DONL: {problem}", err=True)
+    for busy in ports:
+        click.echo(f"warning: {busy}", err=True)
     click.echo(
         f"{opts.config}: valid ({len(loaded.config.sandboxes)} sandbox(es), "
         f"{len(loaded.cards)} dataset(s))"

@@ -24,6 +24,7 @@ from ..host.layout import MAX_SOCKET_PATH
 from ..hub.settings import HubInputs, HubSettings, hub_settings, network_spec, user_mounts
 from .context import Environment
 from .images import ImageSpec, image_spec
+from .ports import check_port
 from .revocation import revocations
 
 
@@ -216,6 +217,8 @@ def plan(
     plans = []
     for sandbox in sandboxes:
         check_socket_paths(sandbox, env)
+        if env.inventory is None:  # the hub runs here: its port must be free or its own
+            check_port(sandbox, env.layout)
         result = build(loaded, sandbox, env)
         applied = read_applied(env.layout.applied(sandbox.name))
         running = bool(read_pid(env.layout.pidfile(sandbox.name)))
