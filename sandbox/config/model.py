@@ -127,9 +127,101 @@ class Hub(Strict):
     port: int = Field(default=8000, ge=1024, le=65535)
 
 
+LDAP_URI = r"^ldaps?://[^/\s]+/?$"
+ABSOLUTE_PATH = r"^/"  # secret files live outside the config's folder (and its git)
+
+
 class Auth(Strict):
+    """How people log in. ``oidc`` and ``ldap`` keys are read for their type
+    only; secrets are files (0600 copies in the state directory), never values."""
+
     type: Literal["native", "shared-password", "oidc", "ldap"] = "shared-password"
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further traitlets of the authenticator class, passed as they are.",
+    )
+    issuer: str | None = Field(
+        default=None,
+        pattern=URI,
+        description="oidc: the issuer URL; the hub reads <issuer>/.well-known/"
+        "openid-configuration at start for the login, token and userinfo endpoints.",
+    )
+    client_id: str | None = Field(default=None, min_length=1, description="oidc: the client id.")
+    client_secret_file: str | None = Field(
+        default=None,
+        pattern=ABSOLUTE_PATH,
+        description="oidc: the absolute path of a file holding the client secret (`up` copies it "
+        "0600 into the state directory; the secret never appears in hub.json or a log).",
+    )
+    username_claim: str = Field(
+        default="preferred_username", description="oidc: the userinfo claim that is the username."
+    )
+    groups_claim: str = Field(
+        default="groups", description="oidc: the userinfo claim listing the user's IdP groups."
+    )
+    scopes: list[str] = Field(
+        default_factory=lambda: ["openid", "profile", "email"],
+        description="oidc: scopes asked for at login (add the one your IdP needs for groups).",
+    )
+    admin_idp_group: str | None = Field(
+        default=None,
+        min_length=1,
+        description="oidc, ldap: members of this IdP group are hub admins (beside `admins`).",
+    )
+    server: str | None = Field(
+        default=None,
+        pattern=LDAP_URI,
+        description="ldap: the directory, as ldap://host:port or ldaps://host:port.",
+    )
+    bind_dn_template: list[str] = Field(
+        default_factory=list,
+        description="ldap: DNs to bind as, {username} filled in (direct bind); "
+        "leave empty for a search bind with bind_dn and user_base.",
+    )
+    bind_dn: str | None = Field(
+        default=None, description="ldap: the account that searches for users and groups."
+    )
+    bind_password_file: str | None = Field(
+        default=None,
+        pattern=ABSOLUTE_PATH,
+        description="ldap: the absolute path of a file holding bind_dn's password (copied 0600).",
+    )
+    user_base: str | None = Field(default=None, description="ldap: where users are searched.")
+    user_attribute: str = Field(default="uid", description="ldap: the attribute of the username.")
+    group_base: str | None = Field(
+        default=None, description="ldap: where the groups that idp_group names are searched."
+    )
+    group_member_attribute: str = Field(
+        default="member",
+        description="ldap: the group attribute listing members (member: DNs, memberUid: names).",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Auth:
+        if self.type == "oidc":
+            missing = [
+                k for k in ("issuer", "client_id", "client_secret_file") if not getattr(self, k)
+            ]
+            if missing:
+                raise ValueError(f"oidc logins need {', '.join(missing)}")
+        if self.type == "ldap":
+            if not self.server:
+                raise ValueError("ldap logins need server (ldap://host:port)")
+            if not self.bind_dn_template and not (self.bind_dn and self.user_base):
+                raise ValueError(
+                    "ldap logins need bind_dn_template, or bind_dn and user_base for a search bind"
+                )
+        return self
+
+    @property
+    def personal(self) -> bool:
+        """Whether each person logs in with credentials of their own."""
+        return self.type != "shared-password"
+
+    @property
+    def maps_groups(self) -> bool:
+        """Whether the identity provider says who is in which group (oidc, ldap)."""
+        return self.type in ("oidc", "ldap")
 
 
 class Grant(Strict):
@@ -143,6 +235,12 @@ class Group(Strict):
     members: list[Username] = Field(default_factory=list)
     grants: list[Grant] = Field(default_factory=list)
     dpia: str | None = None
+    idp_group: str | None = Field(
+        default=None,
+        min_length=1,
+        description="oidc, ldap: the identity provider's group whose members are this group's "
+        "members, as of each login (beside `members`).",
+    )
 
 
 class Airlock(Strict):
@@ -192,6 +290,16 @@ class Sandbox(Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate group names: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _idp_groups_need_an_idp(self) -> Sandbox:
+        bound = [g.name for g in self.groups if g.idp_group]
+        if bound and not self.auth.maps_groups:
+            raise ValueError(
+                f"groups {', '.join(bound)} name an idp_group, which needs auth type oidc or "
+                f"ldap (this sandbox uses {self.auth.type})"
+            )
         return self
 
     @property

@@ -16,6 +16,7 @@ from typing import Any
 from jupyterhub.utils import random_port
 from tornado import web
 
+from .identity import configure_identity
 from .pages import TEMPLATES
 from .settings import PICK_PORT, HubSettings
 
@@ -41,6 +42,11 @@ def configure(c: Any, settings_path: str | Path) -> HubSettings:
     if settings["auth"] == "shared-password":
         c.SharedPasswordAuthenticator.user_password = read_secret(secrets, "user_password")
         c.SharedPasswordAuthenticator.admin_password = read_secret(secrets, "admin_password")
+    configure_identity(
+        c,
+        settings["auth"],
+        lambda name: read_secret(secrets, name) if (secrets / name).is_file() else None,
+    )
     # the sandbox banner and login form; JupyterHub's own templates stay reachable
     # as "templates/page.html" for ours to extend
     c.JupyterHub.template_paths = [str(TEMPLATES)]

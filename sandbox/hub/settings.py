@@ -18,6 +18,7 @@ from ..governance.catalog import StagedDataset
 from ..host import names
 from ..host.dockerd import LOG_OPTIONS
 from ..host.layout import Layout
+from . import identity
 from .pages import template_vars
 
 SPAWNERS = {
@@ -169,16 +170,33 @@ def user_mounts(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> dict[str,
     mounts: dict[str, list[dict]] = {}
     for user in sandbox.users:
         purposes: dict[str, set[str]] = {}
+        granting: dict[str, set[str]] = {}
         for group in sandbox.groups_of(user):
             for grant in group.grants:
                 purposes.setdefault(grant.dataset, set()).add(grant.purpose)
+                granting.setdefault(grant.dataset, set()).add(group.name)
         mounts[user] = [
-            _mount(staged[i], sorted(purposes[i])) for i in sorted(purposes) if i in staged
+            _mount(staged[i], sorted(purposes[i]), sorted(granting[i]))
+            for i in sorted(purposes)
+            if i in staged
         ]
     return mounts
 
 
-def _mount(staged: StagedDataset, purposes: list[str]) -> dict[str, Any]:
+def group_mounts(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> dict[str, list[dict]]:
+    """group -> its datasets: what a server start mounts when the identity
+    provider decides, at each login, who is in which group."""
+    return {
+        group.name: [
+            _mount(staged[g.dataset], [g.purpose], [group.name])
+            for g in sorted(group.grants, key=lambda g: g.dataset)
+            if g.dataset in staged
+        ]
+        for group in sandbox.groups
+    }
+
+
+def _mount(staged: StagedDataset, purposes: list[str], groups: list[str]) -> dict[str, Any]:
     until = staged.valid_until
     return {
         "id": staged.id,
@@ -187,6 +205,7 @@ def _mount(staged: StagedDataset, purposes: list[str]) -> dict[str, Any]:
         "digest": staged.digest,
         "valid_until": until.isoformat() if until else None,
         "purposes": purposes,
+        "groups": groups,  # the groups that grant it (the access log names them)
         "legal_basis": list(staged.legal_basis),
         "processing_activity": staged.processing_activity,
         "files": [{"path": p, "sha256": sha} for p, sha in staged.files],
@@ -200,6 +219,7 @@ def governance_settings(
     layout, name = inputs.layout, sandbox.name
     return {
         "user_datasets": user_mounts(sandbox, staged),
+        "group_datasets": group_mounts(sandbox, staged) if sandbox.auth.maps_groups else {},
         "sandbox_name": sandbox.name,
         "registry_url": inputs.registry_url,
         "checksum_cache": str(layout.hub_checksum_cache(name)),
@@ -277,6 +297,8 @@ def hub_settings(
             "name": "registry-users",
             "scopes": [f"access:services!service={REGISTRY_SERVICE}"],
             "users": sandbox.users,
+            # members an identity provider names are known by their groups only
+            "groups": [g.name for g in sandbox.groups] if sandbox.auth.maps_groups else [],
         }
     )
     if sandbox.expires:
@@ -333,10 +355,15 @@ def hub_settings(
             "hub_socket_mode": HUB_SOCKET_MODE,
             "db_url": f"sqlite:///{layout.hub_database(name)}",
             "cookie_secret_file": str(layout.secret(name, "cookie_secret")),
-            "authenticator_class": AUTHENTICATORS[sandbox.auth.type],
+            "authenticator_class": identity.AUTHENTICATOR_CLASSES.get(
+                sandbox.auth.type, AUTHENTICATORS[sandbox.auth.type]
+            ),
             "spawner_class": SPAWNERS[sandbox.spawner],
             "cleanup_servers": False,
-            "load_groups": {
+            # an identity provider's logins set the groups (manage_groups)
+            "load_groups": {}
+            if sandbox.auth.maps_groups
+            else {
                 g.name: {"users": list(g.members), "properties": {"role": g.role}}
                 for g in sandbox.groups
             },
@@ -356,6 +383,7 @@ def hub_settings(
             # a user removed from the config would keep their login
             "allow_existing_users": False,
         },
+        **identity.authenticator_settings(sandbox, public_url(sandbox)),
         AUTH_SECTIONS[sandbox.auth.type]: dict(sandbox.auth.settings),
         "Spawner": {
             # the notebook client talks to the registry with the server's token

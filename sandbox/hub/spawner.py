@@ -33,6 +33,7 @@ from ..governance.integrity import ChecksumCache, verify_files
 from ..host.layout import Layout
 from ..registry import access_log
 from ..registry.db import open_registry_url
+from .identity import mounts_of_groups
 from .runtime import clock
 from .settings import CONTAINER_HUB_SOCKETS, CONTAINER_SERVER_SOCKETS, socket_url
 
@@ -51,6 +52,11 @@ def _registry(url: str):
 
 class GovernedMounts(HasTraits):
     user_datasets = Dict(config=True, help="username -> datasets granted to that user")
+    group_datasets = Dict(
+        config=True,
+        help="group -> its datasets; when set, a start mounts those of the user's hub "
+        "groups (set at login by the identity provider) instead of user_datasets",
+    )
     sandbox_name = Unicode("", config=True)
     registry_url = Unicode("", config=True, help="access log database; empty: no log")
     checksum_cache = Unicode("", config=True, help="file caching staged-file checksums")
@@ -62,6 +68,9 @@ class GovernedMounts(HasTraits):
         return clock(self.clock_file)()
 
     def granted(self) -> list[dict[str, Any]]:
+        if self.group_datasets:
+            groups = [g.name for g in self.user.groups]  # type: ignore[attr-defined]
+            return mounts_of_groups(self.group_datasets, groups)
         return list(self.user_datasets.get(self.user.name, []))  # type: ignore[attr-defined]
 
     def admitted(self) -> list[dict[str, Any]]:
@@ -107,6 +116,7 @@ class GovernedMounts(HasTraits):
             processing_activity=entry.get("processing_activity", ""),
             decision="refused" if reason else "granted",
             reason=reason or "",
+            groups=", ".join(entry.get("groups", [])),
         )
 
     def notice_file(self) -> Path | None:

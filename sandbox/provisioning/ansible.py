@@ -15,6 +15,7 @@ from ..governance.catalog import StagedDataset, generated_files
 from ..host import names
 from ..host.layout import private_dir
 from ..host.secrets import HUB_SECRETS
+from ..hub import identity
 from ..hub.settings import hub_api
 from .context import Environment
 from .images import DEFAULT_BASE, LOCAL_BASE
@@ -117,6 +118,11 @@ def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
         "pidfile": str(layout.pidfile(name)),
         "logfile": str(layout.logfile(name)),
         "health_url": hub_api(plan.sandbox) + "/",
+        "identity_packages": identity.packages(plan.sandbox),
+        "identity_secrets": [
+            {"name": secret, "src": source}
+            for secret, source in identity.secret_files(plan.sandbox).items()
+        ],
         "network": plan.desired["network"],
         "home_volume_prefix": names.home_volume_prefix(name),
     }

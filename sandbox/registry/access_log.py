@@ -31,6 +31,7 @@ class AccessEntry:
     decision: str  # granted | refused | revoked
     reason: str = ""
     processing_activity: str = ""  # a URI into the register of processing activities
+    groups: str = ""  # the groups that granted it, comma-separated
 
     def as_dict(self) -> dict[str, str]:
         data = asdict(self)

@@ -45,6 +45,8 @@ access_log = Table(
     # the register entry it was processed under (Logboek Dataverwerkingen), or ""
     Column("processing_activity", Text, nullable=False, default=""),
     Column("audit_seq", Integer, nullable=True),  # the chain entry that wrote it
+    # the groups that granted the dataset, as of the user's login (migration 0008)
+    Column("groups", Text, nullable=False, default=""),
 )
 
 experiments = Table(
