@@ -396,6 +396,7 @@ def hub_settings(
             "start_timeout": 120,
             "http_timeout": 60,
             "environment": {
+                **no_downloads(inputs.tier),
                 "SANDBOX_NAME": name,
                 "SANDBOX_REGISTRY_API": registry_api(
                     socket_url(layout.registry_socket(name))
@@ -421,6 +422,16 @@ def hub_settings(
         "auth": sandbox.auth.type,
         "traitlets": traitlets,
     }
+
+
+# in the notebook image (images/notebook/no-downloads)
+NO_DOWNLOADS_CONFIG = "/opt/sandbox/etc/jupyter-no-downloads"
+
+
+def no_downloads(tier: int) -> dict[str, str]:
+    """From tier 2, results leave only through the output airlock: the image's
+    config that turns off downloads."""
+    return {"JUPYTER_CONFIG_PATH": NO_DOWNLOADS_CONFIG} if tier >= 2 else {}
 
 
 def registry_api(root: str) -> str:

@@ -5,6 +5,7 @@ release a safe table, and what she downloads is exactly what she asked for."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 
@@ -131,3 +132,26 @@ def test_analysts_cannot_review_and_stewards_cannot_request(deployment: Deployme
     assert asked.status_code == 403
     listed = requests.get(f"{api}/outputs", headers=token(login(deployment, "dave")), timeout=30)
     assert listed.status_code == 200 and listed.json() == []  # alice's are not dave's
+
+
+def test_the_other_doors_stay_shut_at_tier_2(deployment: Deployment, alice: HubUser):
+    in_alices_server(deployment, "mkdir -p ~/results && echo 'a,b' > ~/results/raw.csv")
+    server = f"{deployment.url}/user/alice"
+    for route in (
+        "files/results/raw.csv",
+        "nbconvert/html/results/raw.csv",
+        "view/results/raw.csv",
+    ):
+        answer = alice.session.get(f"{server}/{route}", timeout=30)
+        assert answer.status_code == 403, route
+        assert "airlock" in answer.text, route
+    lab = alice.session.get(f"{server}/lab", timeout=30)
+    assert lab.status_code == 200
+    config = re.search(
+        r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', lab.text, re.S
+    )
+    disabled = json.loads(config[1])["disabledExtensions"]
+    assert "@jupyterlab/docmanager-extension:download" in disabled
+    assert "@jupyterlab/filebrowser-extension:download" in disabled
+    # what JupyterLab needs to open a file in its editor still works
+    assert alice.session.get(f"{server}/api/contents/results/raw.csv", timeout=30).ok
