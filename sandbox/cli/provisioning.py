@@ -189,6 +189,11 @@ def up(
         what = done.revocation.describe().rsplit(" (", 1)[0]
         stopped = f"server stopped in {done.seconds:.1f} s" if done.server_stopped else "no server"
         out.print(f"revoked {done.revocation.user}: {what} ({stopped}; in the access log)")
+    for home in result.homes:
+        kept = f" to {home.done.archive}" if home.done.archive else ""
+        out.print(
+            f"home of {home.user} {home.done.what}{kept} (sha256 {home.done.sha256}; {home.reason})"
+        )
     if result.changed:
         out.print(f"up: {result.run.changed} change(s) applied")
     else:

@@ -260,6 +260,43 @@ class Airlock(Strict):
         return value
 
 
+def add_period(day: dt.date, period: str) -> dt.date:
+    """``day`` plus an ISO-8601 period like P30D, P6W, P18M or P7Y (a month
+    end stays within its month: 31 January plus P1M is 28 or 29 February)."""
+    match = _ISO_PERIOD.match(period)
+    if not match:
+        raise ValueError(f"{period!r} is not an ISO-8601 period like P30D or P7Y")
+    years, months, weeks, days = (int(g[:-1]) if g else 0 for g in match.groups())
+    total = day.year * 12 + day.month - 1 + years * 12 + months
+    year, month = divmod(total, 12)
+    last = (dt.date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1) - dt.timedelta(days=1)).day
+    moved = dt.date(year, month + 1, min(day.day, last))
+    return moved + dt.timedelta(weeks=weeks, days=days)
+
+
+class Offboarding(Strict):
+    """What happens to a user's home when they leave: when a user removed from
+    every group has been gone for ``grace``, and at ``down --purge``."""
+
+    homes: Literal["archive", "destroy"] = Field(
+        default="destroy",
+        description="archive: a 0600 tarball with its sha256 in the state directory, "
+        "then the volume is removed; destroy: the volume is removed. Both are recorded.",
+    )
+    grace: str = Field(
+        default="P30D",
+        description="How long a removed user's home is kept (ISO-8601 period: P30D, P6W, P3M); "
+        "a user added back within it finds their home as they left it.",
+    )
+
+    @field_validator("grace")
+    @classmethod
+    def _grace(cls, value: str) -> str:
+        if not _ISO_PERIOD.match(value):
+            raise ValueError(f"{value!r} is not an ISO-8601 period like P30D or P6W")
+        return value
+
+
 class Sandbox(Strict):
     name: Slug
     description: str = ""
@@ -274,6 +311,7 @@ class Sandbox(Strict):
     hub: Hub = Hub()
     auth: Auth = Auth()
     airlock: Airlock = Airlock()
+    offboarding: Offboarding = Offboarding()
     admins: list[Username] = Field(default_factory=list)
     groups: list[Group] = Field(default_factory=list)
 

@@ -70,6 +70,15 @@ class Layout:
         """Users' homes of a ``spawner: local`` sandbox."""
         return self.sandbox_dir(sandbox) / "homes"
 
+    def offboarding_pending(self, sandbox: str) -> Path:
+        """Users removed from the sandbox whose homes wait out the grace period."""
+        return self.sandbox_dir(sandbox) / "offboarding.json"
+
+    def offboarding_dir(self, sandbox: str) -> Path:
+        """Archived homes of the sandbox's former users (0700, files 0600); kept
+        outside the sandbox's folder, so ``down --purge`` leaves them."""
+        return self.root / "offboarding" / sandbox
+
     # sandboxes/<name>/hub/: the hub's files
 
     def hub_dir(self, sandbox: str) -> Path:

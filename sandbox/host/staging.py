@@ -8,6 +8,7 @@ means this version is already staged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -78,10 +79,31 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def remove(paths: list[Path]) -> list[Path]:
+    """Remove staged copies (read-only folders) and a dataset's folder left
+    empty, or files; return those that existed."""
+    removed = []
+    for path in paths:
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+        elif path.exists():
+            _remove(path)
+            removed.append(path)
+        with contextlib.suppress(OSError):  # other versions are still there
+            path.parent.rmdir()
+    return removed
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--remove"]:
+        removed = remove([Path(p) for p in argv[1:]])
+        print("\n".join(str(p) for p in removed) if removed else "unchanged")
+        return 0
     if len(argv) not in (3, 4):
         print(
-            "usage: python -m sandbox.host.staging SOURCE DEST FILES_JSON [EXTRAS_FILE]",
+            "usage: python -m sandbox.host.staging SOURCE DEST FILES_JSON [EXTRAS_FILE]\n"
+            "       python -m sandbox.host.staging --remove DEST...",
             file=sys.stderr,
         )
         return 2

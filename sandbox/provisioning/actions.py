@@ -15,11 +15,12 @@ from pathlib import Path
 from ..config.loader import LoadedConfig, load_config
 from ..errors import EngineUnavailable, SandboxError
 from ..governance import policy
+from . import offboarding, revocation
 from . import plan as planning
-from . import revocation
 from .ansible import Progress, RunResult, extravars, record_applied, run_playbook
 from .context import Environment
 from .drift import drift
+from .purge import purge_plan
 from .status import SandboxStatus, sandbox_status
 
 
@@ -34,6 +35,7 @@ class UpResult:
     plans: list[planning.SandboxPlan]
     run: RunResult
     revoked: list[revocation.Enforced] = field(default_factory=list)
+    homes: list[offboarding.HomeAction] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -86,8 +88,9 @@ def up(
     check_engine(plans, env)
     if not full and env.inventory is None and not any(drift(p, env) for p in plans):
         _audit(env, actor, "provision", plans, {"action": "up", "changed": 0, "in_place": True})
+        homes = [a for p in plans for a in offboard_homes(p, [], env, actor, today)]
         witness_head(env, "up")
-        return UpResult(plans, RunResult())
+        return UpResult(plans, RunResult(), homes=homes)
     try:
         run = run_playbook("site.yml", extravars(plans, env), env, progress)
     except SandboxError as exc:
@@ -96,6 +99,21 @@ def up(
     # before applied.json moves on: a revocation that failed is planned again
     revoked = [done for p in plans for done in revoke(p, env, actor)]
     record_applied(plans, env)
+    homes = [
+        action
+        for p in plans
+        for action in offboard_homes(
+            p,
+            [
+                d.revocation.user
+                for d in revoked
+                if d.revocation.login and p.sandbox.name == d.sandbox
+            ],
+            env,
+            actor,
+            today,
+        )
+    ]
     details = {
         "action": "up",
         "changed": run.changed,
@@ -104,7 +122,36 @@ def up(
     }
     _audit(env, actor, "provision", plans, details)
     witness_head(env, "up")
-    return UpResult(plans, run, revoked)
+    return UpResult(plans, run, revoked, homes)
+
+
+def homes_here(plan: planning.SandboxPlan, env: Environment) -> bool:
+    """Home volumes this process can offboard: in this machine's engine."""
+    return env.inventory is None and plan.sandbox.spawner != "local" and plan.image is not None
+
+
+def home_image(plan: planning.SandboxPlan, env: Environment) -> str:
+    """The image to read homes with: the one the last `up` ran, else the plan's."""
+    applied = planning.read_applied(env.layout.applied(plan.sandbox.name))
+    ran = applied.get("image") if applied else None
+    return ran or (plan.image.tag if plan.image else "")
+
+
+def offboard_homes(
+    plan: planning.SandboxPlan,
+    removed: list[str],
+    env: Environment,
+    actor: str,
+    today: date | None,
+) -> list[offboarding.HomeAction]:
+    """Homes of removed users whose grace period is over (this machine's engine only)."""
+    if not homes_here(plan, env):
+        return []
+    actions = offboarding.after_up(
+        plan.sandbox, removed, home_image(plan, env), env.layout, today or env.today()
+    )
+    offboarding.record(env.registry_url, actor, actions)
+    return actions
 
 
 def revoke(plan: planning.SandboxPlan, env: Environment, actor: str) -> list[revocation.Enforced]:
@@ -139,10 +186,25 @@ def down(
     ]
     variables = extravars(plans, env)
     variables["sandbox_purge"] = purge
+    details: dict = {"action": "down", "purge": purge}
+    offboard = []
+    if purge:
+        details["purged"] = purge_plan(loaded, plans, env, variables)
+        offboard = [p for p in plans if homes_here(p, env)]
+        for hub in variables["sandbox_hubs"]:
+            # this machine's homes are offboarded below, with a record each
+            hub["offboard_homes"] = any(p.sandbox.name == hub["name"] for p in offboard)
+    images = {p.sandbox.name: home_image(p, env) for p in offboard}
     result = run_playbook("down.yml", variables, env, progress)
     for item in plans:
         env.layout.applied(item.sandbox.name).unlink(missing_ok=True)
-    _audit(env, actor, "provision", plans, {"action": "down", "purge": purge})
+    _audit(env, actor, "provision", plans, details)
+    for item in offboard:
+        users = offboarding.home_users(item.sandbox.name)
+        actions = offboarding.offboard(
+            item.sandbox, users, images[item.sandbox.name], env.layout, "down --purge"
+        )
+        offboarding.record(env.registry_url, actor, actions)
     return result
 
 

@@ -125,6 +125,7 @@ def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
         ],
         "network": plan.desired["network"],
         "home_volume_prefix": names.home_volume_prefix(name),
+        "folder": str(layout.sandbox_dir(name)),
     }
 
 

@@ -59,6 +59,7 @@ class Enforced:
     from the first request until it was gone."""
 
     revocation: Revocation
+    sandbox: str = ""
     server_stopped: bool = False
     seconds: float = 0.0
     entries: list[Any] = field(default_factory=list)  # access_log.AccessEntry
@@ -162,7 +163,7 @@ def enforce(
             hub.delete_user(revocation.user)
         elif running:
             hub.stop_server(revocation.user)
-        result = Enforced(revocation, running, time.monotonic() - started)
+        result = Enforced(revocation, sandbox.name, running, time.monotonic() - started)
         trace, at = uuid.uuid4().hex, datetime.now(UTC)
         for dataset in revocation.datasets:
             known = staged.get(dataset)

@@ -7,16 +7,22 @@ of the demo configuration, edits that copy as an IT person would, and runs
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
+import tarfile
 import time
 from datetime import date
 
 import pytest
 import requests
 
+from sandbox.host.layout import Layout
+from sandbox.registry import audit
+from sandbox.registry.db import open_registry_url
 from tests.conftest import PROJECT, SANDBOX_BIN, Deployment, require_docker
 from tests.hubclient import HubUser
 
@@ -149,7 +155,7 @@ def test_a_user_removed_from_every_group_loses_server_login_and_hub_account(depl
         "cbs-wijken-2024",
         "removed from every group of the sandbox",
     )
-    assert "no changes" in deployed.sandbox("plan").stdout
+    assert "revoke" not in deployed.sandbox("plan").stdout  # done: not planned again
 
 
 def test_an_expired_sandbox_stops_running_servers(deployed):
@@ -166,3 +172,64 @@ def test_an_expired_sandbox_stops_running_servers(deployed):
     assert "2027-12-31 (expired)" in deployed.sandbox("status").stdout
     rows = revoked_rows(deployed, "bob")
     assert rows[-1]["reason"] == "the sandbox expired on 2027-12-31"
+
+
+def offboard_records(deployed: Deployment) -> list[dict]:
+    engine = open_registry_url(f"sqlite:///{Layout(deployed.state).registry_db}")
+    return [e["details"] | {"subject": e["subject"]} for e in audit.entries(engine, "offboard")]
+
+
+def volume_exists(name: str) -> bool:
+    found = subprocess.run(["docker", "volume", "inspect", name], capture_output=True)
+    return found.returncode == 0
+
+
+def test_a_removed_users_home_is_archived_once_the_grace_period_is_over(deployed):
+    layout = Layout(deployed.state)
+    assert json.loads(layout.offboarding_pending(NAME).read_text()) == {
+        "alice": date.today().isoformat()
+    }  # removed by the second test; the clock now says 2028-01-01, past P30D
+    edit(deployed, "    admins: [admin]\n", "    admins: [admin]\n"
+         "    offboarding: {homes: archive, grace: P30D}\n")  # fmt: skip
+    up = deployed.sandbox("up").stdout
+    assert "home of alice archived" in up
+    [archive] = layout.offboarding_dir(NAME).glob("alice-*.tar.gz")
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    [record] = offboard_records(deployed)
+    assert record["subject"] == f"{NAME}/alice" and record["what"] == "archived"
+    assert record["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    with tarfile.open(archive) as packed:
+        assert any(name.startswith("./") for name in packed.getnames())
+    assert not volume_exists(f"sandbox-{NAME}-home-alice")
+
+
+def test_down_purge_leaves_no_staged_copy_hub_database_or_secret(deployed):
+    layout = Layout(deployed.state)
+    used = json.loads(layout.applied(NAME).read_text())["datasets"]
+    copies = [layout.dataset_version_dir(i, key) for i, key in used.items()]
+    assert copies and all(c.is_dir() for c in copies)
+    assert layout.hub_database(NAME).is_file() and layout.secret(NAME, "cli_token").is_file()
+    deployed.sandbox("down", NAME, "--purge", "--yes")
+    left = sorted(str(p.relative_to(deployed.state)) for p in deployed.state.rglob("*"))
+    print("state dir after down --purge:", *left, sep="\n  ")
+    assert not [p for p in left if p.startswith((f"sandboxes/{NAME}", f"sockets/{NAME}"))]
+    for copy in copies:
+        assert str(copy.relative_to(deployed.state)) not in left
+    # nor woz-2024's copy, which no sandbox used after the first test; nor card files
+    assert not [p for p in left if p.startswith(("datasets/", "uploads/"))]
+    volumes = subprocess.run(
+        ["docker", "volume", "ls", "-q", "--filter", f"name=^sandbox-{NAME}-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert volumes.stdout.strip() == ""
+    # homes follow the policy: bob's archived too, alice's from before kept
+    archives = sorted(p.name.split("-")[0] for p in layout.offboarding_dir(NAME).iterdir())
+    assert archives == ["alice", "bob"]
+    records = offboard_records(deployed)
+    assert [(r["subject"], r["what"], r["reason"]) for r in records][-1] == (
+        f"{NAME}/bob",
+        "archived",
+        "down --purge",
+    )

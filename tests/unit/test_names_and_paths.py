@@ -68,6 +68,8 @@ LAYOUT = {
     "restored_config": ((), "restored-config"),
     "witness_file": ((), "audit/heads.jsonl"),
     "airlock_dir": (("demo",), "sandboxes/demo/airlock"),
+    "offboarding_pending": (("demo",), "sandboxes/demo/offboarding.json"),
+    "offboarding_dir": (("demo",), "offboarding/demo"),
     "outbox_dir": (("demo",), "sandboxes/demo/outbox"),
 }
 
@@ -105,7 +107,7 @@ LEAF_NAMES = {
     "jupyterhub_config.py", "jupyterhub.sqlite", "jupyterhub.pid", "jupyterhub.log",
     "proxy.pid", "uploads", "dockerd.pid", "dockerd.log", "restored-config",
     "registry.sqlite", "jupyter.sock", "hub.sock", "registry.sock", "proxy.sock", "heads.jsonl",
-    ".staged", "-extras.json",
+    ".staged", "-extras.json", "offboarding.json", "offboarding",
 }  # fmt: skip
 ALLOWED = {
     # the names of the members of a backup archive, not of the state directory

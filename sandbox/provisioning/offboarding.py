@@ -1,0 +1,117 @@
+"""Homes of users who left, by the sandbox's ``offboarding`` policy.
+
+A user removed from every group keeps their home volume for ``grace``
+(default P30D), so a removal by mistake costs nothing: `up` notes the day
+they were removed (``offboarding.json`` in the sandbox's folder), forgets it
+when they are added back, and once the grace period is over archives or
+destroys the home. ``down --purge`` does the same at once for every home of
+the sandbox. Each action is an audit entry (kind ``offboard``): user,
+sandbox, what was done, the sha256 of the archive or of the destroyed
+content, and why.
+
+This runs where the Docker engine of the homes is: on this machine. With an
+inventory (``-i``) `up` leaves homes alone and ``down --purge`` has the
+playbook remove the volumes, unrecorded (see docs/security.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+
+from ..config.model import Sandbox, add_period
+from ..host import names
+from ..host import offboarding as volumes
+from ..host.layout import Layout, private_file
+
+
+@dataclass(frozen=True)
+class HomeAction:
+    user: str
+    sandbox: str
+    reason: str
+    done: volumes.Offboarded
+
+
+def read_pending(layout: Layout, sandbox: str) -> dict[str, str]:
+    """user -> the day (ISO) they were removed from the sandbox."""
+    try:
+        return dict(json.loads(layout.offboarding_pending(sandbox).read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_pending(layout: Layout, sandbox: str, pending: dict[str, str]) -> None:
+    path = layout.offboarding_pending(sandbox)
+    if not pending:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path).write_text(json.dumps(pending, indent=2, sort_keys=True))
+
+
+def home_users(sandbox: str) -> list[str]:
+    prefix = names.home_volume_prefix(sandbox)
+    return [v[len(prefix) :] for v in volumes.volumes(prefix)]
+
+
+def offboard(
+    sandbox: Sandbox, users: Iterable[str], image: str, layout: Layout, reason: str
+) -> list[HomeAction]:
+    """Archive or destroy the home volumes of ``users`` that exist."""
+    policy, existing = sandbox.offboarding.homes, set(home_users(sandbox.name))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    actions = []
+    for user in sorted(set(users) & existing):
+        volume = names.home_volume(sandbox.name, user)
+        if policy == "archive":
+            target = layout.offboarding_dir(sandbox.name) / f"{user}-{stamp}.tar.gz"
+            done = volumes.archive(volume, image, target)
+        else:
+            done = volumes.destroy(volume, image)
+        actions.append(HomeAction(user, sandbox.name, reason, done))
+    return actions
+
+
+def after_up(
+    sandbox: Sandbox,
+    removed: Iterable[str],
+    image: str,
+    layout: Layout,
+    today: date,
+) -> list[HomeAction]:
+    """Note who was removed at this `up`, forget who is back, and offboard the
+    homes whose grace period is over."""
+    pending, removed = read_pending(layout, sandbox.name), list(removed)
+    if not (pending or removed):
+        return []
+    for user in removed:
+        pending.setdefault(user, today.isoformat())
+    for user in set(pending) & set(sandbox.users):
+        del pending[user]
+    grace = sandbox.offboarding.grace
+    due = [u for u, day in pending.items() if add_period(date.fromisoformat(day), grace) <= today]
+    actions = []
+    if due:
+        reason = f"removed from the sandbox more than {grace} ago"
+        actions = offboard(sandbox, due, image, layout, reason)
+        for user in due:
+            del pending[user]
+    write_pending(layout, sandbox.name, pending)
+    return actions
+
+
+def record(registry_url: str, actor: str, actions: list[HomeAction]) -> None:
+    from ..registry import audit
+    from ..registry.db import open_registry_url
+
+    if not actions:
+        return
+    engine = open_registry_url(registry_url)
+    for action in actions:
+        details = {"reason": action.reason, **asdict(action.done)}
+        audit.record(
+            engine, actor or "unknown", "offboard", f"{action.sandbox}/{action.user}", details
+        )
