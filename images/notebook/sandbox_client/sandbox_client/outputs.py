@@ -6,6 +6,12 @@
 The file (or folder) is copied at once out of your home into the airlock,
 checked for disclosure risks, and released only when stewards approve it.
 From a terminal: ``sandbox-output request PATH --why TEXT``.
+
+A table made with ``outputs.table(frame, index, columns, values, aggfunc)``
+is written with its evidence beside it (``NAME.sdc.json``: per cell the rows,
+total and largest contributions, never the rows themselves), so the airlock
+can check dominance too, as ACRO does; request the table and the evidence
+goes with it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 from .client import Registry, RegistryError
 
 HOME = "/home/jovyan"
+EVIDENCE_FORMAT = "sandbox-sdc/1"
 
 
 def request(
@@ -29,6 +36,87 @@ def request(
     relative = os.path.relpath(os.path.abspath(path), HOME) if os.path.isabs(path) else path
     body = {"path": relative, "justification": justification, "experiment": experiment or ""}
     return (client or Registry())._call("POST", "/outputs", body)
+
+
+def table(
+    frame: Any,
+    index: str,
+    columns: str | None = None,
+    values: str | None = None,
+    aggfunc: str = "count",
+    path: str | None = None,
+) -> Any:
+    """A crosstab (``aggfunc`` count) or table of sums or means of ``values``
+    by ``index`` (and ``columns``) from microdata ``frame`` (pandas); with
+    ``path``, written as CSV with its evidence at ``path + ".sdc.json"``.
+    Every combination of the labels is a cell, empty ones included; rows
+    with a missing label are left out, rows with a missing value count as
+    rows but not as contributions (as in ACRO)."""
+    import numpy as np
+    import pandas as pd
+
+    if aggfunc not in ("count", "sum", "mean"):
+        raise ValueError("aggfunc must be count, sum or mean")
+    if aggfunc != "count" and values is None:
+        raise ValueError(f"aggfunc {aggfunc} needs values")
+    keys = [index] + ([columns] if columns else [])
+    # one integer per cell: each key's labels factorised once, sorted
+    codes, labels = zip(*(pd.factorize(frame[k], sort=True) for k in keys), strict=True)
+    known = np.logical_and.reduce([c >= 0 for c in codes])
+    sizes = [len(label) for label in labels]
+    cell = np.ravel_multi_index([c[known] for c in codes], sizes) if keys else None
+    cells = int(np.prod(sizes))
+    evidence: dict[str, Any] = {"n": np.bincount(cell, minlength=cells)}
+    shown = evidence["n"].astype(float)
+    if aggfunc != "count":
+        value = frame[values].to_numpy(dtype=float)[known]
+        present = ~np.isnan(value)
+        value, cell = value[present], cell[present]
+        evidence["sum"] = np.bincount(cell, weights=value, minlength=cells)
+        evidence["negatives"] = np.bincount(cell, weights=value < 0, minlength=cells)
+        # the two largest contributions of each cell: sort by cell, then value down
+        order = np.lexsort((-value, cell))
+        ranked_cells, ranked = cell[order], value[order]
+        first = np.flatnonzero(np.r_[True, ranked_cells[1:] != ranked_cells[:-1]])
+        top = np.full((cells, 2), np.nan)
+        top[ranked_cells[first], 0] = ranked[first]
+        second = first + 1
+        second = second[
+            (second < len(ranked)) & (np.r_[ranked_cells, -1][second] == ranked_cells[first])
+        ]
+        top[ranked_cells[second], 1] = ranked[second]
+        evidence["top"] = top
+        contributions = np.bincount(cell, minlength=cells)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shown = evidence["sum"] if aggfunc == "sum" else evidence["sum"] / contributions
+    grid = pd.MultiIndex.from_product(labels, names=keys)
+    result = pd.Series(shown, index=grid, name=values or "n")
+    if aggfunc == "count":
+        result = result.astype(int)
+    result = result.unstack(columns) if columns else result
+    if path:
+        result.to_csv(path)
+        with open(path + ".sdc.json", "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(_evidence(grid, evidence, aggfunc)))
+    return result
+
+
+def _evidence(grid: Any, evidence: dict[str, Any], aggfunc: str) -> dict[str, Any]:
+    kind = "frequency" if aggfunc == "count" else "magnitude"
+    keys = [[str(k) for k in (key if isinstance(key, tuple) else (key,))] for key in grid]
+    counts = evidence["n"].tolist()
+    if kind == "frequency":
+        cells = [{"key": key, "n": n} for key, n in zip(keys, counts, strict=True)]
+    else:
+        sums, negatives = evidence["sum"].tolist(), evidence["negatives"].tolist()
+        tops = [[x for x in pair if x == x] for pair in evidence["top"].tolist()]
+        cells = [
+            {"key": key, "n": n, "sum": total, "top": top, "negatives": int(negative)}
+            for key, n, total, top, negative in zip(
+                keys, counts, sums, tops, negatives, strict=True
+            )
+        ]
+    return {"format": EVIDENCE_FORMAT, "kind": kind, "cells": cells}
 
 
 def mine(client: Registry | None = None) -> list[dict[str, Any]]:
