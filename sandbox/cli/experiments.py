@@ -106,9 +106,11 @@ def experiments_list(opts: Options, sandbox_name, team, state, as_json: bool):
 @pass_options
 def experiments_show(opts: Options, experiment_id: str, as_json: bool):
     """One experiment with its full event log."""
-    from ..registry import store
+    from ..registry import outputs, store
 
-    data = store.get(open_registry(opts), experiment_id).as_dict()
+    engine = open_registry(opts)
+    data = store.get(engine, experiment_id).as_dict()
+    data["outputs"] = outputs.of_experiment(engine, experiment_id)
     if as_json:
         emit_json(data)
         return

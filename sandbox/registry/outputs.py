@@ -237,6 +237,21 @@ def listing(engine: Engine, sandbox: str | None = None) -> list[View]:
     return [View(_request(r), by_request.get(r["id"], [])) for r in rows]
 
 
+def of_experiment(engine: Engine, experiment_id: str) -> list[dict[str, Any]]:
+    """The output requests made for an experiment, in brief (its evidence)."""
+    return [
+        {
+            "id": v.request.id,
+            "state": v.state,
+            "path": v.request.path,
+            "checks": v.request.checks.get("status", ""),
+            "requester": v.request.requester,
+        }
+        for v in listing(engine)
+        if v.request.experiment == experiment_id
+    ]
+
+
 def _request(row: Any) -> Request:
     data = {k: v for k, v in row.items() if k != "audit_seq"}
     return Request(**{**data, "at": as_utc(data["at"])})

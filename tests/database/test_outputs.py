@@ -154,3 +154,11 @@ def test_changed_airlock_rows_fail_audit_verify(engine, home, tmp_path):
     check = audit.verify(engine)
     assert not check.ok
     assert "output_events" in check.reason, check.reason
+
+
+def test_requests_made_for_an_experiment_are_its_evidence(engine, home, tmp_path):
+    lock = lock_for(tmp_path, tier=1)
+    outputs.request(engine, lock, home, "alice", "results/safe.csv", "x", experiment="EXP-0001")
+    outputs.request(engine, lock, home, "alice", "plot.png", "y")
+    [linked] = outputs.of_experiment(engine, "EXP-0001")
+    assert (linked["id"], linked["state"], linked["checks"]) == ("OUT-0001", "pending", "pass")

@@ -434,3 +434,11 @@ def test_the_catalog_handler_reads_this_sandboxs_access_log_for_stewards_only(se
     assert [r["data-user"] for r in steward.rows("data-user")] == ["dave", "alice"]  # newest first
     analyst = fetch(served, ROOT + "catalog", "alice")
     assert "access-log" not in analyst and "Datacatalogus" in analyst
+
+
+def test_an_experiment_page_lists_its_output_requests():
+    linked = [{"id": "OUT-0003", "state": "released", "path": "results/t.csv", "checks": "pass"}]
+    detail = pages.experiment(view(), ROOT, NL, linked)
+    assert "<table id='experiment-outputs'>" in detail
+    assert f"href='{ROOT}outputs/OUT-0003'" in detail and "Uitvoer" in detail
+    assert "experiment-outputs" not in pages.experiment(view(), ROOT, NL)

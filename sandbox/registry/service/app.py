@@ -20,7 +20,7 @@ from tornado.netutil import bind_unix_socket
 
 from ...errors import InvalidInput
 from ...hub.runtime import clock
-from .. import access_log, audit, store
+from .. import access_log, audit, outputs, store
 from ..db import open_registry_url
 from ..lifecycle import (
     SERVICE,
@@ -273,7 +273,8 @@ class PageHandler(Base):
                 raise web.HTTPError(404) from None
             if not access.can_read(who, view.experiment):
                 raise web.HTTPError(404)
-            body = pages.experiment(view, self.url(""), lang)
+            linked = outputs.of_experiment(self.engine, experiment_id)
+            body = pages.experiment(view, self.url(""), lang, linked)
         else:
             views = [v for v in store.listing(self.engine) if access.can_read(who, v.experiment)]
             body = pages.experiment_list(views, self.url(""), lang)

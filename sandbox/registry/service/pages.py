@@ -148,7 +148,10 @@ class EventRow:
     reason: str
 
 
-def experiment_context(view: ExperimentView, root: str, lang: Language) -> dict:
+def experiment_context(
+    view: ExperimentView, root: str, lang: Language, outputs: list[dict] | None = None
+) -> dict:
+    """``outputs``: the output requests made for it (id, state, path, checks)."""
     e = view.experiment
     facts = [  # (text key, value): the template shows each key as a label
         ("title", e.title),
@@ -182,12 +185,18 @@ def experiment_context(view: ExperimentView, root: str, lang: Language) -> dict:
         "facts": facts,
         "versions": [(k, str(v)) for k, v in sorted(e.dataset_versions.items())],
         "events": events,
+        "outputs": [{**o, "href": lang.link(f"{root}outputs/{o['id']}")} for o in outputs or []],
         "back": lang.link(root),
     }
 
 
-def experiment(view: ExperimentView, root: str, lang: Language = ENGLISH) -> str:
-    return _render("experiment.html", experiment_context(view, root, lang))
+def experiment(
+    view: ExperimentView,
+    root: str,
+    lang: Language = ENGLISH,
+    outputs: list[dict] | None = None,
+) -> str:
+    return _render("experiment.html", experiment_context(view, root, lang, outputs))
 
 
 # ------------------------------------------------------------------ the catalog
