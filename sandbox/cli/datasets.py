@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import InvalidInput, SandboxError
 from .common import Options, console, emit_json, pass_options, write_output
+
+if TYPE_CHECKING:
+    from ..governance.integrity import CatalogVerification
 
 
 @click.group()
@@ -121,32 +125,71 @@ def _pii(table_schema: dict | None) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_options
 def datasets_verify(opts: Options, dataset_id: str | None, full: bool, as_json: bool):
-    """Re-check the sha256 of staged dataset copies; exit 1 naming every bad file."""
-    from dataclasses import asdict
+    """Re-check every data card's source files (sha256, and the Table Schema
+    where the card has one) and the staged copies on this machine (sha256);
+    exit 1 naming every missing, changed or unreadable file."""
+    from ..config.loader import load_config
+    from ..governance.integrity import verify_catalog
 
-    from ..provisioning.actions import verify_datasets
-
-    checks, hashed = verify_datasets(opts.config, opts.env(), dataset_id, full)
+    loaded = load_config(opts.config, verify_checksums=False, require_files=False)
+    result = verify_catalog(loaded, opts.env().layout, dataset_id, full=full)
+    problems = result.problems
     if as_json:
-        emit_json({"datasets": [asdict(c) for c in checks], "files_read": hashed})
-        if any(c.problems for c in checks):
-            raise SandboxError("staged file(s) missing or tampered")
-        return
-    bad = 0
-    for check in checks:
-        if not check.staged:
-            click.echo(f"{check.dataset} {check.version}: not staged here (run `sandbox up`)")
-            continue
-        for problem in check.problems:
-            click.echo(problem, err=True)
-        bad += len(check.problems)
-        if not check.problems:
-            click.echo(f"{check.dataset} {check.version}: ok")
-    click.echo(
-        f"verify: {bad} problem(s); {hashed} file(s) read, the rest unchanged since last check"
+        emit_json(
+            {
+                "datasets": [d.as_dict() for d in result.datasets],
+                "ok": not problems,
+                "problems": [str(p) for p in problems],
+                "warnings": [str(w) for w in result.warnings],
+                "files_read": result.files_read,
+                "schemas_checked": result.schemas_checked,
+            }
+        )
+    else:
+        _show_verification(result)
+    if problems:
+        named = ", ".join(f"{p.location} ({p.copy}, {p.problem})" for p in problems)
+        raise SandboxError(f"{len(problems)} bad file(s): {named}")
+
+
+def _show_verification(result: CatalogVerification) -> None:
+    from ..reporting.tables import Grid, show
+
+    grid = Grid(
+        ("dataset", "version", "source files", "schema", "staged copy"),
+        frozenset({"dataset", "version"}),
     )
-    if bad:
-        raise SandboxError(f"{bad} staged file(s) missing or tampered")
+    for check in result.datasets:
+        states = check.file_states()
+        schema = _tally([s["schema"] for s in states if s["schema"] != "none"]) or "none"
+        staged = _tally([s["staged"] for s in states]) if check.staged else "not staged"
+        if check.strict and check.schema_failures:
+            schema += " (quality: strict)"
+        grid.add_row(
+            check.dataset, check.version, _tally([s["source"] for s in states]), schema, staged
+        )
+    show([grid], console())
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if any(not check.staged for check in result.datasets):
+        click.echo("not staged: no copy on this machine (`sandbox up` stages what is granted)")
+    click.echo(
+        f"verify: {len(result.problems)} problem(s), {len(result.warnings)} warning(s);"
+        f" {result.files_read} file(s) read, {result.schemas_checked} checked against"
+        " their schema, the rest unchanged since last check"
+    )
+
+
+def _tally(states: list[str]) -> str:
+    """``ok`` when every file is, else ``1 tampered, 2 ok``."""
+    if not states:
+        return "no files"
+    if all(state == "ok" for state in states):
+        return "ok" if len(states) == 1 else f"ok ({len(states)} files)"
+    counts = {state: states.count(state) for state in dict.fromkeys(states)}
+    return ", ".join(f"{n} {state}" for state, n in counts.items())
 
 
 @datasets.command("export")

@@ -45,15 +45,20 @@ class LoadedConfig:
         return self.path.parent
 
 
-def load_config(path: str | Path, *, verify_checksums: bool = True) -> LoadedConfig:
-    """Load and validate everything; raise ``ConfigError`` listing every problem."""
+def load_config(
+    path: str | Path, *, verify_checksums: bool = True, require_files: bool = True
+) -> LoadedConfig:
+    """Load and validate everything; raise ``ConfigError`` listing every problem.
+
+    ``require_files=False`` lets a card's missing data file pass (``datasets
+    verify`` reports it as missing itself)."""
     path = Path(path)
     problems: list[Problem] = []
     doc = load_yaml(path)
     config = _validate(SandboxConfig, doc, problems)
     datasets_rel = config.datasets if config else _datasets_key(doc.data)
     datasets_dir = (path.parent / datasets_rel).resolve()
-    cards, failed = _load_cards(datasets_dir, problems, verify_checksums)
+    cards, failed = _load_cards(datasets_dir, problems, verify_checksums, require_files)
     if config is not None:
         problems.extend(_check_grants(config, doc, cards, failed))
     if problems or config is None:
@@ -105,7 +110,7 @@ def _display(path: Path) -> str:
 
 
 def _load_cards(
-    datasets_dir: Path, problems: list[Problem], verify_checksums: bool
+    datasets_dir: Path, problems: list[Problem], verify_checksums: bool, require_files: bool
 ) -> tuple[dict[str, LoadedCard], set[str]]:
     """The cards that load, and the ids (file names) of those that do not:
     their problems are reported once, not again for every grant of them."""
@@ -132,12 +137,17 @@ def _load_cards(
             problems.append(doc.problem(("id",), "duplicate dataset id"))
             continue
         loaded = LoadedCard(card, doc, datasets_dir / card.id)
-        problems.extend(check_files(loaded, verify_checksums=verify_checksums))
+        checked = check_files(
+            loaded, verify_checksums=verify_checksums, require_files=require_files
+        )
+        problems.extend(checked)
         cards[card.id] = loaded
     return cards, failed
 
 
-def check_files(loaded: LoadedCard, *, verify_checksums: bool = True) -> list[Problem]:
+def check_files(
+    loaded: LoadedCard, *, verify_checksums: bool = True, require_files: bool = True
+) -> list[Problem]:
     """Path safety, presence and sha256 of every file of a data card."""
     problems: list[Problem] = []
     root = loaded.data_dir.resolve()
@@ -158,7 +168,8 @@ def check_files(loaded: LoadedCard, *, verify_checksums: bool = True) -> list[Pr
             )
             continue
         if not resolved.is_file():
-            problems.append(loaded.doc.problem(loc, f"file not found: {target}"))
+            if require_files:
+                problems.append(loaded.doc.problem(loc, f"file not found: {target}"))
             continue
         if verify_checksums:
             actual = sha256_file(resolved)

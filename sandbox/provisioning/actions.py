@@ -247,49 +247,6 @@ def credentials(config_path: Path, env: Environment, sandbox: str) -> Credential
     )
 
 
-@dataclass
-class DatasetCheck:
-    dataset: str
-    version: str
-    path: Path
-    staged: bool
-    problems: list[str]
-
-
-def verify_datasets(
-    config_path: Path, env: Environment, dataset: str | None = None, full: bool = False
-) -> tuple[list[DatasetCheck], int]:
-    """Re-check the staged copies of the current card versions; return the
-    checks and how many files were actually read (the rest came from the cache)."""
-    from ..errors import InvalidInput
-    from ..governance.catalog import staged_dataset
-    from ..governance.integrity import ChecksumCache, verify_files
-
-    loaded = load_config(config_path, verify_checksums=False)
-    if dataset is not None and dataset not in loaded.cards:
-        raise InvalidInput(f"unknown dataset {dataset!r} (known: {', '.join(loaded.cards)})")
-    cache = ChecksumCache(env.layout.verify_cache())
-    checks, hashed = [], 0
-    for dataset_id in [dataset] if dataset else sorted(loaded.cards):
-        staged = staged_dataset(loaded, dataset_id, env.layout)
-        if not staged.path.is_dir():
-            checks.append(DatasetCheck(dataset_id, staged.version, staged.path, False, []))
-            continue
-        result = verify_files(dataset_id, staged.path, list(staged.files), cache, full=full)
-        hashed += result.hashed
-        checks.append(
-            DatasetCheck(
-                dataset_id,
-                staged.version,
-                staged.path,
-                True,
-                [str(p) for p in result.problems],
-            )
-        )
-    cache.save()
-    return checks, hashed
-
-
 def access_entries(env: Environment, sandbox: str | None = None, user: str | None = None):
     from ..registry.access_log import entries
     from ..registry.db import open_registry_url

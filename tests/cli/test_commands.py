@@ -254,7 +254,7 @@ def test_datasets_export_dcat_ap_donl_is_json_ld(run, demo_copy: Path, tmp_path:
 def test_datasets_verify_before_up_says_not_staged(run, demo_copy: Path):
     result = run("-c", str(demo_copy), "datasets", "verify")
     assert result.exit_code == 0
-    assert "woz-2024 2024.1: not staged here" in result.output
+    assert "not staged: no copy on this machine" in result.output
     assert_clean_error(run("-c", str(demo_copy), "datasets", "verify", "nope"))
 
 
