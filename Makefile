@@ -37,6 +37,7 @@ system-deps:
 	  command -v debootstrap >/dev/null || need="$$need debootstrap"; \
 	  command -v chromium >/dev/null || need="$$need chromium"; \
 	  command -v pg_lsclusters >/dev/null || need="$$need postgresql"; \
+	  [ -x /usr/sbin/slapd ] || need="$$need slapd ldap-utils"; \
 	  if [ -n "$$need" ]; then \
 	    echo "installing:$$need"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \

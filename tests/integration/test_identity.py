@@ -22,8 +22,9 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import PROJECT, SANDBOX_BIN, Deployment, require_docker
+from tests.conftest import PROJECT, SANDBOX_BIN, Deployment, _missing, require_docker
 from tests.hubclient import HubUser
+from tests.integration import ldap_server
 
 pytestmark = pytest.mark.docker
 
@@ -60,37 +61,25 @@ def provider() -> Iterator[str]:
         thread.join(5)
 
 
-def oidc_config(root: Path, issuer: str) -> tuple[Path, Path]:
-    shutil.copytree(PROJECT / "config", root / "config")
-    secret = root / "client-secret"
-    secret.write_text(CLIENT_SECRET + "\n")
-    secret.chmod(0o600)
-    path = root / "config" / "sandbox.yaml"
-    data = yaml.safe_load(path.read_text())
-    sandbox = data["sandboxes"][0]
-    sandbox["name"] = OIDC_SANDBOX
-    sandbox["hub"]["port"] = OIDC_PORT
-    sandbox["auth"] = {
-        "type": "oidc",
-        "issuer": issuer,
-        "client_id": "data-sandbox",
-        "client_secret_file": str(secret),
-        "scopes": ["openid", "profile"],
-    }
-    bound = {"belastingen": "tax-analysts", "leefomgeving": "public-space"}
+def bind_groups(sandbox: dict, bound: dict[str, str]) -> None:
     for group in sandbox["groups"]:
         if group["name"] in bound:
             group["idp_group"] = bound[group["name"]]
             group["members"] = []
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path, secret
 
 
-@pytest.fixture(scope="module")
-def oidc_hub(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[Deployment]:
+def provisioned(root: Path, name: str, port: int, auth: dict) -> Iterator[Deployment]:
+    """`sandbox up` of the demo with ``auth``, its analyst groups bound to the
+    provider's tax-analysts and public-space; `down --purge` after."""
     require_docker()
-    root = tmp_path_factory.mktemp("oidc")
-    config, _ = oidc_config(root, provider)
+    shutil.copytree(PROJECT / "config", root / "config")
+    config = root / "config" / "sandbox.yaml"
+    data = yaml.safe_load(config.read_text())
+    sandbox = data["sandboxes"][0]
+    sandbox.update({"name": name, "auth": auth})
+    sandbox["hub"]["port"] = port
+    bind_groups(sandbox, {"belastingen": "tax-analysts", "leefomgeving": "public-space"})
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
     clock = root / "today"
     clock.write_text(date.today().isoformat())
     env = {
@@ -103,13 +92,47 @@ def oidc_hub(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterato
     first = subprocess.run(
         [SANDBOX_BIN, "up"], env=env, capture_output=True, text=True, timeout=1800
     )
-    deployed = Deployment(config, root / "state", env, first, clock, OIDC_PORT, OIDC_SANDBOX)
+    deployed = Deployment(config, root / "state", env, first, clock, port, name)
     try:
         if first.returncode != 0:
             pytest.fail(f"sandbox up failed:\n{first.stdout}\n{first.stderr}", pytrace=False)
         yield deployed
     finally:
         deployed.sandbox("down", "--purge", "--yes", check=False)
+
+
+def secret_file(root: Path, name: str, value: str) -> str:
+    path = root / name
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return str(path)
+
+
+def leaked(hub: Deployment, secret: str, kept_in: Path) -> list[str]:
+    """Files of the state directory, and up's output, holding ``secret``
+    (hub.json, the hub's log, the runner's artifacts, the databases)."""
+    found = [] if secret not in hub.first_up.stdout + hub.first_up.stderr else ["up's output"]
+    for path in hub.state.rglob("*"):
+        if path.is_file() and path != kept_in:
+            try:
+                if secret.encode() in path.read_bytes():
+                    found.append(str(path))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def oidc_hub(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[Deployment]:
+    root = tmp_path_factory.mktemp("oidc")
+    auth = {
+        "type": "oidc",
+        "issuer": provider,
+        "client_id": "data-sandbox",
+        "client_secret_file": secret_file(root, "client-secret", CLIENT_SECRET),
+        "scopes": ["openid", "profile"],
+    }
+    yield from provisioned(root, OIDC_SANDBOX, OIDC_PORT, auth)
 
 
 class OidcUser(HubUser):
@@ -203,13 +226,79 @@ def test_the_client_secret_is_only_in_its_0600_file(oidc_hub: Deployment):
     copy = oidc_hub.state / "sandboxes" / OIDC_SANDBOX / "hub" / "secrets" / "oidc_client_secret"
     assert copy.read_text().strip() == CLIENT_SECRET
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
-    assert CLIENT_SECRET not in oidc_hub.first_up.stdout + oidc_hub.first_up.stderr
-    leaks = []
-    for path in oidc_hub.state.rglob("*"):
-        if path.is_file() and path != copy and not path.is_socket():
-            try:
-                if CLIENT_SECRET.encode() in path.read_bytes():
-                    leaks.append(str(path))
-            except OSError:
-                continue
-    assert leaks == []  # hub.json, the hub's log, the runner's artifacts, the databases
+    assert leaked(oidc_hub, CLIENT_SECRET, copy) == []
+
+
+# ---------------------------------------------------------------------- LDAP
+
+LDAP_PORT = 18142
+LDAP_SANDBOX = "ldaptest"
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path("/usr/sbin/slapd").exists():
+        _missing("Debian's slapd is not installed (apt-get install slapd ldap-utils)")
+    with ldap_server.throwaway_slapd(tmp_path_factory.mktemp("slapd")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def ldap_hub(tmp_path_factory: pytest.TempPathFactory, directory: str) -> Iterator[Deployment]:
+    """A search bind: the hub finds users and their groups as a reader account
+    whose password is a 0600 file."""
+    root = tmp_path_factory.mktemp("ldap")
+    auth = {
+        "type": "ldap",
+        "server": directory,
+        "bind_dn": ldap_server.ADMIN_DN,
+        "bind_password_file": secret_file(root, "bind-password", ldap_server.ADMIN_PASSWORD),
+        "user_base": ldap_server.PEOPLE,
+        "group_base": ldap_server.GROUPS,
+    }
+    yield from provisioned(root, LDAP_SANDBOX, LDAP_PORT, auth)
+
+
+def move_in_directory(url: str, user: str, old: str, new: str) -> None:
+    import ldap3
+
+    member = f"uid={user},{ldap_server.PEOPLE}"
+    admin = ldap3.Connection(
+        ldap3.Server(url), ldap_server.ADMIN_DN, ldap_server.ADMIN_PASSWORD, auto_bind=True
+    )
+    for group, change in ((old, ldap3.MODIFY_DELETE), (new, ldap3.MODIFY_ADD)):
+        changed = admin.modify(f"cn={group},{ldap_server.GROUPS}", {"member": [(change, [member])]})
+        assert changed, admin.result
+    admin.unbind()
+
+
+def test_ldap_bind_maps_directory_groups_to_datasets(ldap_hub: Deployment):
+    ana = HubUser(ldap_hub.url, "ana", ldap_server.USERS["ana"][0])
+    assert ana.login_status == 302
+    assert hub_groups(ldap_hub, "ana") == ["belastingen"]
+    ana.spawn()
+    try:
+        assert mounted(ldap_hub, "ana") == TAX
+    finally:
+        ana.stop()
+
+
+def test_ldap_refuses_a_wrong_password_and_an_unmapped_user(ldap_hub: Deployment):
+    assert HubUser(ldap_hub.url, "ana", "not-her-password").login_status == 403
+    mallory = HubUser(ldap_hub.url, "mallory", ldap_server.USERS["mallory"][0])
+    assert mallory.login_status == 403
+
+
+def test_ldap_group_change_counts_from_the_next_login(ldap_hub: Deployment, directory: str):
+    piet = HubUser(ldap_hub.url, "piet", ldap_server.USERS["piet"][0])
+    assert piet.login_status == 302 and hub_groups(ldap_hub, "piet") == ["leefomgeving"]
+    move_in_directory(directory, "piet", "public-space", "tax-analysts")
+    again = HubUser(ldap_hub.url, "piet", ldap_server.USERS["piet"][0])
+    assert again.login_status == 302 and hub_groups(ldap_hub, "piet") == ["belastingen"]
+
+
+def test_the_bind_password_is_only_in_its_0600_file(ldap_hub: Deployment):
+    copy = ldap_hub.state / "sandboxes" / LDAP_SANDBOX / "hub" / "secrets" / "ldap_bind_password"
+    assert copy.read_text().strip() == ldap_server.ADMIN_PASSWORD
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert leaked(ldap_hub, ldap_server.ADMIN_PASSWORD, copy) == []

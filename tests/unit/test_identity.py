@@ -5,6 +5,7 @@ test_identity.py runs real providers)."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,23 @@ def test_packages_installs_only_what_is_missing():
 def test_group_model_accepts_idp_group_without_members():
     group = Group(name="analisten", idp_group="CN=Analisten,OU=Groups")
     assert group.members == []
+
+
+def test_the_login_gets_the_mapped_groups_and_admin_from_the_admin_group():
+    import asyncio
+
+    from sandbox.hub.authenticators import GroupMapping
+
+    mapping = GroupMapping(
+        group_map={"tax-analysts": ["belastingen"]},
+        member_groups={"carol": ["management"]},
+        admin_idp_group="sandbox-admins",
+    )
+    ana = mapping.apply_groups({"name": "ana", "admin": None}, ["tax-analysts"])
+    assert ana == {"name": "ana", "admin": False, "groups": ["belastingen"]}
+    boss = mapping.apply_groups({"name": "boss", "admin": None}, ["sandbox-admins"])
+    assert boss["admin"] is True and boss["groups"] == []
+    nobody = mapping.apply_groups({"name": "mallory", "admin": None}, ["facilities"])
+    mapping.log = logging.getLogger("test")  # the hub gives its authenticator a logger
+    allowed = [asyncio.run(mapping.check_allowed(m["name"], m)) for m in (ana, boss, nobody)]
+    assert allowed == [True, True, False]
