@@ -261,4 +261,65 @@ def datasets_access_log(
     show([grid], console())
 
 
+@datasets.command("retention")
+@click.option(
+    "--apply", "apply_", is_flag=True, help="Destroy (or mark for transfer) what is past."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def datasets_retention(opts: Options, apply_: bool, as_json: bool):
+    """Staged versions past their card's retention period (from the card's
+    issued date, else from staging). With --apply: destroy those whose action
+    is destroy, mark for transfer the others; each recorded in the audit log."""
+    from ..config.loader import load_config
+    from ..provisioning.retention import apply_retention, past_retention
+    from .common import current_actor
+
+    env = opts.env()
+    loaded = load_config(opts.config, verify_checksums=False)
+    today = env.today()
+    if apply_:
+        done = apply_retention(loaded, env, today, current_actor())
+        rows = [{**v.as_dict(), "done": what} for v, what in done]
+    else:
+        rows = [v.as_dict() for v in past_retention(loaded, env, today)]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo(f"no staged version is past its retention period on {today.isoformat()}")
+    for row in rows:
+        what = row.get("done") or f"{row['action']} (with --apply)"
+        used = f"; used by {', '.join(row['used_by'])}" if row["used_by"] else ""
+        click.echo(
+            f"{row['dataset']} {row['version']}: {row['period']} from {row['from']} "
+            f"ended {row['until']}: {what}{used}"
+        )
+
+
+@datasets.command("prune")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_options
+def datasets_prune(opts: Options, dry_run: bool, as_json: bool):
+    """Remove staged versions no sandbox uses (none provisioned here, none
+    configured); each removal recorded in the audit log."""
+    from ..config.loader import load_config
+    from ..provisioning.retention import prune, unused_versions
+    from .common import current_actor
+
+    env = opts.env()
+    loaded = load_config(opts.config, verify_checksums=False)
+    found = unused_versions(loaded, env) if dry_run else prune(loaded, env, current_actor())
+    rows = [v.as_dict() for v in found]
+    if as_json:
+        emit_json(rows)
+        return
+    verb = "would remove" if dry_run else "removed"
+    for row in rows:
+        click.echo(f"{verb} {row['dataset']} {row['version']} ({row['path']})")
+    if not rows:
+        click.echo("no staged version is unused")
+
+
 COMMANDS = (datasets,)
