@@ -301,6 +301,13 @@ def check_file(
     if cells is None:
         cells = cells_from_counts(header, rows)
         kind = "frequency" if cells is not None else "other"
+        if cells is not None and not any(COUNT_HEADER.search(h.strip()) for h in header):
+            message = (
+                "read as counts (whole numbers, no evidence beside it): if they are sums,"
+                " dominance was not checked; review by hand or make it with"
+                " sandbox_client.outputs.table"
+            )
+            findings.append(Finding("structure", REVIEW, message))
     if cells is None:
         message = (
             "a table without counts or evidence: dominance cannot be checked, manual review"

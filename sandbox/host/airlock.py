@@ -24,6 +24,7 @@ from ..errors import InvalidInput, SandboxError
 CHUNK = 1024 * 1024
 NOFOLLOW = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 MANIFEST = "release-manifest.json"
+EVIDENCE_SUFFIX = ".sdc.json"  # what sandbox_client.outputs.table writes beside a table
 
 
 class Refused(InvalidInput):
@@ -70,6 +71,20 @@ def _open_in(parent: int, name: str, requested: str) -> int:
         ) from None
 
 
+def _evidence_beside(parent: int, name: str, target: int) -> int | None:
+    """A requested table's evidence goes with it (a regular file, no link)."""
+    if not stat.S_ISREG(os.fstat(target).st_mode):
+        return None
+    try:
+        fd = os.open(name + EVIDENCE_SUFFIX, NOFOLLOW, dir_fd=parent)
+    except OSError:
+        return None
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        return fd
+    os.close(fd)
+    return None
+
+
 def _files(fd: int, name: str, requested: str) -> list[tuple[str, int, int]]:
     """(relative path, open fd, size) of every regular file at ``fd``."""
     mode = os.fstat(fd).st_mode
@@ -106,9 +121,12 @@ def take(home: Path, requested: str, into: Path, max_bytes: int) -> list[Taken]:
             if not stat.S_ISDIR(os.fstat(fd).st_mode):
                 raise Refused(f"{requested}: {part} is not a folder")
         target = _open_in(fd, parts[-1], requested)
+        evidence = _evidence_beside(fd, parts[-1], target)
     finally:
         os.close(fd)
     found = _files(target, parts[-1], requested)
+    if evidence is not None:
+        found.append((parts[-1] + EVIDENCE_SUFFIX, evidence, os.fstat(evidence).st_size))
     try:
         total = sum(size for _, _, size in found)
         if total > max_bytes:

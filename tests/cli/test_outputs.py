@@ -14,7 +14,7 @@ from sandbox.host.layout import Layout
 from sandbox.registry import outputs
 from sandbox.registry.db import open_registry_url
 
-CROSSTAB = "wijk,<1945,>1945\nA,12,3\nB,40,10\n"
+CROSSTAB = "wijk,klasse,aantal\nA,<1945,12\nA,>1945,3\nB,<1945,40\n"
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_list_and_show_say_what_the_checks_found(state, monkeypatch):
     assert listed.exit_code == 0
     assert "OUT-0001" in listed.output and "pending" in listed.output and "fail" in listed.output
     shown = json.loads(sandbox(monkeypatch, "erin", "outputs", "show", "OUT-0001", "--json").output)
-    assert shown["checks"]["files"][0]["findings"][0]["cells"] == [["A", ">1945"]]
+    assert shown["checks"]["files"][0]["findings"][0]["cells"] == [["A", ">1945", "aantal"]]
 
 
 def test_two_stewards_with_override_reasons_release_it(state, monkeypatch):

@@ -5,6 +5,7 @@ requested bytes, and every step is on the audit chain."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +19,8 @@ from sandbox.registry.db import open_registry_url
 from sandbox.registry.outputs import Airlock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-SAFE = "wijk,<1945,>1945\nA,12,15\nB,40,10\n"
-UNSAFE = "wijk,<1945,>1945\nA,12,3\nB,40,10\n"
+SAFE = "wijk,klasse,aantal\nA,<1945,12\nA,>1945,15\nB,<1945,40\n"
+UNSAFE = "wijk,klasse,aantal\nA,<1945,12\nA,>1945,3\nB,<1945,40\n"
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_a_request_copies_and_checks_what_was_asked(engine, home, tmp_path):
     assert view.state == "pending"
     assert view.request.checks["status"] == "fail"
     [finding] = view.request.checks["files"][0]["findings"]
-    assert (finding["check"], finding["cells"]) == ("threshold", [["A", ">1945"]])
+    assert (finding["check"], finding["cells"]) == ("threshold", [["A", ">1945", "aantal"]])
     copy = lock.copies / "OUT-0001" / "crosstab.csv"
     assert copy.read_text() == UNSAFE
     assert view.request.files[0]["sha256"] == hashlib.sha256(UNSAFE.encode()).hexdigest()
@@ -162,3 +163,17 @@ def test_requests_made_for_an_experiment_are_its_evidence(engine, home, tmp_path
     outputs.request(engine, lock, home, "alice", "plot.png", "y")
     [linked] = outputs.of_experiment(engine, "EXP-0001")
     assert (linked["id"], linked["state"], linked["checks"]) == ("OUT-0001", "pending", "pass")
+
+
+def test_a_tables_evidence_goes_with_it(engine, home, tmp_path):
+    (home / "results" / "sums.csv").write_text("wijk,woz\nA,5000000\n")
+    evidence = {
+        "format": "sandbox-sdc/1",
+        "kind": "magnitude",
+        "cells": [{"key": ["A"], "n": 20, "sum": 5000000, "top": [4900000, 10000]}],
+    }
+    (home / "results" / "sums.csv.sdc.json").write_text(json.dumps(evidence))
+    view = outputs.request(engine, lock_for(tmp_path), home, "alice", "results/sums.csv", "x")
+    assert [f["path"] for f in view.request.files] == ["sums.csv", "sums.csv.sdc.json"]
+    [table, _] = view.request.checks["files"]
+    assert {f["check"] for f in table["findings"]} == {"nk", "p-ratio"}

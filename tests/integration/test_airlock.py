@@ -18,8 +18,8 @@ from tests.hubclient import HubUser
 pytestmark = pytest.mark.docker
 
 SCOPE = "access:services!service=registry"
-UNSAFE = "wijk,<1945,>1945\\nA,12,3\\nB,40,10\\n"
-SAFE = "wijk,<1945,>1945\\nA,12,15\\nB,40,10\\n"
+UNSAFE = "wijk,klasse,aantal\\nA,<1945,12\\nA,>1945,3\\nB,<1945,40\\n"
+SAFE = "wijk,klasse,aantal\\nA,<1945,12\\nA,>1945,15\\nB,<1945,40\\n"
 
 
 def login(deployment: Deployment, name: str) -> HubUser:
@@ -74,7 +74,7 @@ def test_the_airlock_from_request_to_download(deployment: Deployment, alice: Hub
     erin = token(steward)
     detail = requests.get(f"{api}/outputs/{flagged}", headers=erin, timeout=30).json()
     [finding] = detail["checks"]["files"][0]["findings"]
-    assert (finding["check"], finding["cells"]) == ("threshold", [["A", ">1945"]])
+    assert (finding["check"], finding["cells"]) == ("threshold", [["A", ">1945", "aantal"]])
 
     safe, status = request_from_the_notebook(deployment, "safe.csv", SAFE).split()
     assert status == "pass"

@@ -82,12 +82,25 @@ def test_a_crosstab_of_counts_is_checked_cell_by_cell(tmp_path: Path):
     check = disclosure.check_file(table, "t.csv", RULES, set())
     assert (check.status, check.kind) == ("fail", "frequency")
     flagged = {f.check: f.cells for f in check.findings}
-    assert flagged == {"threshold": [["A", ">1945"], ["B", ">1945"]], "zeros": [["B", ">1945"]]}
+    assert flagged == {
+        "threshold": [["A", ">1945"], ["B", ">1945"]],
+        "zeros": [["B", ">1945"]],
+        "structure": [],
+    }
 
 
-def test_a_suppressed_crosstab_passes(tmp_path: Path):
+def test_whole_numbers_without_evidence_are_read_as_counts_but_need_review(tmp_path: Path):
+    # sums of whole euros look like counts: without evidence no silent pass
     table = write(tmp_path, "t.csv", "wijk,<1945,>1945\nA,12,15\nB,40,10\n")
-    assert disclosure.check_file(table, "t.csv", RULES, set()).status == "pass"
+    check = disclosure.check_file(table, "t.csv", RULES, set())
+    assert check.status == "review"
+    assert [f.check for f in check.findings] == ["structure"]
+
+
+def test_a_suppressed_table_with_a_count_column_passes(tmp_path: Path):
+    table = write(tmp_path, "t.csv", "wijk,klasse,aantal\nA,<1945,12\nA,>1945,15\nB,<1945,40\n")
+    check = disclosure.check_file(table, "t.csv", RULES, set())
+    assert (check.status, check.findings) == ("pass", [])
 
 
 def test_count_columns_are_found_by_their_name(tmp_path: Path):
