@@ -84,11 +84,11 @@ def validate(opts: Options, as_json: bool):
     help="sandbox.yaml or a data card.",
 )
 def schema(kind: str):
-    """Print the JSON Schema of sandbox.yaml or of a data card (for editors)."""
-    from ..config.model import DataCard, SandboxConfig
+    """Print the JSON Schema of sandbox.yaml or of a data card (for editors), each
+    key with its description."""
+    from ..config.reference import described_schema
 
-    model = SandboxConfig if kind == "config" else DataCard
-    document = model.model_json_schema(by_alias=True)
+    document = described_schema("config" if kind == "config" else "datacard")
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     emit_json(document)
 

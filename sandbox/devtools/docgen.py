@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -40,49 +39,43 @@ def cli_reference() -> str:
     return "\n".join(lines)
 
 
-def _describe(schema: dict[str, Any], defs: dict[str, Any], prefix: str, out: list[str]) -> None:
-    required = set(schema.get("required", []))
-    for name, prop in schema.get("properties", {}).items():
-        key = f"{prefix}{name}"
-        target = prop
-        if "$ref" in prop:
-            target = defs[prop["$ref"].rsplit("/", 1)[1]]
-        elif prop.get("anyOf"):
-            refs = [p for p in prop["anyOf"] if "$ref" in p]
-            target = defs[refs[0]["$ref"].rsplit("/", 1)[1]] if refs else prop
-        kind = prop.get("type") or ", ".join(
-            str(p.get("type", p.get("$ref", "").rsplit("/", 1)[-1])) for p in prop.get("anyOf", [])
-        )
-        if "enum" in prop:
-            kind = " / ".join(str(v) for v in prop["enum"])
-        default = prop.get("default", "")
-        if isinstance(default, (dict, list)) or default is None:
-            default = ""
-        flag = "yes" if name in required else ""
-        out.append(f"| `{key}` | {kind or 'object'} | {flag} | {default} |")
-        if target is not prop and "properties" in target:
-            _describe(target, defs, key + ".", out)
-        items = prop.get("items", {})
-        if "$ref" in items:
-            _describe(defs[items["$ref"].rsplit("/", 1)[1]], defs, key + "[].", out)
-
-
 def config_reference() -> str:
-    from ..config.model import DataCard, SandboxConfig
+    from ..config.reference import Kind, rows
 
     lines = [
         "# Configuration reference",
         "",
         "Generated from the model by `python -m sandbox.devtools.docgen docs`; "
-        "`sandbox schema` prints the same as JSON Schema for editors.",
+        "`sandbox schema` prints the same as JSON Schema for editors. A key written "
+        "`a[].b` is the key `b` of each item of the list `a`. Types are YAML's: a value "
+        "listed as `x / y` is one of those words; `null` (or leaving the key out) means "
+        "none.",
         "",
     ]
-    for title, model in (("sandbox.yaml", SandboxConfig), ("Data card", DataCard)):
-        schema = model.model_json_schema(by_alias=True)
-        out = [f"## {title}", "", "| key | type | required | default |", "|---|---|---|---|"]
-        _describe(schema, schema.get("$defs", {}), "", out)
-        lines += [*out, ""]
+    kinds: tuple[tuple[str, Kind], ...] = (("sandbox.yaml", "config"), ("Data card", "datacard"))
+    for title, kind in kinds:
+        lines += [
+            f"## {title}",
+            "",
+            "| key | type | required | default | description |",
+            "|---|---|---|---|---|",
+        ]
+        for row in rows(kind):
+            cells = (
+                f"`{row.key}`",
+                row.type,
+                "yes" if row.required else "",
+                f"`{row.default}`" if row.default else "",
+                row.description,
+            )
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        lines.append("")
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Markdown table cells cannot hold a bare | or a line break."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def write(folder: Path) -> list[Path]:

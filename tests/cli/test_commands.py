@@ -273,6 +273,7 @@ def test_schema_describes_the_yaml(run, demo_copy: Path, kind: str, key: str):
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert key in schema["properties"]
+    assert schema["properties"][key]["description"]  # from sandbox/config/descriptions.py
     Draft202012Validator.check_schema(schema)
     document = demo_copy if kind == "config" else demo_copy.parent / "datasets" / "woz-2024.yaml"
     data = json.loads(json.dumps(yaml.safe_load(document.read_text()), default=str))
