@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import InvalidInput, SandboxError
+from .hashing import sha256_file
 
 CHUNK = 1024 * 1024
 NOFOLLOW = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -167,16 +168,8 @@ def verify(copy: Path, files: list[dict[str, Any]]) -> None:
         raise Tampered(f"{copy}: files were added or removed since the request")
     for entry in files:
         path = copy / entry["path"]
-        if path.is_symlink() or _sha256(path) != entry["sha256"]:
+        if path.is_symlink() or sha256_file(path) != entry["sha256"]:
             raise Tampered(f"{entry['path']}: changed since the request (sha256 differs)")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def release(copy: Path, files: list[dict[str, Any]], outbox: Path, manifest: dict) -> None:
