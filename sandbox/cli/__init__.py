@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from . import datasets, experiments, maintenance, outputs, provisioning, reports
+from . import datasets, diagnostics, experiments, maintenance, outputs, provisioning, reports
 from .common import Options, SandboxGroup
 
 __all__ = ["cli", "main"]
@@ -56,7 +56,7 @@ def cli(
     ctx.obj = Options(config, state_dir, registry, debug)
 
 
-for _module in (provisioning, datasets, experiments, outputs, reports, maintenance):
+for _module in (provisioning, datasets, experiments, outputs, reports, maintenance, diagnostics):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
