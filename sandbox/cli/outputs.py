@@ -34,7 +34,7 @@ def _rows(views) -> list[tuple[str, ...]]:
             v.request.sandbox,
             v.request.requester,
             v.state,
-            f"{len(v.approvers)}/{2 if v.request.tier >= 2 else 1}",
+            f"{len(v.approvers)}/{v.approvals_needed}",
             v.request.checks.get("status", ""),
             v.request.path,
         )
@@ -97,7 +97,7 @@ def _review(opts: Options, request_id: str, decision: str, reason: str, override
             "(set SANDBOX_ACTOR to the steward who reviews)"
         )
     view = record.review(engine, lock, request_id, actor, decision, reason, override)
-    needed = lock.approvals_needed
+    needed = view.approvals_needed
     click.echo(f"{request_id}: {view.state} ({len(view.approvers)}/{needed} approvals)")
 
 

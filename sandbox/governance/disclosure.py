@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..host.hashing import sha256_file
+
 PASS, REVIEW, FAIL = "pass", "review", "fail"
 SEVERITY = {PASS: 0, REVIEW: 1, FAIL: 2}
 EVIDENCE_SUFFIX = ".sdc.json"
@@ -178,8 +180,9 @@ def cells_from_rows(
     return cells
 
 
-def read_evidence(path: Path) -> tuple[str, list[Cell]]:
-    """The evidence the notebook client writes beside a table (``X.csv.sdc.json``)."""
+def read_evidence(path: Path) -> tuple[str, list[Cell], str]:
+    """The evidence the notebook client writes beside a table (``X.csv.sdc.json``):
+    the table's kind, its cells, and the sha256 of the table it was made for."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or data.get("format") != EVIDENCE_FORMAT:
         raise ValueError(f"not {EVIDENCE_FORMAT} evidence")
@@ -196,7 +199,7 @@ def read_evidence(path: Path) -> tuple[str, list[Cell]]:
         )
         for cell in data["cells"]
     ]
-    return kind, cells
+    return kind, cells, str(data.get("table_sha256", ""))
 
 
 def _number(text: str) -> float | None:
@@ -273,8 +276,6 @@ def check_file(
     """What the automatic checks say of one file. Never a silent pass: a file
     they cannot judge is ``review`` with the reason."""
     suffix = path.suffix.lower()
-    if shown_as.endswith(EVIDENCE_SUFFIX):
-        return FileCheck(shown_as, PASS, "evidence", [])
     if suffix not in TABULAR:
         return FileCheck(
             shown_as,
@@ -292,12 +293,22 @@ def check_file(
     if leaked:
         message = "personal-data columns (pii: true in a mounted dataset): " + ", ".join(leaked)
         findings.append(Finding("pii", FAIL, message))
+    if suffix != ".csv":
+        message = (
+            f"a {suffix} file can hold more than the table checked here (other sheets,"
+            " metadata): review the file itself"
+        )
+        findings.append(Finding("format", REVIEW, message))
     kind, cells = "other", None
     if evidence is not None:
         try:
-            kind, cells = read_evidence(evidence)
+            kind, cells, made_for = read_evidence(evidence)
         except (ValueError, KeyError, TypeError) as exc:
             findings.append(Finding("evidence", REVIEW, f"unreadable evidence: {exc}"))
+        else:
+            if made_for != sha256_file(path):
+                message = "the evidence was made for another version of this table"
+                findings.append(Finding("evidence", REVIEW, message))
     if cells is None:
         cells = cells_from_counts(header, rows)
         kind = "frequency" if cells is not None else "other"

@@ -23,7 +23,8 @@ from ..errors import InvalidInput, SandboxError
 from .hashing import sha256_file
 
 CHUNK = 1024 * 1024
-NOFOLLOW = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# non-blocking: opening a named pipe must not wait for a writer (it is refused)
+NOFOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 MANIFEST = "release-manifest.json"
 EVIDENCE_SUFFIX = ".sdc.json"  # what sandbox_client.outputs.table writes beside a table
 
@@ -63,13 +64,19 @@ def _parts(requested: str) -> list[str]:
 
 def _open_in(parent: int, name: str, requested: str) -> int:
     try:
-        return os.open(name, NOFOLLOW, dir_fd=parent)
+        fd = os.open(name, NOFOLLOW, dir_fd=parent)
     except FileNotFoundError:
         raise Refused(f"{requested}: no such file or folder in your home") from None
     except OSError as exc:  # ELOOP: a symbolic link
         raise Refused(
             f"{requested}: {name} is a symbolic link or unreadable ({exc.strerror})"
         ) from None
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        os.close(fd)
+        raise Refused(f"{requested}: {name} is not a regular file or folder")
+    os.set_blocking(fd, True)
+    return fd
 
 
 def _evidence_beside(parent: int, name: str, target: int) -> int | None:
@@ -138,24 +145,32 @@ def take(home: Path, requested: str, into: Path, max_bytes: int) -> list[Taken]:
             raise Refused(f"{requested}: an empty folder")
         into.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=into.parent, prefix=".taking-"))
-        taken = [_copy(opened, staging / relative, relative) for relative, opened, _ in found]
-        os.replace(staging, into)
+        try:
+            taken = [_copy(fd, staging / rel, rel, size, requested) for rel, fd, size in found]
+            os.replace(staging, into)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         return taken
     finally:
         for _, opened, _ in found:
             os.close(opened)
 
 
-def _copy(fd: int, to: Path, relative: str) -> Taken:
+def _copy(fd: int, to: Path, relative: str, size: int, requested: str) -> Taken:
+    """Copy exactly the ``size`` bytes counted against the limit: a file that
+    grows while we copy is refused, not copied without bound."""
     to.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    size = 0
+    left = size
     out = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
     with os.fdopen(out, "wb") as handle:
-        while chunk := os.read(fd, CHUNK):
+        while left and (chunk := os.read(fd, min(CHUNK, left))):
             digest.update(chunk)
             handle.write(chunk)
-            size += len(chunk)
+            left -= len(chunk)
+    if left or os.read(fd, 1):
+        raise Refused(f"{requested}: {relative} changed size while it was copied; ask again")
     return Taken(relative, digest.hexdigest(), size)
 
 
@@ -172,14 +187,20 @@ def verify(copy: Path, files: list[dict[str, Any]]) -> None:
             raise Tampered(f"{entry['path']}: changed since the request (sha256 differs)")
 
 
-def release(copy: Path, files: list[dict[str, Any]], outbox: Path, manifest: dict) -> None:
-    """Check the airlock copy, then place it read-only in ``outbox`` with its
-    release manifest."""
+def release(
+    copy: Path,
+    files: list[dict[str, Any]],
+    handed_out: list[dict[str, Any]],
+    outbox: Path,
+    manifest: dict,
+) -> None:
+    """Check the airlock copy (all of ``files``), then place ``handed_out``
+    read-only in ``outbox`` with the release manifest."""
     verify(copy, files)
     outbox.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=outbox.parent, prefix=".releasing-"))
     try:
-        for entry in files:
+        for entry in handed_out:
             target = staging / entry["path"]
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(copy / entry["path"], target)

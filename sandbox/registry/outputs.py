@@ -51,10 +51,6 @@ class Airlock:
     rules: disclosure.Rules = field(default_factory=disclosure.Rules)
     pii_columns: frozenset[str] = frozenset()
 
-    @property
-    def approvals_needed(self) -> int:
-        return 2 if self.tier >= 2 else 1
-
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> Airlock:
         """From hub.json's ``registry.airlock`` (sandbox.hub.settings.airlock_settings)."""
@@ -107,7 +103,13 @@ class View:
 
     @property
     def approvers(self) -> list[str]:
-        return [e.actor for e in self.events if e.kind == "approve"]
+        """Who approved, each once."""
+        return list(dict.fromkeys(e.actor for e in self.events if e.kind == "approve"))
+
+    @property
+    def approvals_needed(self) -> int:
+        """Two distinct stewards for a request made at tier 2 or more."""
+        return 2 if self.request.tier >= 2 else 1
 
     @property
     def state(self) -> str:
@@ -122,7 +124,7 @@ class View:
             **self.request.as_dict(),
             "state": self.state,
             "approvals": len(self.approvers),
-            "approvals_needed": 2 if self.request.tier >= 2 else 1,
+            "approvals_needed": self.approvals_needed,
             "events": [e.as_dict() for e in self.events],
         }
 
@@ -132,6 +134,9 @@ def check_files(copy: Path, taken: list[airlock.Taken], lock: Airlock) -> dict[s
     names = {t.path for t in taken}
     results = []
     for entry in taken:
+        if entry.path.endswith(disclosure.EVIDENCE_SUFFIX):
+            results.append(_evidence_check(entry.path, names))
+            continue
         evidence = entry.path + disclosure.EVIDENCE_SUFFIX
         results.append(
             disclosure.check_file(
@@ -143,6 +148,30 @@ def check_files(copy: Path, taken: list[airlock.Taken], lock: Airlock) -> dict[s
             ).as_dict()
         )
     return {"status": disclosure.worst(r["status"] for r in results), "files": results}
+
+
+def _evidence_check(path: str, names: set[str]) -> dict[str, Any]:
+    """Evidence serves the checks of its table and is never released (it holds
+    each cell's largest contributions); without its table it is just a file."""
+    if path.removesuffix(disclosure.EVIDENCE_SUFFIX) in names:
+        note = "evidence for the checks of its table; not released"
+        finding = disclosure.Finding("evidence", disclosure.PASS, note)
+        return disclosure.FileCheck(path, disclosure.PASS, "evidence", [finding]).as_dict()
+    message = "named like evidence, but its table is not in the request: manual review"
+    finding = disclosure.Finding("manual", disclosure.REVIEW, message)
+    return disclosure.FileCheck(path, disclosure.REVIEW, "other", [finding]).as_dict()
+
+
+def released(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a release hands out: the requested files without the evidence of
+    the tables that came with them."""
+    names = {f["path"] for f in files}
+    suffix = disclosure.EVIDENCE_SUFFIX
+    return [
+        f
+        for f in files
+        if not (f["path"].endswith(suffix) and f["path"].removesuffix(suffix) in names)
+    ]
 
 
 def _next_id(connection: Connection) -> str:
@@ -317,7 +346,7 @@ def review(
         raise ReviewRefused(problem)
     _append(engine, Event(request_id, at, actor, decision, reason.strip(), override))
     view = get(engine, request_id)
-    if decision == "approve" and len(view.approvers) >= lock.approvals_needed:
+    if decision == "approve" and len(view.approvers) >= view.approvals_needed:
         _release(engine, lock, view, at)
         view = get(engine, request_id)
     return view
@@ -332,7 +361,7 @@ def manifest(view: View, at: datetime) -> dict[str, Any]:
         "requested_at": request.at.isoformat(),
         "justification": request.justification,
         "experiment": request.experiment,
-        "files": request.files,
+        "files": released(request.files),
         "checks": request.checks,
         "reviews": [e.as_dict() for e in view.events if e.kind in ("approve", "reject")],
         "released_at": at.isoformat(),
@@ -343,7 +372,11 @@ def _release(engine: Engine, lock: Airlock, view: View, at: datetime) -> None:
     rid = view.request.id
     try:
         airlock.release(
-            lock.copies / rid, view.request.files, lock.outbox / rid, manifest(view, at)
+            lock.copies / rid,
+            view.request.files,
+            released(view.request.files),
+            lock.outbox / rid,
+            manifest(view, at),
         )
     except airlock.Tampered as exc:
         _append(engine, Event(rid, at, "airlock", "refuse", str(exc)))
@@ -365,7 +398,7 @@ def download(
     view = get(engine, request_id)
     if view.state != RELEASED:
         raise InvalidInput(f"{request_id} is {view.state}, not released")
-    files = {f["path"]: f for f in view.request.files}
+    files = {f["path"]: f for f in released(view.request.files)}
     if name != airlock.MANIFEST and name not in files:
         raise InvalidInput(f"{request_id} has no file {name!r}")
     path = lock.outbox / request_id / name

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from sandbox.errors import InvalidInput
 from sandbox.host import airlock
 from sandbox.registry import audit, outputs
 from sandbox.registry.db import open_registry_url
@@ -170,6 +171,7 @@ def test_a_tables_evidence_goes_with_it(engine, home, tmp_path):
     evidence = {
         "format": "sandbox-sdc/1",
         "kind": "magnitude",
+        "table_sha256": hashlib.sha256(b"wijk,woz\nA,5000000\n").hexdigest(),
         "cells": [{"key": ["A"], "n": 20, "sum": 5000000, "top": [4900000, 10000]}],
     }
     (home / "results" / "sums.csv.sdc.json").write_text(json.dumps(evidence))
@@ -177,3 +179,38 @@ def test_a_tables_evidence_goes_with_it(engine, home, tmp_path):
     assert [f["path"] for f in view.request.files] == ["sums.csv", "sums.csv.sdc.json"]
     [table, _] = view.request.checks["files"]
     assert {f["check"] for f in table["findings"]} == {"nk", "p-ratio"}
+
+
+def test_evidence_is_checked_with_its_table_and_never_released(engine, home, tmp_path):
+    lock = lock_for(tmp_path, tier=1)
+    (home / "results" / "safe.csv.sdc.json").write_text("{}")
+    rid = outputs.request(engine, lock, home, "alice", "results/safe.csv", "x").request.id
+    outputs.review(engine, lock, rid, "erin", "approve", "ok")
+    assert sorted(p.name for p in (lock.outbox / rid).iterdir()) == [
+        "release-manifest.json",
+        "safe.csv",
+    ]
+    with pytest.raises(InvalidInput, match="no file"):
+        outputs.download(engine, lock, rid, "alice", "safe.csv.sdc.json")
+
+
+def test_a_file_named_like_evidence_without_its_table_needs_review(engine, home, tmp_path):
+    (home / "raw.sdc.json").write_text("name,bsn\nJan,123456782\n")
+    view = outputs.request(engine, lock_for(tmp_path), home, "alice", "raw.sdc.json", "x")
+    assert view.request.checks["status"] == "review"
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(engine, home, tmp_path):
+    os.mkfifo(home / "pipe.csv")
+    with pytest.raises(airlock.Refused, match="not a regular file"):
+        outputs.request(engine, lock_for(tmp_path), home, "alice", "pipe.csv", "x")
+
+
+def test_one_steward_counts_once_however_often_recorded(engine, home, tmp_path):
+    lock = lock_for(tmp_path)
+    rid = outputs.request(engine, lock, home, "alice", "results/safe.csv", "x").request.id
+    for _ in range(2):  # as a race between two of erin's sessions could record it
+        outputs._append(engine, outputs.Event(rid, T0, "erin", "approve"))
+    view = outputs.get(engine, rid)
+    assert (view.approvers, view.approvals_needed) == (["erin"], 2)
+    assert outputs.review(engine, lock, rid, "frank", "approve").state == "released"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -122,14 +123,16 @@ def test_evidence_beside_a_table_decides_dominance(tmp_path: Path):
         {"key": ["A"], "n": 20, "sum": 1000000, "top": [950000, 1000]},
         {"key": ["B"], "n": 20, "sum": 400, "top": [20, 20]},
     ]
-    evidence = write(
-        tmp_path,
-        "t.csv.sdc.json",
-        json.dumps({"format": "sandbox-sdc/1", "kind": "magnitude", "cells": cells}),
-    )
+    made_for = hashlib.sha256(table.read_bytes()).hexdigest()
+    data = {"format": "sandbox-sdc/1", "kind": "magnitude", "table_sha256": made_for}
+    evidence = write(tmp_path, "t.csv.sdc.json", json.dumps({**data, "cells": cells}))
     check = disclosure.check_file(table, "t.csv", RULES, set(), evidence)
     assert check.status == "fail"
     assert {f.check: f.cells for f in check.findings} == {"nk": [["A"]], "p-ratio": [["A"]]}
+    # the table changed after its evidence was made: the evidence no longer vouches for it
+    table.write_text("wijk,sum_woz\nA,1000000\nB,400\nC,3\n")
+    changed = disclosure.check_file(table, "t.csv", RULES, set(), evidence)
+    assert "evidence" in {f.check for f in changed.findings}
 
 
 def test_personal_data_columns_fail(tmp_path: Path):
@@ -155,4 +158,7 @@ def test_parquet_and_xlsx_tables_are_read(tmp_path: Path):
     frame.to_excel(tmp_path / "t.xlsx", index=False)
     for name in ("t.parquet", "t.xlsx"):
         check = disclosure.check_file(tmp_path / name, name, RULES, set())
-        assert check.findings[0].cells == [["B", "n"]], name
+        found = {f.check: f for f in check.findings}
+        assert found["threshold"].cells == [["B", "n"]], name
+        # other sheets or metadata are not checked: never a plain pass
+        assert found["format"].status == "review", name

@@ -6,12 +6,14 @@ the caller's roles in this sandbox."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from jupyterhub.utils import url_path_join
 from markupsafe import Markup
 from tornado import web
+from tornado.ioloop import IOLoop
 
 from ...errors import InvalidInput
 from .. import outputs
@@ -91,20 +93,25 @@ def routes(api_base: type, page_base: type, prefix: str, api: str) -> list[tuple
             views = outputs.listing(self.engine, self.who.sandbox)
             self.finish(json.dumps([v.as_dict() for v in views if may_see(self.who, v)]))
 
-        def post(self) -> None:
+        async def post(self) -> None:
             if "analyst" not in self.who.roles:
                 raise web.HTTPError(403, "only analysts request outputs")
             body = self.body()
             try:
                 home = home_of(self.settings["registry"]["airlock"], self.who.name)
-                view = outputs.request(
-                    self.engine,
-                    self.airlock,
-                    home,
-                    self.who.name,
-                    str(body.get("path", "")),
-                    str(body.get("justification", "")),
-                    str(body.get("experiment") or ""),
+                # copying up to airlock.max_bytes: off the service's event loop
+                view = await IOLoop.current().run_in_executor(
+                    None,
+                    partial(
+                        outputs.request,
+                        self.engine,
+                        self.airlock,
+                        home,
+                        self.who.name,
+                        str(body.get("path", "")),
+                        str(body.get("justification", "")),
+                        str(body.get("experiment") or ""),
+                    ),
                 )
             except InvalidInput as exc:
                 raise web.HTTPError(400, str(exc)) from None

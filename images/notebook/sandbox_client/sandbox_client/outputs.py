@@ -9,14 +9,16 @@ From a terminal: ``sandbox-output request PATH --why TEXT``.
 
 A table made with ``outputs.table(frame, index, columns, values, aggfunc)``
 is written with its evidence beside it (``NAME.sdc.json``: per cell the rows,
-total and largest contributions, never the rows themselves), so the airlock
-can check dominance too, as ACRO does; request the table and the evidence
-goes with it.
+the total and the two largest contributions, and the table's sha256), so the
+airlock can check dominance too, as ACRO does. Request the table and the
+evidence goes with it; the airlock uses it for its checks and never releases
+it (the largest contributions are individual values).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -96,12 +98,14 @@ def table(
     result = result.unstack(columns) if columns else result
     if path:
         result.to_csv(path)
+        with open(path, "rb") as table_file:
+            made_for = hashlib.sha256(table_file.read()).hexdigest()
         with open(path + ".sdc.json", "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(_evidence(grid, evidence, aggfunc)))
+            handle.write(json.dumps(_evidence(grid, evidence, aggfunc, made_for)))
     return result
 
 
-def _evidence(grid: Any, evidence: dict[str, Any], aggfunc: str) -> dict[str, Any]:
+def _evidence(grid: Any, evidence: dict[str, Any], aggfunc: str, made_for: str) -> dict[str, Any]:
     kind = "frequency" if aggfunc == "count" else "magnitude"
     keys = [[str(k) for k in (key if isinstance(key, tuple) else (key,))] for key in grid]
     counts = evidence["n"].tolist()
@@ -116,7 +120,7 @@ def _evidence(grid: Any, evidence: dict[str, Any], aggfunc: str) -> dict[str, An
                 keys, counts, sums, tops, negatives, strict=True
             )
         ]
-    return {"format": EVIDENCE_FORMAT, "kind": kind, "cells": cells}
+    return {"format": EVIDENCE_FORMAT, "kind": kind, "table_sha256": made_for, "cells": cells}
 
 
 def mine(client: Registry | None = None) -> list[dict[str, Any]]:
