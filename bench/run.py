@@ -26,7 +26,7 @@ sys.path.insert(0, str(PROJECT))
 
 from tests import unixhttp  # noqa: E402
 from tests.database.test_report_registry import generate  # noqa: E402
-from tests.hubclient import HubUser  # noqa: E402
+from tests.hubclient import HubUser, login_password  # noqa: E402
 from tests.kernelclient import KernelSession, outputs  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -85,12 +85,9 @@ def deploy(root: Path, users: int) -> dict:
     return env
 
 
-def password(env: dict) -> str:
-    return (
-        (Path(env["SANDBOX_STATE_DIR"]) / "sandboxes" / NAME / "hub" / "secrets" / "user_password")
-        .read_text()
-        .strip()
-    )
+def password(env: dict, user: str) -> str:
+    secrets = Path(env["SANDBOX_STATE_DIR"]) / "sandboxes" / NAME / "hub" / "secrets"
+    return login_password(secrets, user)
 
 
 def docker_floor(image: str, state: Path, server: str = "image") -> float:
@@ -161,7 +158,7 @@ def bench_spawn(env: dict) -> list[dict]:
     lab = statistics.median(docker_floor(image, state, "lab") for _ in range(5))
     spawns = []
     for _ in range(5):
-        user = HubUser(url, "alice", password(env))
+        user = HubUser(url, "alice", password(env, "alice"))
         spawns.append(user.spawn())
         user.stop()
     one = result(
@@ -176,7 +173,7 @@ def bench_spawn(env: dict) -> list[dict]:
         f"`jupyter server` from it: {lab:.2f} s",
     )
     users = [f"user{i:02d}" for i in range(20)]
-    clients = [HubUser(url, u, password(env)) for u in users]
+    clients = [HubUser(url, u, password(env, u)) for u in users]
 
     def spawn(client: HubUser) -> float | None:
         try:
@@ -214,7 +211,7 @@ def bench_kernel(env: dict, requests_per_round: int = 1000, rounds: int = 3) -> 
 
     from sandbox.host.layout import Layout
 
-    user = HubUser(f"http://127.0.0.1:{PORT}", "alice", password(env))
+    user = HubUser(f"http://127.0.0.1:{PORT}", "alice", password(env, "alice"))
     user.spawn()
     try:
         token = user.api("POST", "/users/alice/tokens", json={}).json()["token"]

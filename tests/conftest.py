@@ -140,6 +140,13 @@ class Deployment:
     def secret(self, name: str) -> str:
         return (self.state / "sandboxes" / self.name / "hub" / "secrets" / name).read_text().strip()
 
+    def password(self, user: str) -> str:
+        """``user``'s own password (the demo's per-user-password logins)."""
+        from tests.hubclient import login_password
+
+        secrets = self.state / "sandboxes" / self.name / "hub" / "secrets"
+        return login_password(secrets, user, admin=user == "admin")
+
 
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory):

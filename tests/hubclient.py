@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import requests
+
+
+def login_password(secrets: Path, user: str, admin: bool = False) -> str:
+    """The password ``user`` logs in with: their own (auth per-user-password,
+    made by `up`), else the sandbox's shared user or admin password."""
+    own = secrets / f"password_{user}"
+    if own.is_file():
+        return own.read_text().strip()
+    return (secrets / ("admin_password" if admin else "user_password")).read_text().strip()
 
 
 class HubUser:

@@ -276,16 +276,25 @@ def status(opts: Options, as_json: bool):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_options
 def credentials(opts: Options, sandbox: str, as_json: bool):
-    """Print the logins of a shared-password SANDBOX (reveals its passwords)."""
+    """Print the logins of a shared-password or per-user-password SANDBOX
+    (reveals its passwords: hand each person their own)."""
     from dataclasses import asdict
 
     from ..provisioning.actions import credentials as read_credentials
 
     creds = read_credentials(opts.config, opts.env(), sandbox)
-    if creds.user_password is None:
+    if not creds.provisioned:
         raise SandboxError(f"sandbox {sandbox} is not provisioned here (no secrets found)")
     if as_json:
         emit_json(asdict(creds))
+        return
+    if creds.passwords:
+        click.echo(f"URL:      {creds.url}")
+        width = max(len(user) for user in creds.passwords)
+        for user, password in creds.passwords.items():
+            role = " (admin)" if user in creds.admins else ""
+            shown = password or "(none yet: run `sandbox up`)"
+            click.echo(f"{user.ljust(width)}  {shown}{role}")
         return
     click.echo(f"URL:            {creds.url}")
     click.echo(f"users:          {', '.join(creds.users)}")

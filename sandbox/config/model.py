@@ -135,7 +135,12 @@ class Auth(Strict):
     """How people log in. ``oidc`` and ``ldap`` keys are read for their type
     only; secrets are files (0600 copies in the state directory), never values."""
 
-    type: Literal["native", "shared-password", "oidc", "ldap"] = "shared-password"
+    type: Literal["native", "shared-password", "per-user-password", "oidc", "ldap"] = Field(
+        default="shared-password",
+        description="shared-password: one password for all users (tier 0-1 only, rule 9); "
+        "per-user-password: a password per user that `up` makes (0600 files; `sandbox "
+        "credentials` prints them); native: jupyterhub-nativeauthenticator; oidc; ldap.",
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Further traitlets of the authenticator class, passed as they are.",

@@ -1,4 +1,4 @@
-"""Governance policy: dataset tiers and the seven rules of PRODUCT.md section 5.
+"""Governance policy: dataset tiers and the rules of PRODUCT.md section 5 (``RULES``).
 
 Pure functions over the loaded model. Each violation names the rule, the
 sandbox, group and dataset it concerns, and where in the YAML it comes from.
@@ -15,6 +15,7 @@ from ..errors import PolicyViolation, Problem
 
 NEVER_ALLOWED_TIER = 4
 ISOLATION_TIER = 2
+PERSONAL_CREDENTIALS_TIER = 2  # rule 9: the access log must name a person
 
 RULES = {
     1: "tier within the sandbox's max_tier; tier 4 never allowed",
@@ -25,6 +26,7 @@ RULES = {
     6: "tier 2 and up needs isolation, no egress, an expiry date and an idle timeout",
     7: "no expired agreements; no new servers after the sandbox expires",
     8: "data quality: files meet their Table Schema (a warning; an error with quality: strict)",
+    9: "tier 2 and up needs personal credentials (per-user-password, oidc, ldap, native)",
 }
 
 
@@ -251,6 +253,7 @@ def _sandbox_rules(loaded: LoadedConfig, s: int, sandbox: Sandbox, today: date) 
                 )
             )
     out.extend(_isolation_rules(doc, base, sandbox, highest))
+    out.extend(_credentials_rule(doc, base, sandbox, highest))
     if sandbox.expires and sandbox.expires < today:
         out.append(
             Violation(
@@ -286,6 +289,27 @@ def _isolation_rules(
             sandbox.name,
         )
         for key, what in needs
+    ]
+
+
+def _credentials_rule(
+    doc, base: tuple[str | int, ...], sandbox: Sandbox, highest: int
+) -> list[Violation]:
+    """Rule 9: a sandbox that may hold tier 2 data (by its max_tier or its
+    grants) logs people in with credentials of their own, so that every grant
+    in the access log names the person who got the data."""
+    tier = max(sandbox.max_tier, highest)
+    if tier < PERSONAL_CREDENTIALS_TIER or sandbox.auth.personal:
+        return []
+    key = "auth" if "auth" in sandbox.model_fields_set else "max_tier"
+    return [
+        Violation(
+            9,
+            f"may hold tier {tier} data, so everyone needs credentials of their own: "
+            f"auth type per-user-password, oidc or ldap instead of {sandbox.auth.type}",
+            doc.problem((*base, key), ""),
+            sandbox.name,
+        )
     ]
 
 

@@ -7,6 +7,7 @@ only the names it created (for Ansible's ``changed_when``).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -16,11 +17,27 @@ HUB_SECRETS = ("cookie_secret", "proxy_token", "cli_token", "user_password", "ad
 
 # Passwords people type are shorter; tokens and keys are 256 bits.
 _TYPED = {"user_password": 12}
+# auth type per-user-password: one file per user, password_<username>
+PASSWORD_PREFIX = "password_"
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # config.model.USERNAME
+
+
+def is_username(name: str) -> bool:
+    return bool(_USERNAME.match(name))
+
+
+def password_secret(user: str) -> str:
+    """The secret file of a user's own password."""
+    if not is_username(user):
+        raise ValueError(f"not a username: {user!r}")
+    return PASSWORD_PREFIX + user
 
 
 def new_secret(name: str) -> str:
     if name in _TYPED:
         return secrets.token_urlsafe(_TYPED[name])
+    if name.startswith(PASSWORD_PREFIX):
+        return secrets.token_urlsafe(_TYPED["user_password"])
     return secrets.token_hex(32)
 
 

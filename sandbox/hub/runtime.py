@@ -42,6 +42,8 @@ def configure(c: Any, settings_path: str | Path) -> HubSettings:
     if settings["auth"] == "shared-password":
         c.SharedPasswordAuthenticator.user_password = read_secret(secrets, "user_password")
         c.SharedPasswordAuthenticator.admin_password = read_secret(secrets, "admin_password")
+    if settings["auth"] == "per-user-password":
+        c.PerUserPasswordAuthenticator.passwords_dir = str(secrets)
     configure_identity(
         c,
         settings["auth"],

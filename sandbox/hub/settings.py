@@ -29,12 +29,14 @@ SPAWNERS = {
 AUTHENTICATORS = {
     "shared-password": "shared-password",
     "native": "nativeauthenticator.NativeAuthenticator",
+    "per-user-password": "sandbox.hub.password_login.PerUserPasswordAuthenticator",
     "oidc": "oauthenticator.generic.GenericOAuthenticator",
     "ldap": "ldapauthenticator.LDAPAuthenticator",
 }
 AUTH_SECTIONS = {
     "shared-password": "SharedPasswordAuthenticator",
     "native": "NativeAuthenticator",
+    "per-user-password": "PerUserPasswordAuthenticator",
     "oidc": "GenericOAuthenticator",
     "ldap": "LDAPAuthenticator",
 }

@@ -222,15 +222,22 @@ class Credentials:
     admins: list[str]
     user_password: str | None
     admin_password: str | None
+    passwords: dict[str, str | None] = field(default_factory=dict)  # per-user-password
+
+    @property
+    def provisioned(self) -> bool:
+        return self.user_password is not None or any(self.passwords.values())
 
 
 def credentials(config_path: Path, env: Environment, sandbox: str) -> Credentials:
-    """Logins of a shared-password sandbox, read from its 0600 secret files."""
+    """Logins of a shared-password or per-user-password sandbox, read from its
+    0600 secret files."""
     from ..errors import InvalidInput
+    from ..host.secrets import password_secret
 
     loaded = load_config(config_path, verify_checksums=False)
     item = loaded.config.sandbox(sandbox)
-    if item.auth.type != "shared-password":
+    if item.auth.type not in ("shared-password", "per-user-password"):
         raise InvalidInput(f"sandbox {sandbox} uses {item.auth.type} logins; nothing to show")
 
     def read(name: str) -> str | None:
@@ -242,8 +249,11 @@ def credentials(config_path: Path, env: Environment, sandbox: str) -> Credential
         url=f"http://{item.hub.ip}:{item.hub.port}/",
         users=[u for u in item.users if u not in item.admins],
         admins=list(item.admins),
-        user_password=read("user_password"),
-        admin_password=read("admin_password"),
+        user_password=read("user_password") if item.auth.type == "shared-password" else None,
+        admin_password=read("admin_password") if item.auth.type == "shared-password" else None,
+        passwords={u: read(password_secret(u)) for u in item.users}
+        if item.auth.type == "per-user-password"
+        else {},
     )
 
 

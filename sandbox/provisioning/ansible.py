@@ -14,7 +14,7 @@ from ..errors import ProvisionError
 from ..governance.catalog import StagedDataset, generated_files
 from ..host import names
 from ..host.layout import private_dir
-from ..host.secrets import HUB_SECRETS
+from ..host.secrets import HUB_SECRETS, password_secret
 from ..hub import identity
 from ..hub.settings import hub_api
 from .context import Environment
@@ -118,6 +118,9 @@ def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
         "pidfile": str(layout.pidfile(name)),
         "logfile": str(layout.logfile(name)),
         "health_url": hub_api(plan.sandbox) + "/",
+        "password_secrets": [password_secret(u) for u in plan.sandbox.users]
+        if plan.sandbox.auth.type == "per-user-password"
+        else [],
         "identity_packages": identity.packages(plan.sandbox),
         "identity_secrets": [
             {"name": secret, "src": source}

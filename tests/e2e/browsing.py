@@ -21,5 +21,5 @@ def log_in(page, deployment: Deployment, user: str, next_url: str = "") -> None:
     suffix = f"?next={next_url}" if next_url else ""
     page.goto(f"{deployment.url}/hub/login{suffix}")
     page.fill("input[name=username]", user)
-    page.fill("input[name=password]", deployment.secret("user_password"))
+    page.fill("input[name=password]", deployment.password(user))
     page.click("#login_submit")

@@ -81,7 +81,7 @@ def approve(browser, deployment: Deployment, steward: str, request_id: str, scre
 
 
 def test_two_stewards_release_a_notebook_table_in_the_browser(deployment: Deployment, browser):
-    alice = HubUser(deployment.url, "alice", deployment.secret("user_password"))
+    alice = HubUser(deployment.url, "alice", deployment.password("alice"))
     alice.spawn(timeout=180)
     flagged, safe = run_notebook(deployment)
 

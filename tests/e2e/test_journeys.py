@@ -147,7 +147,7 @@ def test_analyst_reads_the_card_runs_pandas_and_registers(deployment: Deployment
 
 def test_steward_sees_cards_and_the_access_log(deployment: Deployment, browser):
     # alice's server start is what writes the grants the steward reviews
-    alice = HubUser(deployment.url, "alice", deployment.secret("user_password"))
+    alice = HubUser(deployment.url, "alice", deployment.password("alice"))
     alice.spawn(timeout=180)
     page = open_page(browser, height=1100)
     log_in(page, deployment, "erin", "/services/registry/catalog")

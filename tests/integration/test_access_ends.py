@@ -72,7 +72,7 @@ def edit(deployment: Deployment, old: str, new: str) -> None:
 
 
 def login(deployment: Deployment, user: str) -> HubUser:
-    return HubUser(deployment.url, user, deployment.secret("user_password"))
+    return HubUser(deployment.url, user, deployment.password(user))
 
 
 def container(user: str) -> str:

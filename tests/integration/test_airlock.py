@@ -23,7 +23,7 @@ SAFE = "wijk,klasse,aantal\\nA,<1945,12\\nA,>1945,15\\nB,<1945,40\\n"
 
 
 def login(deployment: Deployment, name: str) -> HubUser:
-    user = HubUser(deployment.url, name, deployment.secret("user_password"))
+    user = HubUser(deployment.url, name, deployment.password(name))
     assert user.login_status == 302, name
     return user
 

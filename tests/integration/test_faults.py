@@ -55,7 +55,7 @@ def hub_child(deployment: Deployment) -> int:
 
 
 def test_killed_hub_comes_back_and_running_servers_survive(deployment: Deployment):
-    user = HubUser(deployment.url, "bob", deployment.secret("user_password"))
+    user = HubUser(deployment.url, "bob", deployment.password("bob"))
     user.spawn()
     container = f"sandbox-{deployment.name}-bob"
     before = subprocess.run(
@@ -67,7 +67,7 @@ def test_killed_hub_comes_back_and_running_servers_survive(deployment: Deploymen
         ["docker", "inspect", "-f", "{{.Id}}", container], capture_output=True, text=True
     ).stdout
     assert before == after and after.strip()  # the same container kept running
-    again = HubUser(deployment.url, "bob", deployment.secret("user_password"))
+    again = HubUser(deployment.url, "bob", deployment.password("bob"))
     model = again.api("GET", "/users/bob").json()
     assert model["servers"][""]["ready"] is True
     server = f"{deployment.url}/user/bob/api/status"
@@ -83,7 +83,7 @@ def test_killed_hub_comes_back_and_running_servers_survive(deployment: Deploymen
 
 
 def test_killed_user_container_is_noticed_and_can_start_again(deployment: Deployment):
-    user = HubUser(deployment.url, "dave", deployment.secret("user_password"))
+    user = HubUser(deployment.url, "dave", deployment.password("dave"))
     user.spawn()
     subprocess.run(
         ["docker", "kill", f"sandbox-{deployment.name}-dave"], check=True, capture_output=True

@@ -79,7 +79,7 @@ def spawn_with_progress(user: HubUser) -> list[str]:
 
 
 def test_agreement_expiring_between_two_spawns_stops_the_mount(deployment: Deployment):
-    user = HubUser(deployment.url, "bob", deployment.secret("user_password"))
+    user = HubUser(deployment.url, "bob", deployment.password("bob"))
     user.spawn()
     assert "woz-2024" in data_listing(deployment, "bob")
     user.stop()
@@ -103,7 +103,7 @@ def test_agreement_expiring_between_two_spawns_stops_the_mount(deployment: Deplo
 
 
 def test_sandbox_past_expiry_starts_no_server(deployment: Deployment):
-    user = HubUser(deployment.url, "dave", deployment.secret("user_password"))
+    user = HubUser(deployment.url, "dave", deployment.password("dave"))
     with today_is(deployment, date(2028, 1, 1)):
         answer = user.api("POST", "/users/dave/server")
     assert answer.status_code >= 400
@@ -121,7 +121,7 @@ def test_tampered_staged_file_is_detected_and_not_mounted(deployment: Deployment
         verify = deployment.sandbox("datasets", "verify", check=False)
         assert verify.returncode == 1
         assert "woz-2024: woz-2024.csv: tampered" in verify.stderr
-        user = HubUser(deployment.url, "alice", deployment.secret("user_password"))
+        user = HubUser(deployment.url, "alice", deployment.password("alice"))
         user.spawn()
         try:
             assert "woz-2024" not in data_listing(deployment, "alice")

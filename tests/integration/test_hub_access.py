@@ -17,7 +17,7 @@ pytestmark = pytest.mark.docker
 
 @pytest.mark.parametrize("name", ["mallory", "zoe", "root"])
 def test_unconfigured_users_cannot_log_in(deployment: Deployment, name: str):
-    user = HubUser(deployment.url, name, deployment.secret("user_password"))
+    user = HubUser(deployment.url, name, deployment.password(name))
     assert user.login_status != 302  # the form comes back with an error
     assert user.api("GET", f"/users/{name}").status_code in (401, 403)
 
@@ -27,10 +27,10 @@ def test_wrong_password_cannot_log_in(deployment: Deployment):
 
 
 def test_a_user_cannot_reach_another_users_server(deployment: Deployment):
-    bob = HubUser(deployment.url, "bob", deployment.secret("user_password"))
+    bob = HubUser(deployment.url, "bob", deployment.password("bob"))
     bob.spawn()
     try:
-        alice = HubUser(deployment.url, "alice", deployment.secret("user_password"))
+        alice = HubUser(deployment.url, "alice", deployment.password("alice"))
         answer = alice.session.get(f"{deployment.url}/user/bob/api/contents", timeout=30)
         assert answer.status_code in (403, 404), answer.status_code
         assert alice.api("POST", "/users/bob/server").status_code in (403, 404)
@@ -41,7 +41,7 @@ def test_a_user_cannot_reach_another_users_server(deployment: Deployment):
 
 
 def test_schemathesis_finds_no_server_errors(deployment: Deployment):
-    alice = HubUser(deployment.url, "alice", deployment.secret("user_password"))
+    alice = HubUser(deployment.url, "alice", deployment.password("alice"))
     token = alice.api(
         "POST", "/users/alice/tokens", json={"scopes": ["access:services!service=registry"]}
     ).json()["token"]

@@ -38,8 +38,7 @@ MATRIX = {
 def sessions(deployment: Deployment) -> dict[str, requests.Session | None]:
     out: dict[str, requests.Session | None] = {}
     for role, name in USERS.items():
-        secret = "admin_password" if role == "admin" else "user_password"
-        user = HubUser(deployment.url, name, deployment.secret(secret))
+        user = HubUser(deployment.url, name, deployment.password(name))
         assert user.login_status == 302, role
         out[role] = user.session
     out["anonymous"] = None

@@ -48,8 +48,7 @@ def python_in(container: str, script: str, timeout: float = 60) -> str:
 @pytest.fixture(scope="module")
 def alice_and_bob(deployment: Deployment):
     users = {
-        name: HubUser(deployment.url, name, deployment.secret("user_password"))
-        for name in ("alice", "bob")
+        name: HubUser(deployment.url, name, deployment.password(name)) for name in ("alice", "bob")
     }
     for user in users.values():
         user.spawn()

@@ -43,7 +43,7 @@ def notebook() -> str:
 
 
 def test_notebook_registers_and_moves_an_experiment(deployment: Deployment):
-    user = HubUser(deployment.url, "alice", deployment.secret("user_password"))
+    user = HubUser(deployment.url, "alice", deployment.password("alice"))
     user.spawn()
     container = f"sandbox-{deployment.name}-alice"
     try:

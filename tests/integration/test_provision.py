@@ -36,11 +36,7 @@ def in_container(container: str, script: str) -> str:
 @pytest.fixture(scope="module")
 def running(deployment: Deployment):
     """alice and dave each have a running server."""
-    passwords = {"admin": deployment.secret("admin_password")}
-    users = {
-        name: HubUser(deployment.url, name, passwords.get(name, deployment.secret("user_password")))
-        for name in GRANTS
-    }
+    users = {name: HubUser(deployment.url, name, deployment.password(name)) for name in GRANTS}
     for user in users.values():
         assert user.login_status == 302
         user.spawn()

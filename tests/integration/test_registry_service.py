@@ -25,8 +25,7 @@ class Client:
         self.headers = {}
         self.user = None
         if name:
-            password = deployment.secret("admin_password" if name == "admin" else "user_password")
-            self.user = HubUser(deployment.url, name, password)
+            self.user = HubUser(deployment.url, name, deployment.password(name))
             answer = self.user.api("POST", f"/users/{name}/tokens", json={"scopes": [SCOPE]})
             assert answer.status_code == 201, answer.text
             self.headers = {"Authorization": f"token {answer.json()['token']}"}

@@ -25,7 +25,7 @@ def docker(*args: str) -> str:
 def test_running_servers_survive_a_dockerd_restart(deployment: Deployment):
     live = docker("info", "--format", "{{.LiveRestoreEnabled}}").strip()
     assert live == "true", "the engine runs without live-restore (see sandbox/host/dockerd.py)"
-    user = HubUser(deployment.url, "alice", deployment.secret("user_password"))
+    user = HubUser(deployment.url, "alice", deployment.password("alice"))
     user.spawn()
     container = f"sandbox-{deployment.name}-alice"
     started = docker("inspect", "--format", "{{.Id}} {{.State.StartedAt}}", container)
@@ -52,7 +52,7 @@ def test_running_servers_survive_a_dockerd_restart(deployment: Deployment):
 
 
 def test_down_leaves_no_containers_running(deployment: Deployment):
-    user = HubUser(deployment.url, "bob", deployment.secret("user_password"))
+    user = HubUser(deployment.url, "bob", deployment.password("bob"))
     user.spawn()
     result = deployment.sandbox("down")
     assert "down: stopped" in result.stdout

@@ -92,7 +92,7 @@ def group(name: str, *grants: tuple[str, str], dpia: str | None = None) -> dict[
 
 
 def sandbox(*groups: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """A sandbox that satisfies rule 6 for tier 3 unless overridden."""
+    """A sandbox that satisfies rules 6 and 9 for tier 3 unless overridden."""
     data: dict[str, Any] = {
         "name": "lab",
         "max_tier": 3,
@@ -101,6 +101,7 @@ def sandbox(*groups: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         "network": {"egress": False},
         "idle_timeout": "1h",
         "hub": {"ip": "127.0.0.1", "port": 8000},
+        "auth": {"type": "per-user-password"},
         "groups": list(groups),
     }
     for key, value in overrides.items():
