@@ -157,6 +157,7 @@ def routes(api_base: type, page_base: type, prefix: str, api: str) -> list[tuple
 
         def detail(self, who: Caller, view: View, lang: pages.Language) -> str:
             copy = self.airlock.copies / view.request.id
+            handed_out = {f["path"] for f in outputs.released(view.request.files)}
             files = []
             for entry, check in zip(
                 view.request.files, view.request.checks.get("files", []), strict=False
@@ -167,6 +168,7 @@ def routes(api_base: type, page_base: type, prefix: str, api: str) -> list[tuple
                         **check,
                         "href": self.url("outputs", view.request.id, "files", entry["path"]),
                         "preview": preview(copy / entry["path"]),
+                        "downloadable": entry["path"] in handed_out,
                     }
                 )
             context = {
