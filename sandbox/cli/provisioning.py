@@ -189,15 +189,25 @@ def up(
         what = done.revocation.describe().rsplit(" (", 1)[0]
         stopped = f"server stopped in {done.seconds:.1f} s" if done.server_stopped else "no server"
         out.print(f"revoked {done.revocation.user}: {what} ({stopped}; in the access log)")
-    for home in result.homes:
-        kept = f" to {home.done.archive}" if home.done.archive else ""
-        out.print(
-            f"home of {home.user} {home.done.what}{kept} (sha256 {home.done.sha256}; {home.reason})"
-        )
+    _print_homes(out, result.homes)
     if result.changed:
         out.print(f"up: {result.run.changed} change(s) applied")
     else:
         out.print("up: no changes (everything was already in place)")
+
+
+def _print_homes(out, homes) -> None:
+    for home in homes:
+        if home.done.what == "failed":
+            out.print(
+                f"[yellow]warning:[/] home of {home.user} kept: {home.done.error} "
+                f"({home.reason}; in the audit log)"
+            )
+            continue
+        kept = f" to {home.done.archive}" if home.done.archive else ""
+        out.print(
+            f"home of {home.user} {home.done.what}{kept} (sha256 {home.done.sha256}; {home.reason})"
+        )
 
 
 @click.command()
@@ -217,7 +227,8 @@ def down(opts: Options, sandbox: str | None, purge: bool, yes: bool, inventory: 
         )
     out = console()
     env = opts.env(inventory=inventory)
-    run_down(opts.config, env, sandbox, purge, _progress(out), actor=current_actor())
+    homes = run_down(opts.config, env, sandbox, purge, _progress(out), actor=current_actor())
+    _print_homes(out, homes)
     out.print("down: stopped" + (" and purged" if purge else ""))
 
 

@@ -1,10 +1,13 @@
 """Offboarding a user's home volume: archive it, or destroy it, with a digest.
 
 Both read the volume as a tar stream, from a throw-away container of the
-sandbox's image (no network, read-only, the home mounted read-only, as the
-home's owner). ``archive`` writes it gzipped to a 0600 file and returns the
+sandbox's image (no network, read-only, the home mounted read-only). tar
+runs as root with every capability dropped but DAC_READ_SEARCH: it reads
+every file, also one its owner made unreadable (``chmod 000``), and can
+change nothing. ``archive`` writes it gzipped to a 0600 file and returns the
 file's sha256; ``destroy`` hashes the tar stream itself, so the record says
-what was destroyed. Either then removes the volume.
+what was destroyed. Either then removes the volume; a volume that could not
+be read completely is kept.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import gzip
 import hashlib
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,7 @@ class Offboarded:
     sha256: str  # of the archive file, or of the destroyed volume's tar stream
     size: int  # bytes of the archive, or of the tar stream
     archive: str = ""
+    error: str = ""  # why a volume was not offboarded (``what`` is then "failed")
 
 
 class _Hashing:
@@ -59,45 +64,67 @@ def volumes(prefix: str) -> list[str]:
     return sorted(v for v in found.stdout.split() if v.startswith(prefix))
 
 
-def _tar_stream(volume: str, image: str, uid: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        ["docker", "run", "--rm", "--network", "none", "--read-only",
-         "--user", f"{uid}:{uid}", "--entrypoint", "tar",
-         "-v", f"{volume}:{HOME}:ro", image, "-C", HOME, "-cf", "-", "."],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+def tar_command(volume: str, image: str) -> list[str]:
+    return ["docker", "run", "--rm", "--network", "none", "--read-only",
+            "--user", "0:0", "--cap-drop", "ALL", "--cap-add", "DAC_READ_SEARCH",
+            "--security-opt", "no-new-privileges", "--entrypoint", "tar",
+            "-v", f"{volume}:{HOME}:ro", image, "-C", HOME, "-cf", "-", "."]  # fmt: skip
 
 
-def _copy(volume: str, image: str, uid: int, sink: Any) -> None:
-    process = _tar_stream(volume, image, uid)
-    assert process.stdout is not None
-    while chunk := process.stdout.read(CHUNK):
-        sink.write(chunk)
-    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    if process.wait() != 0:
-        raise OSError(f"reading volume {volume} failed: {error.strip()[-500:]}")
+def copy_stream(command: list[str], sink: Any) -> None:
+    """Write the stdout of ``command`` to ``sink``; OSError if it fails.
+
+    stderr goes to a file, not a pipe: a pipe nobody reads while stdout is
+    copied fills up and blocks the command."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        assert process.stdout is not None
+        try:
+            while chunk := process.stdout.read(CHUNK):
+                sink.write(chunk)
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            process.stdout.close()
+            code = process.wait()
+        if code != 0:
+            errors.seek(0)
+            said = errors.read().decode(errors="replace").strip()
+            raise OSError(f"{command[0]} exited {code}: {said[-500:]}")
+
+
+def _copy(volume: str, image: str, sink: Any) -> None:
+    try:
+        copy_stream(tar_command(volume, image), sink)
+    except OSError as exc:
+        raise OSError(f"reading volume {volume} failed: {exc}") from exc
 
 
 def remove_volume(volume: str) -> None:
     subprocess.run(["docker", "volume", "rm", "-f", volume], capture_output=True, check=True)
 
 
-def archive(volume: str, image: str, target: Path, uid: int = 1000) -> Offboarded:
-    """The volume as a 0600 ``.tar.gz`` at ``target``; then the volume is removed."""
+def archive(volume: str, image: str, target: Path) -> Offboarded:
+    """The volume as a 0600 ``.tar.gz`` at ``target``; then the volume is removed.
+    A partial archive is deleted and the volume kept."""
     private_dir(target.parent)
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as raw:
-        hashed = _Hashing(raw)
-        with gzip.GzipFile(fileobj=hashed, mode="wb", mtime=0) as packed:
-            _copy(volume, image, uid, packed)
+    try:
+        with os.fdopen(descriptor, "wb") as raw:
+            hashed = _Hashing(raw)
+            with gzip.GzipFile(fileobj=hashed, mode="wb", mtime=0) as packed:
+                _copy(volume, image, packed)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     remove_volume(volume)
     return Offboarded(volume, "archived", hashed.hash.hexdigest(), hashed.size, str(target))
 
 
-def destroy(volume: str, image: str, uid: int = 1000) -> Offboarded:
+def destroy(volume: str, image: str) -> Offboarded:
     """Hash the volume's content as a tar stream, then remove the volume."""
     hashed = _Hashing(None)
-    _copy(volume, image, uid, hashed)
+    _copy(volume, image, hashed)
     remove_volume(volume)
     return Offboarded(volume, "destroyed", hashed.hash.hexdigest(), hashed.size)

@@ -178,7 +178,9 @@ def down(
     purge: bool = False,
     progress: Progress | None = None,
     actor: str = "",
-) -> RunResult:
+) -> list[offboarding.HomeAction]:
+    """Stop; with ``purge`` remove the state too. What was done to each home
+    this machine offboarded."""
     loaded = load_config(config_path, verify_checksums=False)
     plans = [
         planning.build(loaded, s, env)
@@ -195,17 +197,19 @@ def down(
             # this machine's homes are offboarded below, with a record each
             hub["offboard_homes"] = any(p.sandbox.name == hub["name"] for p in offboard)
     images = {p.sandbox.name: home_image(p, env) for p in offboard}
-    result = run_playbook("down.yml", variables, env, progress)
+    run_playbook("down.yml", variables, env, progress)
     for item in plans:
         env.layout.applied(item.sandbox.name).unlink(missing_ok=True)
     _audit(env, actor, "provision", plans, details)
+    homes = []
     for item in offboard:
         users = offboarding.home_users(item.sandbox.name)
         actions = offboarding.offboard(
             item.sandbox, users, images[item.sandbox.name], env.layout, "down --purge"
         )
         offboarding.record(env.registry_url, actor, actions)
-    return result
+        homes.extend(actions)
+    return homes
 
 
 def status(config_path: Path, env: Environment, today: date | None = None) -> list[SandboxStatus]:

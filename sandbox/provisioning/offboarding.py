@@ -7,7 +7,8 @@ when they are added back, and once the grace period is over archives or
 destroys the home. ``down --purge`` does the same at once for every home of
 the sandbox. Each action is an audit entry (kind ``offboard``): user,
 sandbox, what was done, the sha256 of the archive or of the destroyed
-content, and why.
+content, and why. A home that cannot be offboarded is kept and recorded as
+``failed`` with the error; the others go on, and `up` tries it again.
 
 This runs where the Docker engine of the homes is: on this machine. With an
 inventory (``-i``) `up` leaves homes alone and ``down --purge`` has the
@@ -17,6 +18,7 @@ playbook remove the volumes, unrecorded (see docs/security.md).
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -60,17 +62,23 @@ def home_users(sandbox: str) -> list[str]:
 def offboard(
     sandbox: Sandbox, users: Iterable[str], image: str, layout: Layout, reason: str
 ) -> list[HomeAction]:
-    """Archive or destroy the home volumes of ``users`` that exist."""
+    """Archive or destroy the home volumes of ``users`` that exist. A volume
+    that fails is kept, and its action says ``failed`` and why."""
     policy, existing = sandbox.offboarding.homes, set(home_users(sandbox.name))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     actions = []
     for user in sorted(set(users) & existing):
         volume = names.home_volume(sandbox.name, user)
-        if policy == "archive":
-            target = layout.offboarding_dir(sandbox.name) / f"{user}-{stamp}.tar.gz"
-            done = volumes.archive(volume, image, target)
-        else:
-            done = volumes.destroy(volume, image)
+        try:
+            if policy == "archive":
+                target = layout.offboarding_dir(sandbox.name) / f"{user}-{stamp}.tar.gz"
+                done = volumes.archive(volume, image, target)
+            else:
+                done = volumes.destroy(volume, image)
+        except (OSError, subprocess.SubprocessError) as exc:
+            # one home that cannot be read must not keep the others (or `up`) from going on
+            error = getattr(exc, "stderr", None) or str(exc)
+            done = volumes.Offboarded(volume, "failed", "", 0, error=str(error).strip()[-500:])
         actions.append(HomeAction(user, sandbox.name, reason, done))
     return actions
 
@@ -97,8 +105,9 @@ def after_up(
     if due:
         reason = f"removed from the sandbox more than {grace} ago"
         actions = offboard(sandbox, due, image, layout, reason)
-        for user in due:
-            del pending[user]
+        for user in due:  # a home that failed is tried again at the next `up`
+            if not any(a.user == user and a.done.what == "failed" for a in actions):
+                del pending[user]
     write_pending(layout, sandbox.name, pending)
     return actions
 

@@ -190,6 +190,17 @@ def test_a_removed_users_home_is_archived_once_the_grace_period_is_over(deployed
     assert json.loads(layout.offboarding_pending(NAME).read_text()) == {
         "alice": date.today().isoformat()
     }  # removed by the second test; the clock now says 2028-01-01, past P30D
+    # files alice made unreadable (to herself too) are archived all the same
+    image = json.loads(layout.applied(NAME).read_text())["image"]
+    subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--user", "1000:100",
+         "--entrypoint", "sh", "-v", f"sandbox-{NAME}-home-alice:/home/jovyan", image, "-c",
+         "mkdir -p /home/jovyan/locked && cd /home/jovyan/locked && "
+         "for i in $(seq 2000); do echo secret > f$i; chmod 000 f$i; done && "
+         "echo secret > ../x && chmod 000 ../x . "],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
     edit(deployed, "    admins: [admin]\n", "    admins: [admin]\n"
          "    offboarding: {homes: archive, grace: P30D}\n")  # fmt: skip
     up = deployed.sandbox("up").stdout
@@ -201,6 +212,9 @@ def test_a_removed_users_home_is_archived_once_the_grace_period_is_over(deployed
     assert record["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
     with tarfile.open(archive) as packed:
         assert any(name.startswith("./") for name in packed.getnames())
+        assert "./x" in packed.getnames() and "./locked/f2000" in packed.getnames()
+        unreadable = packed.extractfile("./x")
+        assert unreadable is not None and unreadable.read() == b"secret\n"
     assert not volume_exists(f"sandbox-{NAME}-home-alice")
 
 

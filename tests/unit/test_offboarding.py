@@ -3,6 +3,8 @@ archive vs destroy, the `offboarding` keys and the period arithmetic."""
 
 from __future__ import annotations
 
+import io
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -81,3 +83,65 @@ def test_periods_add_months_and_years_within_the_month():
 
 def test_defaults_keep_what_purge_did_and_a_month_of_grace():
     assert Offboarding() == Offboarding(homes="destroy", grace="P30D")
+
+
+def test_one_home_that_cannot_be_read_keeps_only_itself_and_stays_pending(
+    tmp_path: Path, engine, monkeypatch
+):
+    def archive(volume, image, target):
+        if volume.endswith("alice"):
+            raise OSError("reading volume sandbox-demo-home-alice failed: tar exited 2")
+        engine["done"].append(("archive", volume))
+        return volumes.Offboarded(volume, "archived", "ab" * 32, 10, str(target))
+
+    monkeypatch.setattr(volumes, "archive", archive)
+    layout, model = Layout(tmp_path), sandbox()
+    offboarding.write_pending(layout, "demo", {"alice": "2026-01-01", "carol": "2026-01-01"})
+    engine["volumes"].append("sandbox-demo-home-carol")
+    actions = offboarding.after_up(model, [], "img", layout, date(2026, 6, 1))
+    assert [(a.user, a.done.what) for a in actions] == [("alice", "failed"), ("carol", "archived")]
+    assert "tar exited 2" in actions[0].done.error
+    assert offboarding.read_pending(layout, "demo") == {"alice": "2026-01-01"}  # tried again
+
+
+def test_a_failed_archive_leaves_no_partial_file(tmp_path: Path, monkeypatch):
+    def broken(volume, image, sink):
+        sink.write(b"x" * 100)
+        raise OSError("reading volume v failed")
+
+    monkeypatch.setattr(volumes, "_copy", broken)
+    removed = []
+    monkeypatch.setattr(volumes, "remove_volume", removed.append)
+    target = tmp_path / "off" / "alice.tar.gz"
+    with pytest.raises(OSError):
+        volumes.archive("v", "img", target)
+    assert not target.exists() and removed == []
+
+
+def test_tar_reads_as_root_with_only_the_capability_to_read():
+    command = volumes.tar_command("sandbox-demo-home-alice", "img")
+    assert command[command.index("--user") + 1] == "0:0"
+    assert command[command.index("--cap-drop") + 1] == "ALL"
+    assert command[command.index("--cap-add") + 1] == "DAC_READ_SEARCH"
+    assert "sandbox-demo-home-alice:/home/jovyan:ro" in command
+
+
+def test_a_command_that_says_much_on_stderr_does_not_block_the_copy():
+    chunks: list[bytes] = []
+
+    class Sink:
+        def write(self, data: bytes) -> None:
+            chunks.append(data)
+
+    # 1 MB on stderr before stdout ends: more than a pipe holds
+    script = "head -c 1000000 /dev/zero | tr '\\0' e >&2; printf data"
+    done = threading.Thread(target=volumes.copy_stream, args=(["sh", "-c", script], Sink()))
+    done.daemon = True
+    done.start()
+    done.join(timeout=20)
+    assert not done.is_alive() and b"".join(chunks) == b"data"
+
+
+def test_a_command_that_fails_raises_with_the_end_of_what_it_said():
+    with pytest.raises(OSError, match=r"exited 2: .*cannot open"):
+        volumes.copy_stream(["sh", "-c", "echo 'x: cannot open' >&2; exit 2"], io.BytesIO())
