@@ -372,6 +372,12 @@ class SandboxConfig(Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate sandbox names: {', '.join(duplicates)}")
+        for longer in names:
+            for shorter in (n for n in names if longer.startswith(f"{n}-home-")):
+                raise ValueError(
+                    f"sandboxes {shorter} and {longer}: the home volumes of {longer} would be "
+                    f"named like those of {shorter}; rename {longer}"
+                )
         ports: dict[int, str] = {}
         for sandbox in self.sandboxes:
             port = sandbox.hub.port

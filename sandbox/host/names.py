@@ -9,6 +9,8 @@ module is imported on target hosts too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # Docker labels. Every container, swarm service and network of a sandbox
 # carries LABEL_SANDBOX (``sandbox down`` finds them by it); a server's
 # container also LABEL_USER; an image built for the sandboxes LABEL_IMAGE
@@ -59,8 +61,35 @@ def container_name(sandbox: str, user: str) -> str:
 
 def home_volume_prefix(sandbox: str) -> str:
     """What the name of every home volume of the sandbox starts with; the
-    user's name follows (``down --purge`` removes the volumes by it)."""
+    user's name follows. Not unique on its own: sandbox ``a``'s prefix also
+    starts the volumes of sandbox ``a-home-b`` (see ``home_volume_user``)."""
     return f"sandbox-{sandbox}-home-"
+
+
+def longer_home_prefixes(sandbox: str, others: Iterable[str]) -> list[str]:
+    """The home prefixes of ``others`` that start with the prefix of ``sandbox``
+    (sandbox ``a-home-b`` for ``a``): their volumes are not ``sandbox``'s."""
+    prefix = home_volume_prefix(sandbox)
+    found = {home_volume_prefix(o) for o in others if o != sandbox}
+    return sorted(p for p in found if p.startswith(prefix) and p != prefix)
+
+
+def home_volume_user(sandbox: str, volume: str, others: Iterable[str] = ()) -> str | None:
+    """Whose home in ``sandbox`` ``volume`` is; None when it is not a home of
+    ``sandbox`` (also when it is one of another sandbox of ``others``)."""
+    prefix = home_volume_prefix(sandbox)
+    if not volume.startswith(prefix) or volume.startswith(
+        tuple(longer_home_prefixes(sandbox, others))
+    ):
+        return None
+    return volume[len(prefix) :] or None
+
+
+def foreign_homes_pattern(sandbox: str, others: Iterable[str]) -> str:
+    """A regular expression for the volumes under the sandbox's prefix that
+    belong to another sandbox (for the playbooks); ``^$`` matches none."""
+    longer = longer_home_prefixes(sandbox, others)
+    return "^(" + "|".join(longer) + ")" if longer else "^$"
 
 
 def home_volume(sandbox: str, user: str) -> str:

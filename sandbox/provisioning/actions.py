@@ -203,7 +203,8 @@ def down(
     _audit(env, actor, "provision", plans, details)
     homes = []
     for item in offboard:
-        users = offboarding.home_users(item.sandbox.name)
+        others = offboarding.known_sandboxes(env.layout) + [s.name for s in loaded.config.sandboxes]
+        users = offboarding.home_users(item.sandbox.name, others)
         actions = offboarding.offboard(
             item.sandbox, users, images[item.sandbox.name], env.layout, "down --purge"
         )

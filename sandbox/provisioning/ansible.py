@@ -19,6 +19,7 @@ from ..hub import identity
 from ..hub.settings import hub_api
 from .context import Environment
 from .images import DEFAULT_BASE, LOCAL_BASE
+from .offboarding import known_sandboxes
 from .plan import SandboxPlan
 
 
@@ -128,6 +129,8 @@ def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
         ],
         "network": plan.desired["network"],
         "home_volume_prefix": names.home_volume_prefix(name),
+        # volumes under that prefix that are another sandbox's (`a` and `a-home-b`)
+        "foreign_homes": names.foreign_homes_pattern(name, known_sandboxes(layout)),
         "folder": str(layout.sandbox_dir(name)),
     }
 

@@ -54,9 +54,18 @@ def write_pending(layout: Layout, sandbox: str, pending: dict[str, str]) -> None
     private_file(path).write_text(json.dumps(pending, indent=2, sort_keys=True))
 
 
-def home_users(sandbox: str) -> list[str]:
+def known_sandboxes(layout: Layout) -> list[str]:
+    """Sandboxes with state here (from this or another configuration)."""
+    folder = layout.sandboxes_dir()
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def home_users(sandbox: str, others: Iterable[str] = ()) -> list[str]:
+    """Users with a home volume in ``sandbox``; not those of a sandbox among
+    ``others`` whose volume names start the same (``a`` and ``a-home-b``)."""
     prefix = names.home_volume_prefix(sandbox)
-    return [v[len(prefix) :] for v in volumes.volumes(prefix)]
+    found = (names.home_volume_user(sandbox, v, others) for v in volumes.volumes(prefix))
+    return [user for user in found if user]
 
 
 def offboard(
@@ -64,7 +73,8 @@ def offboard(
 ) -> list[HomeAction]:
     """Archive or destroy the home volumes of ``users`` that exist. A volume
     that fails is kept, and its action says ``failed`` and why."""
-    policy, existing = sandbox.offboarding.homes, set(home_users(sandbox.name))
+    policy = sandbox.offboarding.homes
+    existing = set(home_users(sandbox.name, known_sandboxes(layout)))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     actions = []
     for user in sorted(set(users) & existing):

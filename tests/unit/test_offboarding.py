@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config.model import Offboarding, Sandbox, add_period
+from sandbox.config.model import Offboarding, Sandbox, SandboxConfig, add_period
+from sandbox.host import names
 from sandbox.host import offboarding as volumes
 from sandbox.host.layout import Layout
 from sandbox.provisioning import offboarding
@@ -145,3 +146,36 @@ def test_a_command_that_says_much_on_stderr_does_not_block_the_copy():
 def test_a_command_that_fails_raises_with_the_end_of_what_it_said():
     with pytest.raises(OSError, match=r"exited 2: .*cannot open"):
         volumes.copy_stream(["sh", "-c", "echo 'x: cannot open' >&2; exit 2"], io.BytesIO())
+
+
+def test_a_sandbox_named_like_anothers_homes_keeps_its_volumes_from_the_other(
+    tmp_path: Path, engine
+):
+    # sandbox demo-home-b's homes start with demo's prefix: sandbox-demo-home-b-home-alice
+    engine["volumes"].append("sandbox-demo-home-b-home-alice")
+    layout = Layout(tmp_path)
+    layout.sandbox_dir("demo-home-b").mkdir(parents=True)
+    assert offboarding.home_users("demo", offboarding.known_sandboxes(layout)) == ["alice", "bob"]
+    actions = offboarding.offboard(
+        sandbox("destroy"), ["alice", "b-home-alice"], "img", layout, "down --purge"
+    )
+    assert [a.done.volume for a in actions] == ["sandbox-demo-home-alice"]
+    assert names.foreign_homes_pattern("demo", ["demo", "demo-home-b", "other"]) == (
+        "^(sandbox-demo-home-b-home-)"
+    )
+    assert names.foreign_homes_pattern("demo", ["demo", "other"]) == "^$"
+
+
+def test_one_configuration_cannot_hold_a_sandbox_named_like_anothers_homes():
+    def config(*names: str) -> dict:
+        return {
+            "organisation": {"name": "Gemeente", "kind": "government"},
+            "sandboxes": [
+                {"name": n, "hub": {"port": 8000 + i}, "groups": [{"name": "g", "members": ["x"]}]}
+                for i, n in enumerate(names)
+            ],
+        }
+
+    with pytest.raises(ValueError, match="home volumes of demo-home-b would be named like"):
+        SandboxConfig.model_validate(config("demo", "demo-home-b"))
+    SandboxConfig.model_validate(config("demo", "demo-homes", "home-demo"))
