@@ -58,6 +58,11 @@ class Layout:
         """What the last ``up`` applied; ``plan`` compares against it."""
         return self.sandbox_dir(sandbox) / "applied.json"
 
+    def access_kept(self, sandbox: str) -> Path:
+        """Who had which datasets at the last ``up``, kept by a plain ``down``
+        (which removes applied.json) so the next ``up`` still revokes."""
+        return self.sandbox_dir(sandbox) / "access.json"
+
     def hub_checksum_cache(self, sandbox: str) -> Path:
         """The hub's cache of staged files' checksums (checks at server start)."""
         return self.sandbox_dir(sandbox) / "checksums.json"

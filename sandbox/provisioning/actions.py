@@ -6,6 +6,7 @@ only renders it. ``today`` is injectable for everything date-dependent.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from ..config.loader import LoadedConfig, load_config
 from ..errors import EngineUnavailable, SandboxError
 from ..governance import policy
+from ..host.layout import Layout
 from . import offboarding, revocation
 from . import plan as planning
 from .ansible import Progress, RunResult, extravars, record_applied, run_playbook
@@ -99,6 +101,8 @@ def up(
     # before applied.json moves on: a revocation that failed is planned again
     revoked = [done for p in plans for done in revoke(p, env, actor)]
     record_applied(plans, env)
+    for item in plans:  # applied.json says who has access again
+        env.layout.access_kept(item.sandbox.name).unlink(missing_ok=True)
     homes = [
         action
         for p in plans
@@ -156,8 +160,8 @@ def offboard_homes(
 
 def revoke(plan: planning.SandboxPlan, env: Environment, actor: str) -> list[revocation.Enforced]:
     """End on the running hub what the plan revokes; record each revocation."""
-    found = revocation.revocations(plan.desired, plan.applied)
-    versions = plan.applied.get("datasets", {}) if plan.applied else {}
+    found = revocation.revocations(plan.desired, plan.had)
+    versions = plan.had.get("datasets", {}) if plan.had else {}
     done = revocation.enforce(plan.sandbox, found, versions, plan.staged, env.layout)
     revocation.record(env.registry_url, actor, plan.sandbox.name, done)
     return done
@@ -199,7 +203,7 @@ def down(
     images = {p.sandbox.name: home_image(p, env) for p in offboard}
     run_playbook("down.yml", variables, env, progress)
     for item in plans:
-        env.layout.applied(item.sandbox.name).unlink(missing_ok=True)
+        keep_access(env.layout, item.sandbox.name, purge)
     _audit(env, actor, "provision", plans, details)
     homes = []
     for item in offboard:
@@ -211,6 +215,22 @@ def down(
         offboarding.record(env.registry_url, actor, actions)
         homes.extend(actions)
     return homes
+
+
+def keep_access(layout: Layout, sandbox: str, purge: bool) -> None:
+    """Forget what `up` applied, but (unless purged) keep who had which
+    datasets: a user removed while the sandbox is down is revoked at the next
+    `up`."""
+    applied = planning.read_applied(layout.applied(sandbox))
+    if applied is not None and not purge:
+        kept = {k: applied.get(k) for k in ("sandbox", "users", "grants", "datasets")}
+        path = layout.access_kept(sandbox)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(kept, indent=2, sort_keys=True), encoding="utf-8")
+        tmp.replace(path)
+    if purge:
+        layout.access_kept(sandbox).unlink(missing_ok=True)
+    layout.applied(sandbox).unlink(missing_ok=True)
 
 
 def status(config_path: Path, env: Environment, today: date | None = None) -> list[SandboxStatus]:

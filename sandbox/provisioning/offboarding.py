@@ -93,6 +93,16 @@ def offboard(
     return actions
 
 
+def left_homes(sandbox: Sandbox, layout: Layout) -> list[str]:
+    """Users with a home in the sandbox who are no longer in it, however they
+    left (also while the sandbox was down). Not with an identity provider's
+    groups: people who get in through ``idp_group`` are in no list here."""
+    if sandbox.auth.admin_idp_group or any(g.idp_group for g in sandbox.groups):
+        return []
+    members = set(sandbox.users)
+    return [u for u in home_users(sandbox.name, known_sandboxes(layout)) if u not in members]
+
+
 def after_up(
     sandbox: Sandbox,
     removed: Iterable[str],
@@ -103,6 +113,7 @@ def after_up(
     """Note who was removed at this `up`, forget who is back, and offboard the
     homes whose grace period is over."""
     pending, removed = read_pending(layout, sandbox.name), list(removed)
+    removed += left_homes(sandbox, layout)
     if not (pending or removed):
         return []
     for user in removed:

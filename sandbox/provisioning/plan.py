@@ -20,7 +20,7 @@ from ..errors import InvalidInput
 from ..governance import policy
 from ..governance.catalog import StagedDataset, staged_datasets
 from ..host.daemon import read_pid
-from ..host.layout import MAX_SOCKET_PATH
+from ..host.layout import MAX_SOCKET_PATH, Layout
 from ..hub.settings import HubInputs, HubSettings, hub_settings, network_spec, user_mounts
 from .context import Environment
 from .images import ImageSpec, image_spec
@@ -66,6 +66,8 @@ class SandboxPlan:
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     applied: Desired | None = None  # what the last `up` applied here
+    # who had which datasets: ``applied``, or what a plain `down` kept of it
+    had: Desired | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -169,7 +171,11 @@ def read_applied(path: Path) -> Desired | None:
         return None
 
 
-def diff(desired: Desired, applied: Desired | None, hub_running: bool) -> list[Change]:
+def diff(
+    desired: Desired, applied: Desired | None, hub_running: bool, had: Desired | None = None
+) -> list[Change]:
+    """What `up` changes; ``had``: who had access before a plain `down`
+    (when there is no ``applied``), whose losses are revoked too."""
     name = desired["sandbox"]
     if applied is None:
         changes = [Change("create", "hub", name, desired["url"])]
@@ -179,7 +185,7 @@ def diff(desired: Desired, applied: Desired | None, hub_running: bool) -> list[C
             changes.append(Change("create", "network", network["name"], network["design"]))
         changes += [Change("create", "dataset", i, v) for i, v in desired["datasets"].items()]
         changes += [Change("create", "user", u) for u in desired["users"]]
-        return changes
+        return changes + _revoke_changes(desired, had)
     changes = []
     if applied.get("hub_settings") != desired["hub_settings"]:
         changes.append(Change("change", "hub-config", name, "hub settings differ; hub restarts"))
@@ -201,13 +207,23 @@ def diff(desired: Desired, applied: Desired | None, hub_running: bool) -> list[C
             )
     old_users, new_users = set(applied.get("users", [])), set(desired["users"])
     changes += [Change("create", "user", u) for u in sorted(new_users - old_users)]
-    changes += [
-        Change("revoke", "user" if r.login else "grant", r.user, r.describe())
-        for r in revocations(desired, applied)
-    ]
+    changes += _revoke_changes(desired, applied)
     if not hub_running:
         changes.append(Change("start", "hub", name, "hub is not running"))
     return changes
+
+
+def _revoke_changes(desired: Desired, had: Desired | None) -> list[Change]:
+    return [
+        Change("revoke", "user" if r.login else "grant", r.user, r.describe())
+        for r in revocations(desired, had)
+    ]
+
+
+def had_access(layout: Layout, sandbox: str) -> Desired | None:
+    """Who had which datasets: the last `up`'s applied.json, else what a plain
+    `down` kept of it."""
+    return read_applied(layout.applied(sandbox)) or read_applied(layout.access_kept(sandbox))
 
 
 def plan(
@@ -221,8 +237,9 @@ def plan(
             check_port(sandbox, env.layout)
         result = build(loaded, sandbox, env)
         applied = read_applied(env.layout.applied(sandbox.name))
+        had = had_access(env.layout, sandbox.name)
         running = bool(read_pid(env.layout.pidfile(sandbox.name)))
-        result.changes = diff(result.desired, applied, running)
-        result.applied = applied
+        result.changes = diff(result.desired, applied, running, had)
+        result.applied, result.had = applied, had
         plans.append(result)
     return plans

@@ -35,6 +35,7 @@ LAYOUT = {
     "sandboxes_dir": ((), "sandboxes"),
     "sandbox_dir": (("demo",), "sandboxes/demo"),
     "applied": (("demo",), "sandboxes/demo/applied.json"),
+    "access_kept": (("demo",), "sandboxes/demo/access.json"),
     "hub_checksum_cache": (("demo",), "sandboxes/demo/checksums.json"),
     "notices_dir": (("demo",), "sandboxes/demo/notices"),
     "homes_dir": (("demo",), "sandboxes/demo/homes"),

@@ -60,6 +60,7 @@ def test_a_removed_users_home_waits_out_the_grace_period(tmp_path: Path, engine)
 
 def test_a_user_added_back_within_the_grace_period_keeps_their_home(tmp_path: Path, engine):
     layout = Layout(tmp_path)
+    engine["volumes"].remove("sandbox-demo-home-alice")
     offboarding.after_up(sandbox(), ["bob"], "img", layout, date(2026, 3, 1))
     # bob is a member of belastingen in the model: he is back
     assert offboarding.after_up(sandbox(), [], "img", layout, date(2026, 6, 1)) == []
@@ -179,3 +180,23 @@ def test_one_configuration_cannot_hold_a_sandbox_named_like_anothers_homes():
     with pytest.raises(ValueError, match="home volumes of demo-home-b would be named like"):
         SandboxConfig.model_validate(config("demo", "demo-home-b"))
     SandboxConfig.model_validate(config("demo", "demo-homes", "home-demo"))
+
+
+def test_a_home_of_someone_no_longer_in_the_sandbox_waits_out_the_grace_period(
+    tmp_path: Path, engine
+):
+    # alice left while the sandbox was down: no revocation of this `up` names her
+    layout = Layout(tmp_path)
+    assert offboarding.after_up(sandbox(), [], "img", layout, date(2026, 3, 1)) == []
+    assert offboarding.read_pending(layout, "demo") == {"alice": "2026-03-01"}
+    actions = offboarding.after_up(sandbox(), [], "img", layout, date(2026, 3, 31))
+    assert [(a.user, a.done.what) for a in actions] == [("alice", "archived")]
+
+
+def test_with_an_identity_providers_groups_a_home_without_a_member_is_kept(tmp_path: Path, engine):
+    # who gets in through idp_group is in no list here: alice may well be one of them
+    model = sandbox().model_copy(
+        update={"groups": [sandbox().groups[0].model_copy(update={"idp_group": "g"})]}
+    )
+    assert offboarding.left_homes(model, Layout(tmp_path)) == []
+    assert offboarding.left_homes(sandbox(), Layout(tmp_path)) == ["alice"]
