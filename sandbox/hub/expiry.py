@@ -31,6 +31,7 @@ from .settings import HubSettings
 
 CHECK_EVERY = 3600.0  # seconds between checks (the clock file is watched every second)
 REASON = "the sandbox expired on {expires}"
+PAGINATED = "application/jupyterhub-pagination+json"  # JupyterHub 2+: pages with a "next"
 
 
 def expired(settings: HubSettings, today: date) -> bool:
@@ -53,15 +54,34 @@ class Expiry:
         self.session.headers["Authorization"] = f"token {token}"
 
     def running(self) -> list[str]:
-        answer = self.session.get(f"{self.api}/users", params={"state": "active"}, timeout=30)
-        answer.raise_for_status()
-        return sorted(u["name"] for u in answer.json() if u.get("servers"))
+        """Users with a running server, from every page of the hub's list
+        (a page holds 200 users by default)."""
+        found: list[dict[str, Any]] = []
+        offset: int | None = 0
+        while offset is not None:
+            answer = self.session.get(
+                f"{self.api}/users",
+                params={"state": "active", "offset": str(offset)},
+                headers={"Accept": PAGINATED},
+                timeout=30,
+            )
+            answer.raise_for_status()
+            body = answer.json()
+            if isinstance(body, list):  # a hub without pagination: all in one answer
+                found += body
+                break
+            found += body["items"]
+            following = (body.get("_pagination") or {}).get("next")
+            offset = following["offset"] if following and body["items"] else None
+        return sorted(u["name"] for u in found if u.get("servers"))
 
     def stop_all(self) -> list[str]:
+        """Stop every running server, recording each as soon as it is stopped."""
         stopped = []
         for user in self.running():
             answer = self.session.delete(f"{self.api}/users/{user}/server", timeout=60)
             if answer.status_code in (202, 204):
+                self.record([user])
                 stopped.append(user)
         return stopped
 
@@ -98,9 +118,7 @@ class Expiry:
         """Stop and record every running server when the sandbox has expired."""
         if not expired(self.settings, today):
             return []
-        stopped = self.stop_all()
-        self.record(stopped)
-        return stopped
+        return self.stop_all()
 
 
 def clock_stamp(clock_file: str) -> float | None:

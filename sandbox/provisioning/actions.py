@@ -162,9 +162,11 @@ def revoke(plan: planning.SandboxPlan, env: Environment, actor: str) -> list[rev
     """End on the running hub what the plan revokes; record each revocation."""
     found = revocation.revocations(plan.desired, plan.had)
     versions = plan.had.get("datasets", {}) if plan.had else {}
-    done = revocation.enforce(plan.sandbox, found, versions, plan.staged, env.layout)
-    revocation.record(env.registry_url, actor, plan.sandbox.name, done)
-    return done
+
+    def record(done: revocation.Enforced) -> None:
+        revocation.record(env.registry_url, actor, plan.sandbox.name, [done])
+
+    return revocation.enforce(plan.sandbox, found, versions, plan.staged, env.layout, record)
 
 
 def _audit(env: Environment, actor: str, kind: str, plans, details: dict) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -147,9 +147,11 @@ def enforce(
     applied_versions: Mapping[str, str],
     staged: Mapping[str, StagedDataset],
     layout: Layout,
+    done_one: Callable[[Enforced], None] | None = None,
 ) -> list[Enforced]:
     """Carry out each revocation on the hub; return what was done, with the
-    access-log entries to record (``record`` writes them)."""
+    access-log entries to record. ``done_one`` is called (to record it) right
+    after each took effect: a later one that fails leaves none unrecorded."""
     from ..registry.access_log import AccessEntry
 
     if not found:
@@ -183,6 +185,8 @@ def enforce(
                     reason=REMOVED if revocation.login else LOST_GRANT,
                 )
             )
+        if done_one is not None:
+            done_one(result)
         done.append(result)
     return done
 

@@ -9,6 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+import requests
+
 from sandbox.hub import expiry
 from sandbox.registry import access_log, audit
 from sandbox.registry.db import open_registry_url
@@ -39,14 +42,24 @@ class FakeAnswer:
 
 
 class FakeSession:
-    def __init__(self, users: list[dict]):
+    """The hub's /users as JupyterHub 2+ pages it (``page`` users a page)."""
+
+    def __init__(self, users: list[dict], page: int = 200, fail_on: str = ""):
         self.users, self.deleted, self.headers = users, [], {}
+        self.page, self.fail_on = page, fail_on
 
     def get(self, url: str, **kwargs) -> FakeAnswer:
-        assert url.endswith("/users") and kwargs["params"] == {"state": "active"}
-        return FakeAnswer(200, self.users)
+        assert url.endswith("/users") and kwargs["params"]["state"] == "active"
+        assert kwargs["headers"]["Accept"] == expiry.PAGINATED
+        offset = int(kwargs["params"]["offset"])
+        items = self.users[offset : offset + self.page]
+        more = offset + self.page < len(self.users)
+        following = {"offset": offset + self.page, "limit": self.page} if more else None
+        return FakeAnswer(200, {"items": items, "_pagination": {"next": following}})
 
     def delete(self, url: str, **kwargs) -> FakeAnswer:
+        if self.fail_on and url.endswith(f"/users/{self.fail_on}/server"):
+            raise requests.ConnectionError("the hub went away")
         self.deleted.append(url)
         return FakeAnswer(202)
 
@@ -124,3 +137,21 @@ def test_without_a_clock_file_the_next_check_is_an_hour_later():
 
 def test_the_spawner_grants_are_found_whatever_the_spawner():
     assert list(expiry.user_datasets(SETTINGS)) == ["alice"]
+
+
+def test_every_page_of_users_is_checked(tmp_path: Path):
+    users = [{"name": f"user{i:03}", "servers": {}} for i in range(250)]
+    users[240]["servers"] = {"": {}}  # on the second page of 200
+    checked = service(SETTINGS, users)
+    assert checked.check(date(2028, 1, 1)) == ["user240"]
+
+
+def test_a_stopped_server_is_recorded_before_the_next_one_is_stopped(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    settings = {**SETTINGS, "registry": {"registry_url": url}}
+    checked = service(settings, [{"name": n, "servers": {"": {}}} for n in ("alice", "bob")])
+    checked.session = FakeSession(checked.session.users, fail_on="bob")  # type: ignore[attr-defined]
+    with pytest.raises(requests.ConnectionError):
+        checked.check(date(2028, 1, 1))
+    engine = open_registry_url(url)
+    assert [e["subject"] for e in audit.entries(engine, "revoke")] == ["demo/alice"]

@@ -1,0 +1,49 @@
+"""Each revocation `up` carries out is recorded right after it took effect:
+when a later one fails, those already done are in the record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from sandbox.config.model import Sandbox
+from sandbox.errors import ProvisionError
+from sandbox.host.layout import Layout
+from sandbox.provisioning import actions, revocation
+from sandbox.provisioning.context import Environment
+
+
+class FakeHub:
+    """The hub API: carol's deletion fails."""
+
+    def __init__(self, sandbox, layout) -> None:
+        self.deleted: list[str] = []
+
+    def servers(self, user: str) -> dict:
+        return {"": {}}
+
+    def delete_user(self, user: str) -> None:
+        if user == "carol":
+            raise ProvisionError("hub API DELETE /users/carol: 500")
+        self.deleted.append(user)
+
+
+def test_the_users_revoked_before_one_that_fails_are_recorded(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(revocation, "HubAdmin", FakeHub)
+    recorded: list[str] = []
+    monkeypatch.setattr(
+        revocation,
+        "record",
+        lambda url, actor, sandbox, done: recorded.extend(d.revocation.user for d in done),
+    )
+    model = Sandbox.model_validate({"name": "demo", "groups": [{"name": "g", "members": ["dave"]}]})
+    had = {"users": ["alice", "bob", "carol", "dave"], "grants": {}, "datasets": {}}
+    plan = SimpleNamespace(
+        sandbox=model, desired={"users": ["dave"], "grants": {}}, had=had, staged={}
+    )
+    env = Environment(layout=Layout(tmp_path))
+    with pytest.raises(ProvisionError, match="carol"):
+        actions.revoke(plan, env, "it-admin")  # type: ignore[arg-type]
+    assert recorded == ["alice", "bob"]
