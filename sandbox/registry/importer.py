@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import MISSING, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, NotRequired
 
@@ -171,7 +171,7 @@ def plan_import(
         current = tracks.get(experiment_id) or track(experiment_id)
         if current is None:
             raise _fail(path, number, f"unknown experiment {experiment_id!r}")
-        at = record["at"].astimezone(UTC)
+        at = record["at"]  # aware (the schema says so): stored in UTC by insert_rows
         if at < current.last_at:
             raise _fail(
                 path,

@@ -333,12 +333,11 @@ def _utc_text(process: Callable[[Any], Any] | None) -> Callable[[datetime], Any]
     done: dict[datetime, Any] = {}
 
     def convert(moment: datetime) -> Any:
-        try:
-            return done[moment]
-        except KeyError:
+        value = done.get(moment)
+        if value is None:
             utc = as_utc(moment)
             value = done[moment] = process(utc) if process else utc
-            return value
+        return value
 
     return convert
 
