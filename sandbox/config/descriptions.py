@@ -132,7 +132,16 @@ SANDBOX_YAML: dict[str, str | Extra] = {
     "in the experiment registry); manager: also sees the managers' dashboard; steward: also "
     "approves airlock requests and reads the access log.",
     "sandboxes[].groups[].members": "Usernames in the group (lowercase letters, digits, "
-    "dot, underscore, hyphen).",
+    "dot, underscore, hyphen), or members from another organisation as {name, organisation, "
+    "agreement: {reference, valid_until}} (chain partners, rule 7).",
+    "sandboxes[].groups[].members[].name": "A partner member's username in this sandbox.",
+    "sandboxes[].groups[].members[].organisation": "The organisation the member comes from.",
+    "sandboxes[].groups[].members[].agreement": "The agreement the member is admitted under; "
+    "plan refuses a partner member without one that is still valid (rule 7).",
+    "sandboxes[].groups[].members[].agreement.reference": "The agreement's reference, "
+    "such as SOK-2026-03.",
+    "sandboxes[].groups[].members[].agreement.valid_until": "The agreement's last day: after "
+    "it, the member's server starts are refused and recorded (rule 7).",
     "sandboxes[].groups[].grants": "The datasets the group's members get, mounted "
     "read-only under `/data/<dataset>/`.",
     "sandboxes[].groups[].grants[].dataset": "The id of a data card in the datasets folder.",

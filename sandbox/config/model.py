@@ -234,10 +234,30 @@ class Grant(Strict):
     purpose: str = Field(min_length=1)
 
 
+class PartnerAgreement(Strict):
+    reference: str = Field(min_length=1, description="The agreement's reference (SOK-2026-03).")
+    valid_until: dt.date = Field(
+        description="The last day the partner's members may start a server (rule 7)."
+    )
+
+
+class ExternalMember(Strict):
+    """A member from another organisation (a chain partner), admitted under an
+    agreement between the organisations."""
+
+    name: Username = Field(description="The partner member's username in this sandbox.")
+    organisation: str = Field(min_length=1, description="The organisation they come from.")
+    agreement: PartnerAgreement | None = Field(
+        default=None,
+        description="The agreement they are admitted under; plan refuses a partner "
+        "member without a valid one (rule 7).",
+    )
+
+
 class Group(Strict):
     name: Slug
     role: Literal["analyst", "manager", "steward"] = "analyst"
-    members: list[Username] = Field(default_factory=list)
+    members: list[Username | ExternalMember] = Field(default_factory=list)
     grants: list[Grant] = Field(default_factory=list)
     dpia: str | None = None
     idp_group: str | None = Field(
@@ -246,6 +266,14 @@ class Group(Strict):
         description="oidc, ldap: the identity provider's group whose members are this group's "
         "members, as of each login (beside `members`).",
     )
+
+    @property
+    def member_names(self) -> list[str]:
+        return [m if isinstance(m, str) else m.name for m in self.members]
+
+    @property
+    def partners(self) -> list[ExternalMember]:
+        return [m for m in self.members if isinstance(m, ExternalMember)]
 
 
 class Airlock(Strict):
@@ -354,11 +382,19 @@ class Sandbox(Strict):
         """Everyone allowed to log in: group members and admins, sorted."""
         names = set(self.admins)
         for group in self.groups:
-            names.update(group.members)
+            names.update(group.member_names)
         return sorted(names)
 
     def groups_of(self, user: str) -> list[Group]:
-        return [g for g in self.groups if user in g.members]
+        return [g for g in self.groups if user in g.member_names]
+
+    def partner(self, user: str) -> ExternalMember | None:
+        """The user as a member from another organisation, or None."""
+        for group in self.groups:
+            for member in group.partners:
+                if member.name == user:
+                    return member
+        return None
 
 
 class SandboxConfig(Strict):

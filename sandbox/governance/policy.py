@@ -253,6 +253,7 @@ def _sandbox_rules(loaded: LoadedConfig, s: int, sandbox: Sandbox, today: date) 
                 )
             )
     out.extend(_isolation_rules(doc, base, sandbox, highest))
+    out.extend(_partner_rules(doc, base, sandbox, today))
     out.extend(_credentials_rule(doc, base, sandbox, highest))
     if sandbox.expires and sandbox.expires < today:
         out.append(
@@ -311,6 +312,53 @@ def _credentials_rule(
             sandbox.name,
         )
     ]
+
+
+def _partner_rules(
+    doc, base: tuple[str | int, ...], sandbox: Sandbox, today: date
+) -> list[Violation]:
+    """Rule 7 for members from other organisations: each is admitted under an
+    agreement that has not expired."""
+    out = []
+    for g, group in enumerate(sandbox.groups):
+        for i, member in enumerate(group.members):
+            if isinstance(member, str):
+                continue
+            loc: tuple[str | int, ...] = (*base, "groups", g, "members", i)
+            until = member.agreement.valid_until if member.agreement else None
+            refusal = partner_refusal(
+                member.organisation,
+                member.agreement.reference if member.agreement else None,
+                until,
+                today,
+            )
+            if refusal:
+                where = (*loc, "agreement", "valid_until") if member.agreement else (*loc, "name")
+                out.append(
+                    Violation(
+                        7,
+                        f"partner member {member.name}: {refusal.removesuffix(' (rule 7)')}",
+                        doc.problem(where, ""),
+                        sandbox.name,
+                        group.name,
+                    )
+                )
+    return out
+
+
+def partner_refusal(
+    organisation: str, reference: str | None, valid_until: date | None, today: date
+) -> str | None:
+    """Rule 7 for a member from another organisation: why they may not be
+    admitted (at plan time) or start a server (at every start), or None."""
+    if reference is None or valid_until is None:
+        return f"admitted from {organisation} without an agreement (rule 7)"
+    if valid_until < today:
+        return (
+            f"the agreement {reference} with {organisation} expired on "
+            f"{valid_until.isoformat()} (rule 7)"
+        )
+    return None
 
 
 def sandbox_tier(loaded: LoadedConfig, sandbox: Sandbox) -> int:

@@ -198,6 +198,21 @@ def group_mounts(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> dict[str
     }
 
 
+def partner_agreements(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """username -> the organisation and agreement of each member from another
+    organisation: every server start checks the agreement (rule 7)."""
+    out: dict[str, dict[str, Any]] = {}
+    for group in sandbox.groups:
+        for member in group.partners:
+            agreement = member.agreement
+            out[member.name] = {
+                "organisation": member.organisation,
+                "reference": agreement.reference if agreement else None,
+                "valid_until": agreement.valid_until.isoformat() if agreement else None,
+            }
+    return out
+
+
 def _mount(staged: StagedDataset, purposes: list[str], groups: list[str]) -> dict[str, Any]:
     until = staged.valid_until
     return {
@@ -222,6 +237,7 @@ def governance_settings(
     return {
         "user_datasets": user_mounts(sandbox, staged),
         "group_datasets": group_mounts(sandbox, staged) if sandbox.auth.maps_groups else {},
+        "partners": partner_agreements(sandbox),
         "sandbox_name": sandbox.name,
         "registry_url": inputs.registry_url,
         "checksum_cache": str(layout.hub_checksum_cache(name)),
@@ -366,7 +382,7 @@ def hub_settings(
             "load_groups": {}
             if sandbox.auth.maps_groups
             else {
-                g.name: {"users": list(g.members), "properties": {"role": g.role}}
+                g.name: {"users": g.member_names, "properties": {"role": g.role}}
                 for g in sandbox.groups
             },
             "load_roles": roles,
@@ -445,7 +461,7 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> RegistrySettings:
     """What the registry service needs: who has which role, and the catalog."""
     roles: dict[str, set[str]] = {user: set() for user in sandbox.users}
     for group in sandbox.groups:
-        for member in group.members:
+        for member in group.member_names:
             roles[member].add(group.role)
     for admin in sandbox.admins:
         roles[admin].add("admin")

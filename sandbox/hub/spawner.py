@@ -26,12 +26,13 @@ from typing import Any
 from docker.types import Mount
 from dockerspawner import DockerSpawner, SwarmSpawner
 from jupyterhub.spawner import SimpleLocalProcessSpawner, Spawner
+from tornado import web
 from traitlets import Dict, HasTraits, Integer, List, Unicode
 
 from ..governance import policy
 from ..governance.integrity import ChecksumCache, verify_files
 from ..host.layout import Layout
-from ..registry import access_log
+from ..registry import access_log, audit
 from ..registry.db import open_registry_url
 from .identity import mounts_of_groups
 from .runtime import clock
@@ -62,6 +63,11 @@ class GovernedMounts(HasTraits):
     checksum_cache = Unicode("", config=True, help="file caching staged-file checksums")
     notices_dir = Unicode("", config=True, help="where per-user NOTICE.md files are written")
     clock_file = Unicode("", config=True, help="tests and drills: a file holding today's date")
+    partners = Dict(
+        config=True,
+        help="username -> {organisation, reference, valid_until} of members from other "
+        "organisations; a start is refused once their agreement expired (rule 7)",
+    )
     governance_messages = List(Unicode())
 
     def today(self) -> date:
@@ -76,6 +82,7 @@ class GovernedMounts(HasTraits):
     def admitted(self) -> list[dict[str, Any]]:
         """Datasets to mount at this start; logs every decision."""
         today, trace = self.today(), uuid.uuid4().hex
+        self.refuse_expired_partner(today, trace)
         cache = ChecksumCache(Path(self.checksum_cache) if self.checksum_cache else None)
         mounted, messages, entries = [], [], []
         for entry in self.granted():
@@ -99,6 +106,33 @@ class GovernedMounts(HasTraits):
         for message in messages:
             self.log.warning("%s (user %s)", message, self.user.name)  # type: ignore[attr-defined]
         return mounted
+
+    def refuse_expired_partner(self, today: date, trace: str) -> None:
+        """A member from another organisation starts nothing once their
+        agreement expired: each granted dataset is a refused row in the access
+        log (an audit entry when none is granted), and the start fails."""
+        partner = self.partners.get(self.user.name)  # type: ignore[attr-defined]
+        if partner is None:
+            return
+        until = partner.get("valid_until")
+        reason = policy.partner_refusal(
+            partner.get("organisation", ""),
+            partner.get("reference"),
+            date.fromisoformat(until) if until else None,
+            today,
+        )
+        if reason is None:
+            return
+        entries = [self._log_entry(trace, entry, reason) for entry in self.granted()]
+        if self.registry_url:
+            engine = _registry(self.registry_url)
+            if entries:
+                access_log.record(engine, entries)
+            else:
+                subject = f"{self.sandbox_name}/{self.user.name}"  # type: ignore[attr-defined]
+                audit.record(engine, "hub", "refuse", subject, {"reason": reason})
+        self.log.warning("start refused: %s (user %s)", reason, self.user.name)  # type: ignore[attr-defined]
+        raise web.HTTPError(403, f"Your server cannot start: {reason}.")
 
     def _log_entry(
         self, trace: str, entry: dict[str, Any], reason: str | None

@@ -1,0 +1,110 @@
+"""Chain partners: members from other organisations, admitted under an
+agreement (rule 7 at plan time and at every server start)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from tornado import web
+
+from sandbox.config.model import ExternalMember, Group
+from sandbox.governance.policy import evaluate, partner_refusal
+from sandbox.hub.settings import partner_agreements
+from sandbox.hub.spawner import GovernedMounts
+from tests.unit.test_policy import TODAY, assert_located, build, card, line_of
+
+PARTNER = {
+    "name": "k.devries",
+    "organisation": "GGD Zuid",
+    "agreement": {"reference": "SOK-2026-03", "valid_until": dt.date(2027, 6, 30)},
+}
+
+
+def team(*members) -> dict:
+    return {
+        "name": "team",
+        "members": list(members),
+        "grants": [{"dataset": "open", "purpose": "research"}],
+    }
+
+
+def test_a_member_may_come_from_another_organisation():
+    group = Group.model_validate({"name": "team", "members": ["alice", PARTNER]})
+    assert group.member_names == ["alice", "k.devries"]
+    [partner] = group.partners
+    assert isinstance(partner, ExternalMember) and partner.organisation == "GGD Zuid"
+    assert partner.agreement and partner.agreement.valid_until == dt.date(2027, 6, 30)
+
+
+def test_a_partner_with_a_valid_agreement_passes_the_plan(tmp_path: Path):
+    loaded = build(tmp_path, [card("open")], team("alice", PARTNER))
+    assert evaluate(loaded, TODAY) == []
+    sandbox = loaded.config.sandboxes[0]
+    assert sandbox.users == ["alice", "k.devries"]
+    assert sandbox.partner("k.devries") is not None and sandbox.partner("alice") is None
+    agreements = partner_agreements(sandbox)
+    assert agreements == {
+        "k.devries": {
+            "organisation": "GGD Zuid",
+            "reference": "SOK-2026-03",
+            "valid_until": "2027-06-30",
+        }
+    }
+
+
+def test_a_partner_without_an_agreement_is_refused_at_their_line(tmp_path: Path):
+    member = {"name": "k.devries", "organisation": "GGD Zuid"}
+    loaded = build(tmp_path, [card("open")], team("alice", member))
+    [violation] = evaluate(loaded, TODAY)
+    assert violation.rule == 7 and not violation.warning
+    assert (
+        violation.message == "partner member k.devries: admitted from GGD Zuid without an agreement"
+    )
+    assert_located(violation, loaded.path, line_of(loaded.path, "name: k.devries"))
+
+
+def test_a_partner_whose_agreement_expired_is_refused_at_valid_until(tmp_path: Path):
+    expired = {
+        **PARTNER,
+        "agreement": {"reference": "SOK-2026-03", "valid_until": dt.date(2026, 5, 31)},
+    }
+    loaded = build(tmp_path, [card("open")], team("alice", expired))
+    [violation] = evaluate(loaded, TODAY)
+    assert violation.rule == 7
+    assert "the agreement SOK-2026-03 with GGD Zuid expired on 2026-05-31" in violation.message
+    assert_located(violation, loaded.path, line_of(loaded.path, "valid_until: 2026-05-31"))
+
+
+def test_partner_refusal_counts_the_last_day_as_valid():
+    day = dt.date(2027, 6, 30)
+    assert partner_refusal("GGD Zuid", "SOK-1", day, day) is None
+    later = dt.date(2027, 7, 1)
+    assert "expired on 2027-06-30" in str(partner_refusal("GGD Zuid", "SOK-1", day, later))
+
+
+def spawner_for(user: str, partners: dict) -> GovernedMounts:
+    mounts = GovernedMounts(partners=partners, sandbox_name="lab")
+    mounts.user = SimpleNamespace(name=user)  # type: ignore[attr-defined]
+    mounts.log = logging.getLogger("test")  # type: ignore[attr-defined]
+    return mounts
+
+
+def test_a_start_after_the_agreement_ended_is_refused():
+    partners = partner_agreements(build_sandbox())
+    spawner = spawner_for("k.devries", partners)
+    spawner.refuse_expired_partner(dt.date(2027, 6, 30), "t1")  # the last day: fine
+    with pytest.raises(web.HTTPError) as refused:
+        spawner.refuse_expired_partner(dt.date(2027, 7, 1), "t2")
+    assert refused.value.status_code == 403
+    assert "SOK-2026-03 with GGD Zuid expired on 2027-06-30" in str(refused.value.log_message)
+    spawner_for("alice", partners).refuse_expired_partner(dt.date(2030, 1, 1), "t3")  # no partner
+
+
+def build_sandbox():
+    from sandbox.config.model import Sandbox
+
+    return Sandbox.model_validate({"name": "lab", "groups": [team("alice", PARTNER)]})
