@@ -58,6 +58,11 @@ class Layout:
         """What the last ``up`` applied; ``plan`` compares against it."""
         return self.sandbox_dir(sandbox) / "applied.json"
 
+    def retention_destroyed(self) -> Path:
+        """Dataset versions destroyed at the end of their retention period
+        (``<id>/<version key>`` -> when); `plan` and `up` refuse to stage them again."""
+        return self.root / "retention-destroyed.json"
+
     def access_kept(self, sandbox: str) -> Path:
         """Who had which datasets at the last ``up``, kept by a plain ``down``
         (which removes applied.json) so the next ``up`` still revokes."""

@@ -220,6 +220,23 @@ def _revoke_changes(desired: Desired, had: Desired | None) -> list[Change]:
     ]
 
 
+def refuse_destroyed(result: SandboxPlan, layout: Layout) -> None:
+    """A version destroyed at the end of its retention period is not staged again."""
+    try:
+        destroyed = dict(json.loads(layout.retention_destroyed().read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        destroyed = {}
+    for staged in result.staged.values():
+        gone = destroyed.get(f"{staged.id}/{staged.version_key}")
+        if gone:
+            raise InvalidInput(
+                f"sandbox {result.sandbox.name}: dataset {staged.id} version "
+                f"{staged.version_key} was destroyed on {gone['destroyed_on']} at the end of "
+                "its retention period and is not staged again; grant a newer version of "
+                "the data, or remove the grant"
+            )
+
+
 def had_access(layout: Layout, sandbox: str) -> Desired | None:
     """Who had which datasets: the last `up`'s applied.json, else what a plain
     `down` kept of it."""
@@ -236,6 +253,7 @@ def plan(
         if env.inventory is None:  # the hub runs here: its port must be free or its own
             check_port(sandbox, env.layout)
         result = build(loaded, sandbox, env)
+        refuse_destroyed(result, env.layout)
         applied = read_applied(env.layout.applied(sandbox.name))
         had = had_access(env.layout, sandbox.name)
         running = bool(read_pid(env.layout.pidfile(sandbox.name)))

@@ -8,7 +8,9 @@ configured card is that same version and has one; else from when the copy
 was staged (``staged_at`` in its manifest): a copy may then outlive the
 data's own period by the time between publication and staging, never less.
 
-``--apply`` destroys a version whose action is ``destroy`` and marks one
+``--apply`` destroys a version whose action is ``destroy`` (and notes it in
+``retention-destroyed.json``: `plan` and `up` refuse to stage it again, so
+the next `up` cannot bring it back with a new ``staged_at``) and marks one
 whose action is ``transfer`` (a ``<version>.transfer`` file beside it, for
 the archivist to hand it over; it stays mounted until then). Each is an
 audit entry (kind ``retention``; kind ``prune`` for unused versions) with
@@ -26,7 +28,9 @@ from typing import Any
 
 from ..config.loader import LoadedConfig
 from ..config.model import add_period
+from ..errors import ProvisionError
 from ..governance.catalog import staged_datasets
+from ..host.layout import Layout
 from ..host.names import STAGED_MARKER
 from ..host.staging import remove
 from .context import Environment
@@ -138,6 +142,20 @@ def past_retention(loaded: LoadedConfig, env: Environment, today: date) -> list[
     return [v for v in staged_versions(loaded, env) if v.until is not None and v.until <= today]
 
 
+def note_destroyed(layout: Layout, version: StagedVersion, today: date) -> None:
+    path = layout.retention_destroyed()
+    noted = _read_json(path)
+    until = version.until
+    noted[f"{version.dataset}/{version.version_key}"] = {
+        "destroyed_on": today.isoformat(),
+        "until": until.isoformat() if until else None,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(noted, indent=2, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
 def apply_retention(
     loaded: LoadedConfig, env: Environment, today: date, actor: str
 ) -> list[tuple[StagedVersion, str]]:
@@ -162,6 +180,12 @@ def apply_retention(
         }
         if what == "destroyed":
             remove([version.path])
+            if version.path.exists():  # removal ignores errors: check what is left
+                raise ProvisionError(
+                    f"{version.path}: not removed completely (see its permissions); "
+                    "not recorded as destroyed"
+                )
+            note_destroyed(env.layout, version, today)
         audit.record(
             open_registry_url(env.registry_url),
             actor or "unknown",

@@ -14,8 +14,11 @@ from click.testing import CliRunner
 
 from sandbox.cli import cli
 from sandbox.config.loader import load_config
+from sandbox.errors import InvalidInput
 from sandbox.governance.catalog import staged_dataset
 from sandbox.host.layout import Layout
+from sandbox.provisioning import plan as planning
+from sandbox.provisioning.context import Environment
 
 
 def stage(copy: Path, retention: dict, staged_at: str) -> None:
@@ -91,3 +94,28 @@ def test_prune_removes_only_versions_no_sandbox_uses(state):
     assert not state["old"].exists() and state["current"].is_dir() and state["cbs"].is_dir()
     records = json.loads(sandbox(state, "audit", "list", "--kind", "prune").stdout)
     assert [r["subject"] for r in records] == ["woz-2024/2023.1-0123456789ab"]
+
+
+def test_a_destroyed_version_is_not_staged_again_by_the_next_plan_or_up(state):
+    state["clock"].write_text("2034-07-01")
+    sandbox(state, "datasets", "retention", "--apply")
+    destroyed = json.loads(state["layout"].retention_destroyed().read_text())
+    assert destroyed[f"woz-2024/{state['current'].name}"]["destroyed_on"] == "2034-07-01"
+    loaded = load_config(state["config"], verify_checksums=False)
+    env = Environment(layout=state["layout"])
+    with pytest.raises(InvalidInput, match=r"woz-2024 version .* was destroyed on 2034-07-01"):
+        planning.plan(loaded, env, "demo")
+
+
+def test_a_version_not_removed_completely_is_not_recorded_as_destroyed(state, monkeypatch):
+    from sandbox.provisioning import retention
+
+    monkeypatch.setattr(retention, "remove", lambda paths: [])  # as if rmtree failed silently
+    state["clock"].write_text("2034-07-01")
+    result = CliRunner().invoke(
+        cli, ["-c", str(state["config"]), "datasets", "retention", "--apply"]
+    )
+    assert result.exit_code != 0 and "not removed completely" in result.output
+    records = json.loads(sandbox(state, "audit", "list", "--kind", "retention").stdout)
+    assert [r["details"]["done"] for r in records if "woz" in r["subject"]] == []
+    assert not state["layout"].retention_destroyed().exists()
