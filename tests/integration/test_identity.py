@@ -14,7 +14,7 @@ import stat
 import subprocess
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -35,6 +35,17 @@ TAX = {"woz-2024", "cbs-wijken-2024"}
 PUBLIC_SPACE = {"meldingen-openbare-ruimte-2024", "cbs-wijken-2024"}
 
 
+# valid through tomorrow: plan admits him, a start after tomorrow is refused
+KEES = {
+    "name": "kees",
+    "organisation": "GGD Zuid",
+    "agreement": {
+        "reference": "SOK-2026-03",
+        "valid_until": (date.today() + timedelta(days=1)).isoformat(),
+    },
+}
+
+
 def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
 
@@ -50,6 +61,8 @@ def provider() -> Iterator[str]:
         User(sub="ana", claims={"preferred_username": "ana", "groups": ["tax-analysts"]}),
         User(sub="piet", claims={"preferred_username": "piet", "groups": ["public-space"]}),
         User(sub="mallory", claims={"preferred_username": "mallory", "groups": ["facilities"]}),
+        # a chain partner: listed as a member, in no group of ours at the provider
+        User(sub="kees", claims={"preferred_username": "kees", "groups": []}),
     ]
     server = make_server("127.0.0.1", 0, app(user_claims=users), threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
@@ -68,7 +81,9 @@ def bind_groups(sandbox: dict, bound: dict[str, str]) -> None:
             group["members"] = []
 
 
-def provisioned(root: Path, name: str, port: int, auth: dict) -> Iterator[Deployment]:
+def provisioned(
+    root: Path, name: str, port: int, auth: dict, partner: dict | None = None
+) -> Iterator[Deployment]:
     """`sandbox up` of the demo with ``auth``, its analyst groups bound to the
     provider's tax-analysts and public-space; `down --purge` after."""
     require_docker()
@@ -79,6 +94,8 @@ def provisioned(root: Path, name: str, port: int, auth: dict) -> Iterator[Deploy
     sandbox.update({"name": name, "auth": auth})
     sandbox["hub"]["port"] = port
     bind_groups(sandbox, {"belastingen": "tax-analysts", "leefomgeving": "public-space"})
+    if partner:
+        next(g for g in sandbox["groups"] if g["name"] == "leefomgeving")["members"] = [partner]
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     clock = root / "today"
     clock.write_text(date.today().isoformat())
@@ -132,7 +149,7 @@ def oidc_hub(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterato
         "client_secret_file": secret_file(root, "client-secret", CLIENT_SECRET),
         "scopes": ["openid", "profile"],
     }
-    yield from provisioned(root, OIDC_SANDBOX, OIDC_PORT, auth)
+    yield from provisioned(root, OIDC_SANDBOX, OIDC_PORT, auth, partner=KEES)
 
 
 class OidcUser(HubUser):
@@ -220,6 +237,21 @@ def test_a_group_change_at_the_provider_counts_from_the_next_login(
         again.stop()
     set_groups(provider, "piet", [])
     assert OidcUser(oidc_hub.url, "piet").login_status == 403
+
+
+def test_a_partner_starts_nothing_once_the_agreement_ended(oidc_hub: Deployment):
+    kees = OidcUser(oidc_hub.url, "kees")
+    assert kees.login_status == 302 and hub_groups(oidc_hub, "kees") == ["leefomgeving"]
+    oidc_hub.clock.write_text((date.today() + timedelta(days=2)).isoformat())
+    try:
+        with pytest.raises(AssertionError, match="SOK-2026-03 with GGD Zuid expired on"):
+            kees.spawn(timeout=60)
+    finally:
+        oidc_hub.clock.write_text(date.today().isoformat())
+    log = json.loads(oidc_hub.sandbox("datasets", "access-log", "--user", "kees", "--json").stdout)
+    assert {row["dataset"] for row in log} == PUBLIC_SPACE
+    assert {row["decision"] for row in log} == {"refused"}
+    assert all("agreement SOK-2026-03 with GGD Zuid expired" in row["reason"] for row in log)
 
 
 def test_the_client_secret_is_only_in_its_0600_file(oidc_hub: Deployment):
