@@ -66,6 +66,38 @@ def home_volume_prefix(sandbox: str) -> str:
     return f"sandbox-{sandbox}-home-"
 
 
+_DOCKER_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def docker_escaped(user: str) -> str:
+    """A username as DockerSpawner writes it into volume names (its default
+    escape: a character other than a-z0-9 becomes -XX per UTF-8 byte, so
+    ``k.devries`` is ``k-2edevries``)."""
+    return "".join(
+        c if c in _DOCKER_SAFE else "".join(f"-{b:02x}" for b in c.encode()) for c in user
+    )
+
+
+def docker_unescaped(escaped: str) -> str | None:
+    """The username ``escaped`` was made from; None when it was made otherwise."""
+    data, at = bytearray(), 0
+    while at < len(escaped):
+        if escaped[at] == "-":
+            digits = escaped[at + 1 : at + 3]
+            if len(digits) != 2 or not all(c in "0123456789abcdef" for c in digits):
+                return None
+            data.append(int(digits, 16))
+            at += 3
+        else:
+            data += escaped[at].encode()
+            at += 1
+    try:
+        user = data.decode()
+    except UnicodeDecodeError:
+        return None
+    return user if docker_escaped(user) == escaped else None
+
+
 def longer_home_prefixes(sandbox: str, others: Iterable[str]) -> list[str]:
     """The home prefixes of ``others`` that start with the prefix of ``sandbox``
     (sandbox ``a-home-b`` for ``a``): their volumes are not ``sandbox``'s."""

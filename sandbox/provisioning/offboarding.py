@@ -65,7 +65,9 @@ def home_users(sandbox: str, others: Iterable[str] = ()) -> list[str]:
     ``others`` whose volume names start the same (``a`` and ``a-home-b``)."""
     prefix = names.home_volume_prefix(sandbox)
     found = (names.home_volume_user(sandbox, v, others) for v in volumes.volumes(prefix))
-    return [user for user in found if user]
+    # DockerSpawner escapes the name in the volume's (k.devries: k-2edevries)
+    users = (names.docker_unescaped(escaped) for escaped in found if escaped)
+    return [user for user in users if user]
 
 
 def offboard(
@@ -78,7 +80,7 @@ def offboard(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     actions = []
     for user in sorted(set(users) & existing):
-        volume = names.home_volume(sandbox.name, user)
+        volume = names.home_volume(sandbox.name, names.docker_escaped(user))
         try:
             if policy == "archive":
                 target = layout.offboarding_dir(sandbox.name) / f"{user}-{stamp}.tar.gz"

@@ -200,3 +200,19 @@ def test_with_an_identity_providers_groups_a_home_without_a_member_is_kept(tmp_p
     )
     assert offboarding.left_homes(model, Layout(tmp_path)) == []
     assert offboarding.left_homes(sandbox(), Layout(tmp_path)) == ["alice"]
+
+
+def test_a_member_whose_name_docker_escapes_keeps_their_home(tmp_path: Path, engine):
+    # DockerSpawner names k.devries's volume sandbox-demo-home-k-2edevries
+    engine["volumes"].append("sandbox-demo-home-k-2edevries")
+    engine["volumes"].append("sandbox-demo-home-made-by-hand")  # no escaped name: left alone
+    layout = Layout(tmp_path)
+    member = Sandbox.model_validate(
+        {"name": "demo", "groups": [{"name": "g", "members": ["bob", "k.devries"]}]}
+    )
+    assert offboarding.left_homes(member, layout) == ["alice"]
+    assert offboarding.left_homes(sandbox(), layout) == ["alice", "k.devries"]
+    actions = offboarding.offboard(sandbox("destroy"), ["k.devries"], "img", layout, "gone")
+    assert [a.done.volume for a in actions] == ["sandbox-demo-home-k-2edevries"]
+    assert names.docker_escaped("a-b_c") == "a-2db-5fc"
+    assert names.docker_unescaped("a-2db-5fc") == "a-b_c"
