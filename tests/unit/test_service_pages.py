@@ -442,3 +442,21 @@ def test_an_experiment_page_lists_its_output_requests():
     assert "<table id='experiment-outputs'>" in detail
     assert f"href='{ROOT}outputs/OUT-0003'" in detail and "Uitvoer" in detail
     assert "experiment-outputs" not in pages.experiment(view(), ROOT, NL)
+
+
+def test_the_airlock_finds_a_home_by_the_volume_name_dockerspawner_gives_it(monkeypatch):
+    import docker
+
+    from sandbox.registry.service.outputs import home_of
+
+    asked = []
+
+    class Api:
+        def inspect_volume(self, name):
+            asked.append(name)
+            return {"Mountpoint": f"/var/lib/docker/volumes/{name}/_data"}
+
+    monkeypatch.setattr(docker, "from_env", lambda: type("Client", (), {"api": Api()})())
+    settings = {"homes_dir": "", "home_volume_prefix": "sandbox-demo-home-"}
+    assert str(home_of(settings, "k.devries")).endswith("sandbox-demo-home-k-2edevries/_data")
+    assert asked == ["sandbox-demo-home-k-2edevries"]

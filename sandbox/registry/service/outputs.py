@@ -16,6 +16,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ...errors import InvalidInput
+from ...host.names import docker_escaped
 from .. import outputs
 from ..outputs import Airlock, View
 from . import pages
@@ -41,7 +42,8 @@ def home_of(settings: dict[str, Any], user: str) -> Path:
         return Path(settings["homes_dir"]) / user
     import docker
 
-    volume = settings["home_volume_prefix"] + user
+    # DockerSpawner escapes the username in the volume's name (k.devries: k-2edevries)
+    volume = settings["home_volume_prefix"] + docker_escaped(user)
     try:
         return Path(docker.from_env().api.inspect_volume(volume)["Mountpoint"])
     except docker.errors.NotFound:
