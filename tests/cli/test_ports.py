@@ -29,8 +29,14 @@ def taken() -> Iterator[int]:
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch, taken: int) -> Path:
-    monkeypatch.setenv("SANDBOX_STATE_DIR", str(tmp_path / "s"))
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Short: the sockets under the state dir must fit in 107 bytes."""
+    return tmp_path_factory.mktemp("s")
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch, taken: int, state_dir: Path) -> Path:
+    monkeypatch.setenv("SANDBOX_STATE_DIR", str(state_dir))
     shutil.copytree(PROJECT / "config", tmp_path / "config")
     path = tmp_path / "config" / "sandbox.yaml"
     path.write_text(path.read_text().replace("port: 8000", f"port: {taken}"))
@@ -52,10 +58,10 @@ def test_validate_warns(config: Path, taken: int):
     assert f"warning: sandbox demo: port {taken} on 127.0.0.1 is in use" in result.stderr
 
 
-def test_the_port_of_this_sandboxs_own_running_hub_is_fine(config: Path, tmp_path: Path):
+def test_the_port_of_this_sandboxs_own_running_hub_is_fine(config: Path, state_dir: Path):
     import os
 
-    pidfile = Layout(tmp_path / "s").proxy_pidfile("demo")
+    pidfile = Layout(state_dir).proxy_pidfile("demo")
     pidfile.parent.mkdir(parents=True)
     pidfile.write_text(str(os.getpid()))  # a live pid: "our proxy holds it"
     result = CliRunner().invoke(cli, ["-c", str(config), "plan", "--json"])

@@ -52,8 +52,9 @@ files:
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.setenv("SANDBOX_STATE_DIR", str(tmp_path / "s"))
+def config(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
+    # short: the sockets under the state dir must fit in 107 bytes
+    monkeypatch.setenv("SANDBOX_STATE_DIR", str(tmp_path_factory.mktemp("s")))
     (tmp_path / "datasets" / "clients").mkdir(parents=True)
     (tmp_path / "datasets" / "clients" / "clients.csv").write_bytes(CSV)
     (tmp_path / "datasets" / "clients.yaml").write_text(CARD_YAML)

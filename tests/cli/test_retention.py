@@ -30,8 +30,9 @@ def stage(copy: Path, retention: dict, staged_at: str) -> None:
 
 
 @pytest.fixture
-def state(tmp_path: Path, demo_copy: Path, monkeypatch):
-    layout = Layout(tmp_path / "state")
+def state(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, demo_copy: Path, monkeypatch):
+    # short: the sockets under the state dir must fit in 107 bytes
+    layout = Layout(tmp_path_factory.mktemp("s"))
     monkeypatch.setenv("SANDBOX_STATE_DIR", str(layout.root))
     monkeypatch.setenv("SANDBOX_CLOCK_FILE", str(tmp_path / "today"))
     loaded = load_config(demo_copy, verify_checksums=False)
