@@ -4,6 +4,7 @@ against the real hub and containers of the `deployment` fixture."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 import time
@@ -120,7 +121,7 @@ def test_tampered_staged_file_is_detected_and_not_mounted(deployment: Deployment
     try:
         verify = deployment.sandbox("datasets", "verify", check=False)
         assert verify.returncode == 1
-        assert "woz-2024: woz-2024.csv: tampered" in verify.stderr
+        assert "woz-2024.csv (staged, tampered)" in verify.stderr
         user = HubUser(deployment.url, "alice", deployment.password("alice"))
         user.spawn()
         try:
@@ -138,7 +139,9 @@ def test_verify_uses_its_cache_unless_full(deployment: Deployment):
     cached = deployment.sandbox("datasets", "verify").stdout
     assert "0 file(s) read" in cached
     full = deployment.sandbox("datasets", "verify", "--full").stdout
-    assert "3 file(s) read" in full
+    # --full reads every source file and staged copy again (three datasets)
+    read = re.search(r"(\d+) file\(s\) read", full)
+    assert read and int(read[1]) >= 3, full
 
 
 def test_a_missing_staged_file_is_named(deployment: Deployment, tmp_path: Path):
@@ -150,7 +153,7 @@ def test_a_missing_staged_file_is_named(deployment: Deployment, tmp_path: Path):
     try:
         verify = deployment.sandbox("datasets", "verify", "cbs-wijken-2024", check=False)
         assert verify.returncode == 1
-        assert "cbs-wijken-2024: wijken-2024.csv: missing" in verify.stderr
+        assert "wijken-2024.csv (staged, missing)" in verify.stderr
     finally:
         moved.rename(data)
         staged.chmod(0o555)
