@@ -4,7 +4,8 @@ and the promotion gate, in one place for the CLI, the service and the importer."
 from __future__ import annotations
 
 import re
-from dataclasses import Field, dataclass, field, fields
+from collections.abc import Iterable
+from dataclasses import Field, asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, get_type_hints
@@ -32,6 +33,11 @@ ALGORITMEREGISTER_STATUS = {
     "retired": "Buiten gebruik",
 }
 GATE_FIELDS = ("human_intervention", "risks", "proportionality")
+# A step that decides about an experiment says why: the approval, a stop, the
+# promotion to production.
+REASON_REQUIRED = ("approved", "stopped", "in_production")
+# States reached through the promotion gate: an amendment may not undo it.
+PAST_THE_GATE = frozenset({"in_production", "retired"})
 # The way to production: a funnel counts the experiments that entered each state.
 FUNNEL = ("proposed", "approved", "exploring", "validated", "in_production")
 DAY = 86_400.0
@@ -48,6 +54,15 @@ def check_name(kind: str, value: str) -> None:
 
 class TransitionRefused(InvalidInput):
     """A transition the lifecycle or the promotion gate does not allow."""
+
+
+class ReasonRequired(InvalidInput):
+    """A transition to approved, stopped or in_production without a reason."""
+
+
+class AmendmentRefused(InvalidInput):
+    """An amendment that names an unknown field, changes nothing, or gives a
+    value the field does not allow."""
 
 
 # Who gives a field's value: the CLI's `experiments register`, an import
@@ -202,6 +217,10 @@ def new_experiment(values: dict[str, Any], given_by: str, **set_by_registry: Any
 
 @dataclass(frozen=True)
 class Event:
+    """One step in an experiment's history: a transition, or (``changes`` set)
+    an amendment, which stays in the state it was in (``from_state`` and
+    ``to_state`` both name it)."""
+
     experiment: str
     seq: int
     from_state: str | None
@@ -209,6 +228,96 @@ class Event:
     at: datetime
     actor: str
     reason: str = ""
+    changes: dict[str, Any] | None = None  # field -> {"from": old, "to": new}
+
+    def as_dict(self) -> dict[str, Any]:
+        """As JSON shows it: ``changes`` only on an amendment."""
+        data = asdict(self)
+        if self.changes is None:
+            del data["changes"]
+        return data
+
+
+@cache
+def amendable_fields(given_by: str = CLI) -> tuple[str, ...]:
+    """What an amendment may change: the fields ``given_by`` gives that describe
+    the experiment (not its id, nor when and by whom it was registered)."""
+    described = {item.name for item, _ in experiment_fields(CLI)} - {"id"}
+    return tuple(item.name for item, _ in experiment_fields(given_by) if item.name in described)
+
+
+def amend(
+    experiment: Experiment, state: str, values: dict[str, Any], given_by: str = CLI
+) -> tuple[Experiment, dict[str, dict[str, Any]]]:
+    """The experiment with ``values`` (already of the fields' types) applied,
+    and what changed: field -> {"from": old, "to": new}, in JSON form.
+
+    Raises ``AmendmentRefused`` for a field ``given_by`` may not amend, a
+    required field left empty, a name or choice the field does not allow, or
+    an amendment that changes nothing; and when an experiment that passed the
+    promotion gate would no longer pass it."""
+    allowed = amendable_fields(given_by)
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise AmendmentRefused(
+            f"{experiment.id}: cannot amend {', '.join(unknown)} "
+            f"(fields that can be amended: {', '.join(allowed)})"
+        )
+    if not values:
+        raise AmendmentRefused(
+            f"{experiment.id}: nothing to amend: give at least one of {', '.join(allowed)}"
+        )
+    specs = dict((item.name, spec) for item, spec in experiment_fields())
+    changes: dict[str, dict[str, Any]] = {}
+    for name, value in values.items():
+        if isinstance(value, list):
+            value = tuple(value)
+        if isinstance(value, str) and specs[name].required and not value.strip():
+            raise AmendmentRefused(f"{experiment.id}: {name} may not be empty")
+        old = getattr(experiment, name)
+        if value != old:
+            changes[name] = {"from": _json_ready(old), "to": _json_ready(value)}
+    if not changes:
+        raise AmendmentRefused(
+            f"{experiment.id}: nothing to amend: {', '.join(values)} already "
+            f"{'has' if len(values) == 1 else 'have'} the value(s) given"
+        )
+    amended = with_changes(experiment, changes)
+    for name in ("team", "sandbox"):
+        if name in changes:
+            check_name(name, getattr(amended, name))
+    check_choices(amended)
+    if state in PAST_THE_GATE:
+        missing = gate_problems(amended)
+        if missing:
+            raise AmendmentRefused(
+                f"{experiment.id} is {state}: the amendment would leave the promotion gate's "
+                f"{', '.join(missing)} empty"
+            )
+    return amended, changes
+
+
+def _json_ready(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def with_changes(experiment: Experiment, changes: dict[str, dict[str, Any]]) -> Experiment:
+    """The experiment with one amendment's new values."""
+    latest: dict[str, Any] = {
+        name: tuple(change["to"]) if isinstance(change["to"], list) else change["to"]
+        for name, change in changes.items()
+    }
+    return replace(experiment, **latest)
+
+
+def latest_values(experiment: Experiment, events: Iterable[Event]) -> Experiment:
+    """The experiment as its amendments left it: the registered values with
+    every amendment's ``to`` values applied in order (the rows themselves are
+    never updated)."""
+    for event in events:
+        if event.changes:
+            experiment = with_changes(experiment, event.changes)
+    return experiment
 
 
 def gate_problems(experiment: Experiment) -> list[str]:
@@ -219,14 +328,23 @@ def gate_problems(experiment: Experiment) -> list[str]:
     return missing
 
 
-def check_transition(experiment: Experiment, current: str, target: str) -> None:
-    """Raise ``TransitionRefused`` unless ``current -> target`` is allowed now."""
+def check_transition(
+    experiment: Experiment, current: str, target: str, reason: str | None = None
+) -> None:
+    """Raise ``TransitionRefused`` unless ``current -> target`` is allowed now,
+    and ``ReasonRequired`` when ``reason`` is given as empty for a step that
+    needs one (None: not checked, as for an import's history from elsewhere)."""
     if target not in STATES:
         raise TransitionRefused(f"unknown state {target!r} (states: {', '.join(STATES)})")
     if target not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "none: it is final"
         raise TransitionRefused(
             f"{experiment.id}: {current} -> {target} is not allowed (from {current}: {allowed})"
+        )
+    if reason is not None and target in REASON_REQUIRED and not reason.strip():
+        raise ReasonRequired(
+            f"{experiment.id}: {current} -> {target} needs a reason "
+            f"(a step to {', '.join(REASON_REQUIRED[:-1])} or {REASON_REQUIRED[-1]} says why)"
         )
     if target == "in_production":
         missing = gate_problems(experiment)

@@ -4,6 +4,11 @@ Nothing is updated in place: an experiment row is written once, and every
 lifecycle step is a new event with the next sequence number for that
 experiment. The (experiment, seq) unique key makes concurrent writers unable
 to lose or duplicate a step: a writer that raced another retries.
+
+An amendment is an event too (its ``changes`` say field -> from/to). What is
+read here (a view, a listing, the report's summaries) is the experiment as
+its amendments left it: the registered row with each amendment's new values
+applied in event order (``lifecycle.latest_values``).
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ from . import audit, coverage
 from .coverage import SEQ
 from .db import retrying
 from .lifecycle import (
+    CLI,
     FUNNEL,
     Event,
     Experiment,
     Summary,
+    amend,
     check_choices,
     check_name,
     check_transition,
     current_state,
+    latest_values,
 )
 from .tables import as_utc, events, experiments
 
@@ -42,7 +50,7 @@ class UnknownExperiment(InvalidInput):
 
 @dataclass(frozen=True)
 class ExperimentView:
-    experiment: Experiment
+    experiment: Experiment  # as its amendments left it
     events: tuple[Event, ...]
 
     @property
@@ -54,7 +62,7 @@ class ExperimentView:
         data["datasets"] = list(self.experiment.datasets)
         data["registered_at"] = _iso(self.experiment.registered_at)
         data["state"] = self.state
-        data["events"] = [{**asdict(e), "at": _iso(e.at)} for e in self.events]
+        data["events"] = [{**e.as_dict(), "at": _iso(e.at)} for e in self.events]
         return data
 
 
@@ -117,7 +125,8 @@ def transition(
     clock: Clock = utc_now,
     allowed: Callable[[Experiment], None] | None = None,
 ) -> Event:
-    """Append the next lifecycle event, or raise ``TransitionRefused``.
+    """Append the next lifecycle event, or raise ``TransitionRefused`` (or
+    ``ReasonRequired``: approved, stopped and in_production need a reason).
 
     ``allowed`` may refuse on other grounds (e.g. who may move this experiment)."""
 
@@ -127,7 +136,7 @@ def transition(
             raise UnknownExperiment(f"unknown experiment {experiment_id!r}")
         if allowed:
             allowed(view.experiment)
-        check_transition(view.experiment, view.state, to_state)
+        check_transition(view.experiment, view.state, to_state, reason)
         event = Event(
             experiment_id, len(view.events), view.state, to_state, as_utc(clock()), actor, reason
         )
@@ -137,6 +146,48 @@ def transition(
             "transition",
             experiment_id,
             {"from": event.from_state, "to": to_state, "reason": reason, "seq": event.seq},
+            at=event.at,
+            rows={events: [event_row(event)]},
+        )
+        return event
+
+    return retrying(engine, work)
+
+
+def amend_experiment(
+    engine: Engine,
+    experiment_id: str,
+    values: dict[str, Any],
+    actor: str,
+    reason: str = "",
+    given_by: str = CLI,
+    clock: Clock = utc_now,
+    allowed: Callable[[Experiment], None] | None = None,
+) -> Event:
+    """Append an amendment: an event in the experiment's current state whose
+    ``changes`` record each field's old and new value; or raise
+    ``AmendmentRefused`` (``lifecycle.amend``). ``allowed`` may refuse the
+    experiment as it is, or as it would be amended (e.g. names unknown to the
+    configuration)."""
+
+    def work(connection: Connection) -> Event:
+        view = _load(connection, experiment_id, lock=True)
+        if view is None:
+            raise UnknownExperiment(f"unknown experiment {experiment_id!r}")
+        amended, changes = amend(view.experiment, view.state, values, given_by)
+        if allowed:
+            allowed(view.experiment)
+            allowed(amended)
+        state = view.state
+        event = Event(
+            experiment_id, len(view.events), state, state, as_utc(clock()), actor, reason, changes
+        )
+        audit.append(
+            connection,
+            actor,
+            "amend",
+            experiment_id,
+            {"changes": changes, "reason": reason, "seq": event.seq},
             at=event.at,
             rows={events: [event_row(event)]},
         )
@@ -159,11 +210,9 @@ def listing(
     team: str | None = None,
     state: str | None = None,
 ) -> list[ExperimentView]:
+    # filtered here, not in SQL: an amendment may have moved an experiment
+    # to another team or sandbox
     query = select(experiments).order_by(experiments.c.id)
-    if sandbox:
-        query = query.where(experiments.c.sandbox == sandbox)
-    if team:
-        query = query.where(experiments.c.team == team)
     with engine.connect() as connection:
         rows = connection.execute(query).mappings().all()
         by_experiment: dict[str, list[Event]] = {}
@@ -172,10 +221,18 @@ def listing(
         ).mappings()
         for row in event_rows:
             by_experiment.setdefault(row["experiment"], []).append(_event(row))
-    views = [
-        ExperimentView(_experiment(row), tuple(by_experiment.get(row["id"], []))) for row in rows
+    views = [_view(_experiment(row), by_experiment.get(row["id"], [])) for row in rows]
+    return [
+        v
+        for v in views
+        if (state is None or v.state == state)
+        and (not sandbox or v.experiment.sandbox == sandbox)
+        and (not team or v.experiment.team == team)
     ]
-    return [v for v in views if state is None or v.state == state]
+
+
+def _view(experiment: Experiment, history: list[Event]) -> ExperimentView:
+    return ExperimentView(latest_values(experiment, history), tuple(history))
 
 
 def _load(connection: Connection, experiment_id: str, lock: bool = False) -> ExperimentView | None:
@@ -188,7 +245,7 @@ def _load(connection: Connection, experiment_id: str, lock: bool = False) -> Exp
     event_rows = connection.execute(
         select(events).where(events.c.experiment == experiment_id).order_by(events.c.seq)
     ).mappings()
-    return ExperimentView(_experiment(row), tuple(_event(r) for r in event_rows))
+    return _view(_experiment(row), [_event(r) for r in event_rows])
 
 
 def _experiment(row: Any) -> Experiment:
@@ -232,9 +289,11 @@ def write_batch(
         seq, prev = audit.next_entry(connection)
         # experiments in key order, events as written: the order verify reads them
         experiment_rows = sorted(map(EXPERIMENT_VALUES, new), key=itemgetter(0))
-        proposed = ((e.id, 0, None, "proposed", e.registered_at, e.registered_by, "") for e in new)
+        proposed = (
+            (e.id, 0, None, "proposed", e.registered_at, e.registered_by, "", None) for e in new
+        )
         steps = (
-            (e.experiment, e.seq, e.from_state, e.to_state, e.at, e.actor, e.reason)
+            (e.experiment, e.seq, e.from_state, e.to_state, e.at, e.actor, e.reason, e.changes)
             for e in new_events
         )
         event_rows = [*proposed, *steps]
@@ -380,10 +439,14 @@ def summaries(engine: Engine) -> list[Any]:
     with engine.connect() as connection:
         # by id: sorting here what comes nearly sorted is cheaper than ORDER BY
         rows = sorted(connection.execute(query).all(), key=itemgetter(0))
+        moved = _amended_groups(connection)
     result = []
     for id_, team, sandbox, registered_at, first_production, stopped_at, states in rows:
         if states not in entered:
             entered[states] = funnel.intersection(states.split(","))
+        if id_ in moved:
+            team = moved[id_].get("team", team)
+            sandbox = moved[id_].get("sandbox", sandbox)
         result.append(
             Summary(
                 id=id_,
@@ -396,6 +459,22 @@ def summaries(engine: Engine) -> list[Any]:
             )
         )
     return result
+
+
+def _amended_groups(connection: Connection) -> dict[str, dict[str, str]]:
+    """Experiment id -> the team and sandbox its amendments moved it to (the
+    report groups by them)."""
+    query = (
+        select(events.c.experiment, events.c.changes)
+        .where(events.c.changes.is_not(None))
+        .order_by(events.c.experiment, events.c.seq)
+    )
+    moved: dict[str, dict[str, str]] = {}
+    for experiment, changes in connection.execute(query):
+        latest = {k: changes[k]["to"] for k in ("team", "sandbox") if k in changes}
+        if latest:
+            moved.setdefault(experiment, {}).update(latest)
+    return moved
 
 
 def _utc(value: datetime | str) -> datetime:

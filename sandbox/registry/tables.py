@@ -87,6 +87,8 @@ events = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("audit_seq", Integer, nullable=True),
     UniqueConstraint("experiment", "seq", name="events_experiment_seq"),
+    # an amendment's field -> {"from", "to"}; NULL on a transition (migration 0009)
+    Column("changes", JSON(none_as_null=True), nullable=True),
 )
 
 audit_log = Table(

@@ -45,7 +45,7 @@ def round_trip(tmp_path: Path, registry: str, fresh_registry) -> None:
         "--title",
         "t",
         "--team",
-        "a",
+        "analysts",
         "--sandbox",
         "first",
         "--purpose",
@@ -53,7 +53,10 @@ def round_trip(tmp_path: Path, registry: str, fresh_registry) -> None:
     )
     assert invoke(*register, env=env).exit_code == 0
     assert (
-        invoke("experiments", "transition", "EXP-0001", "--to", "approved", env=env).exit_code == 0
+        invoke(
+            "experiments", "transition", "EXP-0001", "--to", "approved", "--reason", "ok", env=env
+        ).exit_code
+        == 0
     )
     secrets = state / "sandboxes" / "first" / "hub" / "secrets"
     ensure_secrets(secrets, ["cookie_secret", "user_password"])

@@ -54,7 +54,7 @@ def test_register_transition_and_read_back(registry_url: str):
     assert [v.experiment.id for v in store.listing(engine, team="leefomgeving")] == ["EXP-0002"]
     assert [v.experiment.id for v in store.listing(engine, state="validated")] == ["EXP-0001"]
     with pytest.raises(TransitionRefused, match="missing: human_intervention, risks"):
-        store.transition(engine, first.id, "in_production", "carol")
+        store.transition(engine, first.id, "in_production", "carol", "ready")
     assert store.get(engine, first.id).state == "validated"  # refused: nothing written
     with pytest.raises(InvalidInput, match="unknown experiment 'EXP-9999'"):
         store.transition(engine, "EXP-9999", "approved", "carol")
@@ -111,7 +111,7 @@ def _writer(url: str, index: int, transitions: int) -> str:
     while len(steps) < transitions:
         steps.append("validated" if steps[-1] == "exploring" else "exploring")
     for state in steps:
-        store.transition(engine, created.id, state, f"writer{index}")
+        store.transition(engine, created.id, state, f"writer{index}", f"to {state}")
     engine.dispose()
     return created.id
 

@@ -288,7 +288,7 @@ def test_file_continues_experiment_registered_through_store(tmp_path: Path, engi
         registered_by="frank",
     )
     store.register(engine, registered)
-    store.transition(engine, "EXP-0007", "approved", "carol", clock=lambda: utc(12))
+    store.transition(engine, "EXP-0007", "approved", "carol", "go", clock=lambda: utc(12))
     # the stored record has no gate fields: promotion from the file is refused
     refused = [
         tr("EXP-0007", "exploring", utc(13)),

@@ -1,0 +1,26 @@
+"""events: amendments, append-only like every other event
+
+An amendment is an event that stays in the experiment's state and records
+which fields it changed (``changes``: field -> {"from", "to"}); transitions
+leave it NULL. Rows written before keep their digests: each chain entry
+records the columns it hashed (sandbox.registry.coverage).
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("events", sa.Column("changes", sa.JSON(none_as_null=True), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("events", "changes")
