@@ -53,6 +53,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "for_you": "for you", "valid_until": "valid until {date}", "expired": "expired",
         "mounted": "mounted at /data/{id}", "not_granted": "not granted",
         "lapsed": "granted, but not mounted: the agreement ended on {date}",
+        "team_folders": "Team folders (derived data)",
+        "team_folders_intro": "Each group's shared folder, read-write for its members only. "
+        "What is in it is derived from the group's datasets and kept at their highest tier.",
+        "folder": "folder", "group": "group", "derived_from": "derived from",
+        "members": "members",
         # the access log
         "access_log": "Access log",
         "access_log_intro": "Every grant and refusal of a dataset to a person at server start "
@@ -123,6 +128,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "for_you": "voor jou", "valid_until": "geldig tot {date}", "expired": "verlopen",
         "mounted": "beschikbaar onder /data/{id}", "not_granted": "niet toegekend",
         "lapsed": "toegekend, maar niet beschikbaar: de overeenkomst liep af op {date}",
+        "team_folders": "Teammappen (afgeleide gegevens)",
+        "team_folders_intro": "De gedeelde map van elke groep, alleen voor haar leden te lezen "
+        "en te schrijven. Wat erin staat is afgeleid van de datasets van de groep en valt onder "
+        "hun hoogste niveau.",
+        "folder": "map", "group": "groep", "derived_from": "afgeleid van",
+        "members": "leden",
         # the access log
         "access_log": "Toegangslogboek",
         "access_log_intro": "Elke toekenning en weigering van een dataset aan een persoon bij "

@@ -269,10 +269,13 @@ def datasets_access_log(
 @pass_options
 def datasets_retention(opts: Options, apply_: bool, as_json: bool):
     """Staged versions past their card's retention period (from the card's
-    issued date, else from staging). With --apply: destroy those whose action
-    is destroy, mark for transfer the others; each recorded in the audit log."""
+    issued date, else from staging), and files in team folders past the
+    shortest destroy period of their group's datasets (from their last
+    change). With --apply: destroy those whose action is destroy, mark for
+    transfer the others; each recorded in the audit log."""
     from ..config.loader import load_config
     from ..provisioning.retention import apply_retention, past_retention
+    from ..provisioning.team_retention import apply_team_retention, team_files_past
     from .common import current_actor
 
     env = opts.env()
@@ -281,15 +284,23 @@ def datasets_retention(opts: Options, apply_: bool, as_json: bool):
     if apply_:
         done = apply_retention(loaded, env, today, current_actor())
         rows = [{**v.as_dict(), "done": what} for v, what in done]
+        rows += apply_team_retention(loaded, env, today, current_actor())
     else:
         rows = [v.as_dict() for v in past_retention(loaded, env, today)]
+        rows += [t.as_dict(today) for t in team_files_past(loaded, env, today)]
     if as_json:
         emit_json(rows)
         return
     if not rows:
-        click.echo(f"no staged version is past its retention period on {today.isoformat()}")
+        click.echo(f"nothing is past its retention period on {today.isoformat()}")
     for row in rows:
         what = row.get("done") or f"{row['action']} (with --apply)"
+        if row["kind"] == "team-folder":
+            click.echo(
+                f"{row['sandbox']} {row['folder']}: {len(row['files'])} file(s) older than "
+                f"{row['period']} ({row['from']}): {what}"
+            )
+            continue
         used = f"; used by {', '.join(row['used_by'])}" if row["used_by"] else ""
         click.echo(
             f"{row['dataset']} {row['version']}: {row['period']} from {row['from']} "

@@ -14,14 +14,16 @@ from .common import Options, emit_json, open_registry, pass_options
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @pass_options
 def backup(opts: Options, output: Path):
-    """Registry, hub databases, secrets and config in one 0600 archive."""
+    """Registry, hub databases, secrets, team folders and config in one 0600 archive."""
     from ..provisioning.backup import create
 
     env = opts.env()
     manifest = create(env.layout, env.registry_url, opts.config.parent, output)
+    teams = [f"{s}/{g}" for s, groups in manifest.get("team_folders", {}).items() for g in groups]
     click.echo(
         f"backup: {output} (registry: {manifest['registry']}, "
-        f"sandboxes: {', '.join(manifest['sandboxes']) or 'none'})"
+        f"sandboxes: {', '.join(manifest['sandboxes']) or 'none'}, "
+        f"team folders: {', '.join(teams) or 'none'})"
     )
 
 
@@ -34,6 +36,9 @@ def restore(opts: Options, archive: Path):
 
     env = opts.env()
     manifest = run_restore(archive, env.layout, env.registry_url)
+    for sandbox, groups in manifest.get("team_folders_kept", {}).items():
+        for group in groups:
+            click.echo(f"team folder {sandbox}/{group}: its volume exists here; left as it is")
     click.echo(
         f"restored {archive} into {env.layout.root} "
         f"(sandboxes: {', '.join(manifest['sandboxes']) or 'none'}); "

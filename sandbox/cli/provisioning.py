@@ -200,14 +200,12 @@ def _print_homes(out, homes) -> None:
     for home in homes:
         if home.done.what == "failed":
             out.print(
-                f"[yellow]warning:[/] home of {home.user} kept: {home.done.error} "
+                f"[yellow]warning:[/] {home.label} kept: {home.done.error} "
                 f"({home.reason}; in the audit log)"
             )
             continue
         kept = f" to {home.done.archive}" if home.done.archive else ""
-        out.print(
-            f"home of {home.user} {home.done.what}{kept} (sha256 {home.done.sha256}; {home.reason})"
-        )
+        out.print(f"{home.label} {home.done.what}{kept} (sha256 {home.done.sha256}; {home.reason})")
 
 
 @click.command()

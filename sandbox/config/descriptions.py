@@ -151,6 +151,9 @@ SANDBOX_YAML: dict[str, str | Extra] = {
     "when the group is granted two or more datasets with personal data (rule 5).",
     "sandboxes[].groups[].idp_group": "oidc, ldap: the identity provider's group whose "
     "members are this group's members, as of each login (beside `members`).",
+    "sandboxes[].groups[].shared_folder": "docker, swarm: the group's team folder, "
+    "/shared/<group>, read-write for its members only (a Docker volume of its own); "
+    "false: no team folder.",
     "datasets": "The folder of data cards (`<id>.yaml`) and their files (`<id>/`), relative "
     "to this file.",
 }

@@ -266,6 +266,7 @@ class Group(Strict):
         description="oidc, ldap: the identity provider's group whose members are this group's "
         "members, as of each login (beside `members`).",
     )
+    shared_folder: bool = True
 
     @property
     def member_names(self) -> list[str]:

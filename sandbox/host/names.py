@@ -20,12 +20,14 @@ LABEL_SANDBOX = "org.data-sandbox.sandbox"
 LABEL_USER = "org.data-sandbox.user"
 LABEL_IMAGE = "org.data-sandbox.image"
 LABEL_DESIGN = "org.data-sandbox.design"
+LABEL_GROUP = "org.data-sandbox.group"  # a team folder's volume, with its group's name
 # the same, by role, as the playbooks receive them (extravar sandbox_labels)
 LABELS = {
     "sandbox": LABEL_SANDBOX,
     "user": LABEL_USER,
     "image": LABEL_IMAGE,
     "design": LABEL_DESIGN,
+    "group": LABEL_GROUP,
 }
 
 # The file a finished staged copy of a dataset version holds (its manifest):
@@ -126,3 +128,18 @@ def foreign_homes_pattern(sandbox: str, others: Iterable[str]) -> str:
 
 def home_volume(sandbox: str, user: str) -> str:
     return home_volume_prefix(sandbox) + user
+
+
+# A team folder's volume carries LABEL_SANDBOX and LABEL_GROUP: found by its
+# labels, never by its name's prefix (which another sandbox's name could share).
+TEAM_FOLDERS = "/shared"
+
+
+def team_volume(sandbox: str, group: str) -> str:
+    """The Docker volume of a group's team folder (group names are slugs)."""
+    return f"sandbox-{sandbox}-shared-{group}"
+
+
+def team_mount(group: str) -> str:
+    """Where a team folder is in its members' containers."""
+    return f"{TEAM_FOLDERS}/{group}"

@@ -95,20 +95,7 @@ class Expiry:
         for user in users:
             trace, at = uuid.uuid4().hex, datetime.now(UTC)
             rows = [
-                access_log.AccessEntry(
-                    trace_id=trace,
-                    at=at,
-                    user=user,
-                    sandbox=name,
-                    dataset=entry["id"],
-                    version=entry["version"],
-                    sha256=entry.get("digest", ""),
-                    purpose=", ".join(entry.get("purposes", [])),
-                    legal_basis=", ".join(entry.get("legal_basis", [])) or "no personal data",
-                    processing_activity=entry.get("processing_activity", ""),
-                    decision="revoked",
-                    reason=reason,
-                )
+                access_log.mount_entry(entry, trace, at, user, name, "revoked", reason)
                 for entry in granted.get(user, [])
             ]
             details = {"expired": self.settings["expires"], "server_stopped": True}

@@ -8,6 +8,7 @@ ever appears here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath, PurePosixPath
 from typing import Any, TypedDict
@@ -243,6 +244,21 @@ def governance_settings(
         "checksum_cache": str(layout.hub_checksum_cache(name)),
         "notices_dir": str(layout.notices_dir(name)),
         "clock_file": inputs.clock_file,
+    }
+
+
+def team_folder_settings(sandbox: Sandbox) -> dict[str, Any]:
+    """Spawner settings: which groups have a team folder, and who is in which group."""
+    return {
+        "team_folders": {
+            g.name: names.team_volume(sandbox.name, g.name)
+            for g in sandbox.groups
+            if g.shared_folder
+        },
+        "member_groups": {
+            user: [g.name for g in sandbox.groups_of(user)] for user in sandbox.users
+        },
+        "groups_at_login": sandbox.auth.maps_groups,
     }
 
 
@@ -482,9 +498,34 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> RegistrySettings:
         "registry_url": inputs.registry_url,
         "witness_file": str(inputs.layout.witness_file()),
         "roles": {user: sorted(r) for user, r in roles.items()},
-        "catalog": {"datasets": list(inputs.catalog), "granted": granted},
+        "catalog": {
+            "datasets": list(inputs.catalog),
+            "granted": granted,
+            "team_folders": derived_stores(sandbox, inputs.catalog),
+        },
         "airlock": airlock_settings(sandbox, inputs),
     }
+
+
+def derived_stores(sandbox: Sandbox, catalog: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The team folders, as the catalog lists them: derived data, at the highest
+    tier of the datasets their group is granted."""
+    tiers = {card["id"]: int(card["tier"]) for card in catalog}
+    stores = []
+    for group in sandbox.groups:
+        if not group.shared_folder:
+            continue
+        sources = sorted({g.dataset for g in group.grants})
+        stores.append(
+            {
+                "group": group.name,
+                "folder": names.team_mount(group.name),
+                "tier": max((tiers.get(d, 0) for d in sources), default=0),
+                "derived_from": sources,
+                "members": group.member_names,
+            }
+        )
+    return stores
 
 
 def airlock_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
@@ -538,6 +579,7 @@ def _container_settings(
         "cpu_limit": sandbox.resources.cpus,
         "network_name": network_name(sandbox),
         **governance_settings(sandbox, staged, inputs),
+        **team_folder_settings(sandbox),
         "state_dir": str(layout.root),
         "socket_owner": CONTAINER_UID,
         "hub_connect_url": socket_url(CONTAINER_HUB_SOCKETS / layout.hub_socket(name).name),

@@ -37,6 +37,7 @@ from ..registry.db import open_registry_url
 from .identity import mounts_of_groups
 from .runtime import clock
 from .settings import CONTAINER_HUB_SOCKETS, CONTAINER_SERVER_SOCKETS, socket_url
+from .team_folders import TeamFolders
 
 NOTICE = "NOTICE.md"
 
@@ -137,20 +138,14 @@ class GovernedMounts(HasTraits):
     def _log_entry(
         self, trace: str, entry: dict[str, Any], reason: str | None
     ) -> access_log.AccessEntry:
-        return access_log.AccessEntry(
-            trace_id=trace,
-            at=datetime.now(UTC),
-            user=self.user.name,  # type: ignore[attr-defined]
-            sandbox=self.sandbox_name,
-            dataset=entry["id"],
-            version=entry["version"],
-            sha256=entry.get("digest", ""),
-            purpose=", ".join(entry.get("purposes", [])),
-            legal_basis=", ".join(entry.get("legal_basis", [])) or "no personal data",
-            processing_activity=entry.get("processing_activity", ""),
-            decision="refused" if reason else "granted",
-            reason=reason or "",
-            groups=", ".join(entry.get("groups", [])),
+        return access_log.mount_entry(
+            entry,
+            trace,
+            datetime.now(UTC),
+            self.user.name,  # type: ignore[attr-defined]
+            self.sandbox_name,
+            "refused" if reason else "granted",
+            reason or "",
         )
 
     def notice_file(self) -> Path | None:
@@ -173,10 +168,11 @@ class GovernedMounts(HasTraits):
             yield event
 
 
-class ContainerStart(GovernedMounts):
+class ContainerStart(GovernedMounts, TeamFolders):
     """What the Docker and Swarm spawners share: the admitted datasets become
-    read-only binds, and the server listens on a unix socket in the user's own
-    socket folder, which only that user's container mounts."""
+    read-only binds, the user's team folders read-write ones, and the server
+    listens on a unix socket in the user's own socket folder, which only that
+    user's container mounts."""
 
     state_dir = Unicode(config=True, help="the state directory (sockets live there)")
     socket_owner = Integer(1000, config=True, help="uid (and gid) the server runs as")
@@ -226,6 +222,7 @@ class ContainerStart(GovernedMounts):
         hub = str(self.layout.hub_sockets(self.sandbox_name))
         binds[str(self.socket_folder)] = {"bind": str(CONTAINER_SERVER_SOCKETS), "mode": "rw"}
         binds[hub] = {"bind": str(CONTAINER_HUB_SOCKETS), "mode": "ro"}
+        binds.update(self.team_binds(self.team_mounted))
         return binds
 
     def get_args(self) -> list[str]:
@@ -256,6 +253,8 @@ class ContainerStart(GovernedMounts):
 
     async def start(self):
         self.prepare_start()
+        self.team_mounted = self.team_groups()
+        await self.ensure_team_folders(self.team_mounted, self.sandbox_name, self.socket_owner)
         await super().start()  # type: ignore[misc]
         await self.until_listening()
         url = socket_url(self.socket_path)

@@ -210,9 +210,9 @@ def down(
     homes = []
     for item in offboard:
         others = offboarding.known_sandboxes(env.layout) + [s.name for s in loaded.config.sandboxes]
-        users = offboarding.home_users(item.sandbox.name, others)
+        subjects = offboarding.subject_volumes(item.sandbox.name, others)
         actions = offboarding.offboard(
-            item.sandbox, users, images[item.sandbox.name], env.layout, "down --purge"
+            item.sandbox, subjects, images[item.sandbox.name], env.layout, "down --purge"
         )
         offboarding.record(env.registry_url, actor, actions)
         homes.extend(actions)

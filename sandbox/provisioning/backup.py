@@ -1,9 +1,12 @@
 """``sandbox backup`` and ``sandbox restore``: one 0600 tar.gz with the
 registry (SQLite online backup, or pg_dump for PostgreSQL), each hub's
-database and secrets, and the config directory.
+database and secrets, the team folders (a tar of each volume, read with the
+image the sandbox's last `up` ran), and the config directory.
 
 Restore writes into a fresh state directory (it refuses a non-empty one), so a
-restore can never half-overwrite a running installation.
+restore can never half-overwrite a running installation; a team folder whose
+volume exists on this machine is left as it is (and said so), the others are
+made again with their files, owners and modes.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import tarfile
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidInput, SandboxError
+from ..host import names, volumes
 from ..host.layout import Layout
 
 MANIFEST = "backup.json"
@@ -75,12 +80,55 @@ def create(layout: Layout, registry_url: str, config_dir: Path, output: Path) ->
             if secrets.is_dir():
                 shutil.copytree(secrets, target / "secrets")
             manifest["sandboxes"].append(name)
+            teams = _save_team_folders(layout, name, target / "team-folders")
+            if teams:
+                manifest.setdefault("team_folders", {})[name] = teams
         shutil.copytree(config_dir, root / "config", symlinks=True)
         (root / MANIFEST).write_text(json.dumps(manifest, indent=2))
         fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle, tarfile.open(fileobj=handle, mode="w:gz") as tar:
             tar.add(root, arcname="backup")
     return manifest
+
+
+def _save_team_folders(layout: Layout, sandbox: str, target: Path) -> dict[str, Any]:
+    """group -> {volume, image, sha256} of each team folder saved under ``target``."""
+    applied = (
+        json.loads(layout.applied(sandbox).read_text()) if layout.applied(sandbox).is_file() else {}
+    )
+    image = applied.get("image")
+    if not image:
+        return {}  # never brought up here with containers: no team folders
+    try:
+        found = volumes.team_volumes(sandbox)
+        saved = {}
+        for group, volume in sorted(found.items()):
+            target.mkdir(parents=True, exist_ok=True)
+            digest = volumes.save_volume(volume, image, target / f"{group}.tar")
+            saved[group] = {"volume": volume, "image": image, "sha256": digest}
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SandboxError(f"backing up the team folders of {sandbox} failed: {exc}") from exc
+    return saved
+
+
+def _restore_team_folders(source: Path, sandbox: str, saved: dict[str, Any]) -> list[str]:
+    """Make each saved team folder's volume again; the groups whose volume was kept."""
+    kept = []
+    for group, entry in sorted(saved.items()):
+        if volumes.volume_exists(entry["volume"]):
+            kept.append(group)
+            continue
+        labels = {names.LABEL_SANDBOX: sandbox, names.LABEL_GROUP: group}
+        try:
+            volumes.load_volume(entry["volume"], labels, entry["image"], source / f"{group}.tar")
+        except (OSError, subprocess.SubprocessError) as exc:
+            said = getattr(exc, "stderr", b"") or b""
+            raise SandboxError(
+                f"restoring the team folder of {group} ({entry['volume']}) failed: "
+                f"{said.decode(errors='replace').strip()[-300:] or exc} (it needs the image "
+                f"{entry['image']}: `sandbox up` builds it)"
+            ) from exc
+    return kept
 
 
 def restore(archive: Path, layout: Layout, registry_url: str) -> dict:
@@ -133,5 +181,9 @@ def restore(archive: Path, layout: Layout, registry_url: str) -> dict:
                 os.chmod(secrets, 0o700)
                 for secret in secrets.iterdir():
                     os.chmod(secret, 0o600)
+            teams = manifest.get("team_folders", {}).get(name, {})
+            if teams:
+                kept = _restore_team_folders(source / "team-folders", name, teams)
+                manifest.setdefault("team_folders_kept", {})[name] = kept
         shutil.copytree(root / "config", layout.restored_config(), symlinks=True)
     return manifest

@@ -1,4 +1,5 @@
-"""Homes of users who left, by the sandbox's ``offboarding`` policy.
+"""Homes of users who left, and team folders of groups that are gone, by
+the sandbox's ``offboarding`` policy.
 
 A user removed from every group keeps their home volume for ``grace``
 (default P30D), so a removal by mistake costs nothing: `up` notes the day
@@ -9,6 +10,9 @@ the sandbox. Each action is an audit entry (kind ``offboard``): user,
 sandbox, what was done, the sha256 of the archive or of the destroyed
 content, and why. A home that cannot be offboarded is kept and recorded as
 ``failed`` with the error; the others go on, and `up` tries it again.
+A group's team folder (``shared/<group>`` in the records) follows the same
+policy once the group is gone from the sandbox or set ``shared_folder:
+false``, and at ``down --purge``.
 
 This runs where the Docker engine of the homes is: on this machine. With an
 inventory (``-i``) `up` leaves homes alone and ``down --purge`` has the
@@ -25,16 +29,24 @@ from datetime import UTC, date, datetime
 
 from ..config.model import Sandbox, add_period
 from ..host import names
-from ..host import offboarding as volumes
+from ..host import volumes
 from ..host.layout import Layout, private_file
+
+TEAM = "shared/"  # a team folder's subject: shared/<group>, beside the users' names
 
 
 @dataclass(frozen=True)
 class HomeAction:
-    user: str
+    user: str  # whose home; shared/<group> for a team folder
     sandbox: str
     reason: str
     done: volumes.Offboarded
+
+    @property
+    def label(self) -> str:
+        if self.user.startswith(TEAM):
+            return f"team folder of {self.user.removeprefix(TEAM)}"
+        return f"home of {self.user}"
 
 
 def read_pending(layout: Layout, sandbox: str) -> dict[str, str]:
@@ -70,20 +82,34 @@ def home_users(sandbox: str, others: Iterable[str] = ()) -> list[str]:
     return [user for user in users if user]
 
 
+def subject_volumes(sandbox: str, others: Iterable[str]) -> dict[str, str]:
+    """Every home and team folder of the sandbox: user or shared/<group> -> its
+    volume (not those of a sandbox among ``others``, see ``home_users``)."""
+    found = {
+        user: names.home_volume(sandbox, names.docker_escaped(user))
+        for user in home_users(sandbox, others)
+    }
+    for group, volume in volumes.team_volumes(sandbox).items():
+        found[TEAM + group] = volume
+    return found
+
+
 def offboard(
-    sandbox: Sandbox, users: Iterable[str], image: str, layout: Layout, reason: str
+    sandbox: Sandbox, subjects: Iterable[str], image: str, layout: Layout, reason: str
 ) -> list[HomeAction]:
-    """Archive or destroy the home volumes of ``users`` that exist. A volume
-    that fails is kept, and its action says ``failed`` and why."""
+    """Archive or destroy the volumes of ``subjects`` (users, and shared/<group>
+    for team folders) that exist. A volume that fails is kept, and its action
+    says ``failed`` and why."""
     policy = sandbox.offboarding.homes
-    existing = set(home_users(sandbox.name, known_sandboxes(layout)))
+    existing = subject_volumes(sandbox.name, known_sandboxes(layout))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     actions = []
-    for user in sorted(set(users) & existing):
-        volume = names.home_volume(sandbox.name, names.docker_escaped(user))
+    for subject in sorted(set(subjects) & set(existing)):
+        volume = existing[subject]
         try:
             if policy == "archive":
-                target = layout.offboarding_dir(sandbox.name) / f"{user}-{stamp}.tar.gz"
+                name = subject.replace("/", "-")
+                target = layout.offboarding_dir(sandbox.name) / f"{name}-{stamp}.tar.gz"
                 done = volumes.archive(volume, image, target)
             else:
                 done = volumes.destroy(volume, image)
@@ -91,8 +117,14 @@ def offboard(
             # one home that cannot be read must not keep the others (or `up`) from going on
             error = getattr(exc, "stderr", None) or str(exc)
             done = volumes.Offboarded(volume, "failed", "", 0, error=str(error).strip()[-500:])
-        actions.append(HomeAction(user, sandbox.name, reason, done))
+        actions.append(HomeAction(subject, sandbox.name, reason, done))
     return actions
+
+
+def left_team_folders(sandbox: Sandbox) -> list[str]:
+    """Team folders of groups that are gone from the sandbox or opted out."""
+    kept = {g.name for g in sandbox.groups if g.shared_folder}
+    return [TEAM + g for g in volumes.team_volumes(sandbox.name) if g not in kept]
 
 
 def left_homes(sandbox: Sandbox, layout: Layout) -> list[str]:
@@ -115,13 +147,14 @@ def after_up(
     """Note who was removed at this `up`, forget who is back, and offboard the
     homes whose grace period is over."""
     pending, removed = read_pending(layout, sandbox.name), list(removed)
-    removed += left_homes(sandbox, layout)
+    removed += left_homes(sandbox, layout) + left_team_folders(sandbox)
     if not (pending or removed):
         return []
     for user in removed:
         pending.setdefault(user, today.isoformat())
-    for user in set(pending) & set(sandbox.users):
-        del pending[user]
+    teams = {TEAM + g.name for g in sandbox.groups if g.shared_folder}
+    for subject in set(pending) & (set(sandbox.users) | teams):
+        del pending[subject]
     grace = sandbox.offboarding.grace
     due = [u for u, day in pending.items() if add_period(date.fromisoformat(day), grace) <= today]
     actions = []

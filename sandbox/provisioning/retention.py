@@ -58,6 +58,7 @@ class StagedVersion:
     def as_dict(self) -> dict[str, Any]:
         until = self.until
         return {
+            "kind": "staged-version",
             "dataset": self.dataset,
             "version": self.version_key,
             "path": str(self.path),

@@ -39,6 +39,33 @@ class AccessEntry:
         return data
 
 
+def mount_entry(
+    mount: dict[str, Any],
+    trace_id: str,
+    at: datetime,
+    user: str,
+    sandbox: str,
+    decision: str,
+    reason: str = "",
+) -> AccessEntry:
+    """The row for one dataset as the hub's settings describe a mount of it."""
+    return AccessEntry(
+        trace_id=trace_id,
+        at=at,
+        user=user,
+        sandbox=sandbox,
+        dataset=mount["id"],
+        version=mount["version"],
+        sha256=mount.get("digest", ""),
+        purpose=", ".join(mount.get("purposes", [])),
+        legal_basis=", ".join(mount.get("legal_basis", [])) or "no personal data",
+        processing_activity=mount.get("processing_activity", ""),
+        decision=decision,
+        reason=reason,
+        groups=", ".join(mount.get("groups", [])),
+    )
+
+
 def record(engine: Engine, entries: list[AccessEntry]) -> None:
     if not entries:
         return

@@ -117,6 +117,47 @@ def timed_up(deployment: Deployment) -> tuple[subprocess.CompletedProcess[str], 
     return result, time.monotonic() - started
 
 
+def in_container(user: str, script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", "exec", container(user), "sh", "-c", script], capture_output=True, text=True
+    )
+
+
+def test_a_team_folder_is_read_write_for_its_members_and_absent_for_others(deployed):
+    for user in ("alice", "bob", "dave"):
+        login(deployed, user).spawn()
+    wrote = in_container("alice", "echo from-alice > /shared/belastingen/notes.txt")
+    assert wrote.returncode == 0, wrote.stderr
+    # bob reads alice's file, changes it, adds his own; the folder is in his home's browser too
+    both = in_container(
+        "bob",
+        "cat /shared/belastingen/notes.txt && echo from-bob >> ~/shared/belastingen/notes.txt"
+        " && mkdir /shared/belastingen/model && echo x > /shared/belastingen/model/w.bin",
+    )
+    assert both.returncode == 0 and both.stdout == "from-alice\n", both.stderr
+    read = in_container("alice", "cat /shared/belastingen/notes.txt; ls /shared")
+    assert read.stdout.split() == ["from-alice", "from-bob", "belastingen"]
+    # dave (leefomgeving) has his own team's folder and no trace of belastingen's
+    assert "/shared/belastingen" not in mounted("dave")
+    assert "/shared/leefomgeving" in mounted("dave")
+    assert in_container("dave", "ls /shared").stdout.split() == ["leefomgeving"]
+    looked = in_container("dave", "ls /shared/belastingen")
+    assert looked.returncode != 0 and "No such file" in looked.stderr
+    volume = json.loads(
+        subprocess.run(
+            ["docker", "volume", "inspect", f"sandbox-{NAME}-shared-belastingen"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )[0]
+    assert volume["Labels"]["org.data-sandbox.group"] == "belastingen"
+    erin = login(deployed, "erin").session
+    catalog = erin.get(f"{deployed.url}/services/registry/catalog", timeout=30)
+    assert "<table id='team-folders'>" in catalog.text
+    assert "<tr data-group='belastingen' data-tier='2'>" in catalog.text
+
+
 def test_a_lost_grant_stops_the_server_and_the_next_start_lacks_the_dataset(deployed):
     alice = login(deployed, "alice")
     alice.spawn()
@@ -164,10 +205,10 @@ def test_an_expired_sandbox_stops_running_servers(deployed):
     bob.spawn()
     deployed.clock.write_text("2028-01-01")  # the demo sandbox expires on 2027-12-31
     started = time.monotonic()
-    while running("bob") and time.monotonic() - started < 60:
+    while (running("bob") or running("dave")) and time.monotonic() - started < 60:
         time.sleep(0.2)
-    print(f"expired: bob's server gone {time.monotonic() - started:.1f} s after the clock moved")
-    assert not running("bob")
+    print(f"expired: servers gone {time.monotonic() - started:.1f} s after the clock moved")
+    assert not running("bob") and not running("dave")  # dave's since the team folder test
     status = json.loads(deployed.sandbox("status", "--json").stdout)["sandboxes"][0]
     assert status["expired"] is True and status["servers"] == []
     assert "2027-12-31 (expired)" in deployed.sandbox("status").stdout
@@ -220,17 +261,60 @@ def test_a_removed_users_home_is_archived_once_the_grace_period_is_over(deployed
 
 def test_retention_apply_destroys_a_version_past_its_period_and_records_it(deployed):
     deployed.clock.write_text("2029-02-02")  # meldingen: P5Y destroy from issued 2024-02-01
+    # leefomgeving's team folder: a file derived in 2020, one of today
+    image = json.loads(Layout(deployed.state).applied(NAME).read_text())["image"]
+    subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--user", "1000:1000",
+         "--entrypoint", "sh", "-v", f"sandbox-{NAME}-shared-leefomgeving:/shared", image, "-c",
+         "echo old > /shared/old.csv && touch -d 2020-01-01 /shared/old.csv && "
+         "echo new > /shared/new.csv"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
     listed = json.loads(deployed.sandbox("datasets", "retention", "--json").stdout)
-    assert [(r["dataset"], r["until"]) for r in listed] == [
+    staged = [r for r in listed if r["kind"] == "staged-version"]
+    assert [(r["dataset"], r["until"]) for r in staged] == [
         ("meldingen-openbare-ruimte-2024", "2029-02-01")
     ]
-    copy = Path(listed[0]["path"])
+    [team] = [r for r in listed if r["kind"] == "team-folder"]
+    # derived from meldingen (P5Y destroy), counted from the file's last change
+    assert (team["group"], team["period"]) == ("leefomgeving", "P5Y")
+    assert [(f["path"], f["until"]) for f in team["files"]] == [("old.csv", "2025-01-01")]
+    copy = Path(staged[0]["path"])
     assert copy.is_dir()
     deployed.sandbox("datasets", "retention", "--apply")
     assert not copy.exists()
-    [record] = json.loads(deployed.sandbox("audit", "list", "--kind", "retention").stdout)
-    assert record["subject"] == f"meldingen-openbare-ruimte-2024/{copy.name}"
-    assert record["details"]["done"] == "destroyed" and record["details"]["manifest_sha256"]
+    records = json.loads(deployed.sandbox("audit", "list", "--kind", "retention").stdout)
+    assert [r["subject"] for r in records] == [
+        f"meldingen-openbare-ruimte-2024/{copy.name}",
+        f"{NAME}/shared/leefomgeving",
+    ]
+    assert records[0]["details"]["done"] == "destroyed"
+    assert records[0]["details"]["manifest_sha256"]
+    [removed] = records[1]["details"]["files"]
+    assert removed["sha256"] == hashlib.sha256(b"old\n").hexdigest()
+    left = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "ls", "-v",
+         f"sandbox-{NAME}-shared-leefomgeving:/shared:ro", image, "/shared"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert left.stdout.split() == ["new.csv"]
+
+
+def backup_file(deployed: Deployment) -> Path:
+    return deployed.state.parent / "backup.tar.gz"
+
+
+def test_a_backup_holds_the_team_folders(deployed):
+    said = deployed.sandbox("backup", "-o", str(backup_file(deployed))).stdout
+    assert f"team folders: {NAME}/belastingen, {NAME}/leefomgeving" in said
+    with tarfile.open(backup_file(deployed)) as packed:
+        inner = packed.extractfile(f"backup/sandboxes/{NAME}/team-folders/belastingen.tar")
+        assert inner is not None
+        with tarfile.open(fileobj=inner) as team:
+            notes = team.extractfile("./notes.txt")
+            assert notes is not None and notes.read() == b"from-alice\nfrom-bob\n"
+            assert team.getmember("./model/w.bin").uid == 1000
 
 
 def test_down_purge_leaves_no_staged_copy_hub_database_or_secret(deployed):
@@ -254,12 +338,52 @@ def test_down_purge_leaves_no_staged_copy_hub_database_or_secret(deployed):
         check=True,
     )
     assert volumes.stdout.strip() == ""
-    # homes follow the policy: bob's archived too, alice's from before kept
-    archives = sorted(p.name.split("-")[0] for p in layout.offboarding_dir(NAME).iterdir())
-    assert archives == ["alice", "bob"]
+    # homes and team folders follow the policy: archived, alice's from before kept
+    archives = sorted(p.name.rsplit("-", 1)[0] for p in layout.offboarding_dir(NAME).iterdir())
+    assert archives == [
+        "alice",
+        "bob",
+        "dave",
+        "shared-belastingen",
+        "shared-leefomgeving",
+    ]
     records = offboard_records(deployed)
-    assert [(r["subject"], r["what"], r["reason"]) for r in records][-1] == (
-        f"{NAME}/bob",
-        "archived",
-        "down --purge",
+    assert [(r["subject"], r["what"], r["reason"]) for r in records][-4:] == [
+        (f"{NAME}/{subject}", "archived", "down --purge")
+        for subject in ("bob", "dave", "shared/belastingen", "shared/leefomgeving")
+    ]
+    [team] = [r for r in records if r["subject"] == f"{NAME}/shared/belastingen"]
+    with tarfile.open(team["archive"]) as packed:
+        notes = packed.extractfile("./notes.txt")
+        assert notes is not None and notes.read() == b"from-alice\nfrom-bob\n"
+
+
+def test_a_restore_makes_the_team_folders_again(deployed, tmp_path):
+    volume = f"sandbox-{NAME}-shared-belastingen"
+    assert not volume_exists(volume)  # purged
+    env = {**deployed.env, "SANDBOX_STATE_DIR": str(tmp_path / "restored")}
+    env.pop("SANDBOX_REGISTRY_URL", None)
+    restored = subprocess.run(
+        [SANDBOX_BIN, "restore", str(backup_file(deployed))],
+        env=env,
+        capture_output=True,
+        text=True,
     )
+    try:
+        assert restored.returncode == 0, restored.stderr
+        image = json.loads(
+            subprocess.run(
+                ["docker", "volume", "inspect", volume], capture_output=True, text=True, check=True
+            ).stdout
+        )[0]
+        assert image["Labels"]["org.data-sandbox.group"] == "belastingen"
+        files = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none", "--entrypoint", "sh", "-v",
+             f"{volume}:/shared:ro", "sandbox-base:bookworm", "-c",
+             "cat /shared/notes.txt && stat -c '%u %a' /shared /shared/model/w.bin"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert files.stdout.splitlines() == ["from-alice", "from-bob", "1000 770", "1000 644"]
+    finally:
+        for group in ("belastingen", "leefomgeving"):
+            subprocess.run(["docker", "volume", "rm", "-f", f"sandbox-{NAME}-shared-{group}"])

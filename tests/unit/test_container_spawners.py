@@ -90,3 +90,42 @@ def test_a_socket_server_keeps_its_exact_url():
     # a TCP server is left as it is
     spawner._server = Server(proto="http", ip="127.0.0.1", port=8888)
     assert spawner.server.url == "http://127.0.0.1:8888/"
+
+
+def test_a_member_gets_her_groups_team_folders_read_write_and_nobody_elses():
+    spawner = SandboxSwarmSpawner(
+        state_dir="/srv/state",
+        sandbox_name="demo",
+        team_folders={"belastingen": "sandbox-demo-shared-belastingen", "wonen": "v-wonen"},
+        member_groups={"alice": ["belastingen", "stewards"], "dave": ["wonen"]},
+    )
+    spawner.user = SimpleNamespace(name="alice", groups=[])
+    spawner.team_mounted = spawner.team_groups()
+    mounts = {m["Target"]: m for m in spawner.mounts}
+    # stewards has no team folder (opted out): only belastingen's is mounted
+    assert spawner.team_mounted == ["belastingen"]
+    assert mounts["/shared/belastingen"]["Source"] == "sandbox-demo-shared-belastingen"
+    assert mounts["/shared/belastingen"]["Type"] == "volume"
+    assert mounts["/shared/belastingen"]["ReadOnly"] is False
+    assert "/shared/wonen" not in mounts
+
+
+def test_with_an_identity_provider_the_team_folders_follow_the_login_groups():
+    spawner = SandboxDockerSpawner(
+        team_folders={"belastingen": "v-b", "wonen": "v-w"},
+        member_groups={"alice": ["belastingen"]},
+        groups_at_login=True,
+    )
+    spawner.user = SimpleNamespace(name="alice", groups=[SimpleNamespace(name="wonen")])
+    assert spawner.team_groups() == ["wonen"]
+
+
+def test_a_team_folder_is_given_to_the_servers_uid(tmp_path):
+    import os
+
+    from sandbox.hub.team_folders import give_to_servers
+
+    folder = tmp_path / "_data"
+    folder.mkdir(mode=0o755)
+    give_to_servers(folder, os.getuid())
+    assert folder.stat().st_mode & 0o7777 == 0o770

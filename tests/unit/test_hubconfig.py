@@ -186,3 +186,23 @@ def test_a_sandbox_with_an_expiry_date_runs_the_expiry_service(demo):
     assert role["scopes"] == ["list:users", "read:servers", "delete:servers"]
     without = settings_for(demo, expires=None)["traitlets"]["JupyterHub"]
     assert "expiry" not in [s["name"] for s in without["services"]]
+
+
+def test_team_folders_are_for_groups_that_did_not_opt_out():
+    from sandbox.config.model import Sandbox
+    from sandbox.hub.settings import team_folder_settings
+
+    sandbox = Sandbox.model_validate(
+        {
+            "name": "demo",
+            "groups": [
+                {"name": "belastingen", "members": ["alice", "bob"]},
+                {"name": "stewards", "role": "steward", "members": ["erin"], "shared_folder": False},
+            ],
+        }
+    )
+    settings = team_folder_settings(sandbox)
+    assert settings["team_folders"] == {"belastingen": "sandbox-demo-shared-belastingen"}
+    assert settings["member_groups"]["alice"] == ["belastingen"]
+    assert settings["member_groups"]["erin"] == ["stewards"]
+    assert settings["groups_at_login"] is False

@@ -159,7 +159,10 @@ def test_names_fit_together():
     assert names.network_config_name("demo") == names.network_name("demo") + "-config"
     assert set(names.LABELS.values()) == {
         names.LABEL_SANDBOX, names.LABEL_USER, names.LABEL_IMAGE, names.LABEL_DESIGN,
+        names.LABEL_GROUP,
     }  # fmt: skip
+    assert names.team_volume("demo", "belastingen") == "sandbox-demo-shared-belastingen"
+    assert names.team_mount("belastingen") == "/shared/belastingen"
     assert all(label.startswith("org.data-sandbox.") for label in names.LABELS.values())
 
 

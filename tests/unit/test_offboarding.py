@@ -12,7 +12,7 @@ import pytest
 
 from sandbox.config.model import Offboarding, Sandbox, SandboxConfig, add_period
 from sandbox.host import names
-from sandbox.host import offboarding as volumes
+from sandbox.host import volumes
 from sandbox.host.layout import Layout
 from sandbox.provisioning import offboarding
 
@@ -32,6 +32,8 @@ def engine(monkeypatch):
     """Docker's home volumes, faked: what exists, and what was done to it."""
     state = {"volumes": ["sandbox-demo-home-alice", "sandbox-demo-home-bob"], "done": []}
     monkeypatch.setattr(volumes, "volumes", lambda prefix: list(state["volumes"]))
+    state["teams"] = {"belastingen": "sandbox-demo-shared-belastingen"}
+    monkeypatch.setattr(volumes, "team_volumes", lambda sandbox: dict(state["teams"]))
 
     def archive(volume, image, target):
         state["done"].append(("archive", volume, image, target.name))
@@ -216,3 +218,36 @@ def test_a_member_whose_name_docker_escapes_keeps_their_home(tmp_path: Path, eng
     assert [a.done.volume for a in actions] == ["sandbox-demo-home-k-2edevries"]
     assert names.docker_escaped("a-b_c") == "a-2db-5fc"
     assert names.docker_unescaped("a-2db-5fc") == "a-b_c"
+
+
+def test_a_gone_groups_team_folder_waits_out_the_grace_period_like_a_home(tmp_path, engine):
+    layout = Layout(tmp_path)
+    engine["teams"]["wonen"] = "sandbox-demo-shared-wonen"  # a group no longer configured
+    assert offboarding.after_up(sandbox(), [], "img", layout, date(2026, 3, 1)) == []
+    pending = offboarding.read_pending(layout, "demo")
+    # belastingen is still there: its folder stays; alice's home (in no group) waits too
+    assert pending == {"alice": "2026-03-01", "shared/wonen": "2026-03-01"}
+    actions = offboarding.after_up(sandbox(), [], "img", layout, date(2026, 3, 31))
+    assert [(a.user, a.label, a.done.what) for a in actions] == [
+        ("alice", "home of alice", "archived"),
+        ("shared/wonen", "team folder of wonen", "archived"),
+    ]
+    assert ("archive", "sandbox-demo-shared-wonen", "img") in [d[:3] for d in engine["done"]]
+    assert engine["done"][-1][3].startswith("shared-wonen-")
+
+
+def test_a_group_that_opts_out_gives_up_its_team_folder(tmp_path, engine):
+    opted_out = Sandbox.model_validate(
+        {
+            "name": "demo",
+            "groups": [{"name": "belastingen", "members": ["alice", "bob"], "shared_folder": False}],
+        }
+    )
+    offboarding.after_up(opted_out, [], "img", Layout(tmp_path), date(2026, 3, 1))
+    assert offboarding.read_pending(Layout(tmp_path), "demo") == {
+        "shared/belastingen": "2026-03-01"
+    }
+    # at down --purge every home and team folder goes at once
+    subjects = offboarding.subject_volumes("demo", [])
+    actions = offboarding.offboard(opted_out, subjects, "img", Layout(tmp_path), "down --purge")
+    assert [a.user for a in actions] == ["alice", "bob", "shared/belastingen"]

@@ -240,6 +240,22 @@ def test_catalog_in_dutch(config):
     assert "geldig tot 2027-06-30" in html
 
 
+def test_catalog_lists_the_team_folders_as_derived_stores_at_their_groups_tier(config):
+    from sandbox.hub.settings import derived_stores
+
+    loaded = load_config(PROJECT / "config" / "sandbox.yaml", verify_checksums=False)
+    demo = loaded.config.sandbox("demo")
+    stores = derived_stores(demo, config["catalog"]["datasets"])
+    with_stores = {**config, "catalog": {**config["catalog"], "team_folders": stores}}
+    page = Elements(pages.catalog(with_stores, ERIN, today=TODAY))
+    assert page.find("table", id="team-folders")
+    rows = {r["data-group"]: r["data-tier"] for r in page.rows("data-group")}
+    # belastingen is granted woz-2024 (tier 2): what it derives is tier 2 too
+    assert rows["belastingen"] == "2"
+    assert all(s["folder"] == f"/shared/{s['group']}" for s in stores)
+    assert "Team folders (derived data)" in pages.catalog(with_stores, ERIN, today=TODAY)
+
+
 @pytest.mark.parametrize("who", [ERIN, ADMIN])
 def test_stewards_and_admins_see_the_access_log(config, who):
     page = Elements(pages.catalog(config, who, today=TODAY, log=LOG))

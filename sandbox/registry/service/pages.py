@@ -312,7 +312,12 @@ def catalog_context(
     cards = [
         card_row(card, card["id"] in granted, today, lang) for card in config["catalog"]["datasets"]
     ]
-    context: dict[str, Any] = {"t": TEXTS[lang.code], "cards": cards, "log": None}
+    context: dict[str, Any] = {
+        "t": TEXTS[lang.code],
+        "cards": cards,
+        "team_folders": config["catalog"].get("team_folders", []),
+        "log": None,
+    }
     if log is not None and sees_access_log(who):
         context |= access_log_context(log, lang)
     return context
