@@ -46,6 +46,9 @@ CLI_SERVICE = "sandbox-cli"
 CULLER_SERVICE = "idle-culler"
 EXPIRY_SERVICE = "expiry"  # stops running servers once the sandbox expired
 REGISTRY_SERVICE = "registry"
+# Every hub page and API answer names its sandbox: `up` and `status` check
+# that the hub answering on the port is this sandbox's, not another's.
+SANDBOX_HEADER = "X-Data-Sandbox"
 # Size-limited and non-executable, the only places beside the home a server
 # may write: the root filesystem is read-only. /run is root's (it hides the
 # image's world-writable /run/lock).
@@ -404,6 +407,7 @@ def hub_settings(
             "load_roles": roles,
             "services": services,
             "template_vars": template_vars(sandbox, inputs.tier),
+            "tornado_settings": {"headers": {SANDBOX_HEADER: name}},
         },
         "ConfigurableHTTPProxy": {
             "command": [inputs.proxy_command],

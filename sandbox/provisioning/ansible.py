@@ -16,7 +16,7 @@ from ..host import names
 from ..host.layout import private_dir
 from ..host.secrets import HUB_SECRETS, password_secret
 from ..hub import identity
-from ..hub.settings import hub_api
+from ..hub.settings import SANDBOX_HEADER, hub_api
 from .context import Environment
 from .images import DEFAULT_BASE, LOCAL_BASE
 from .offboarding import known_sandboxes
@@ -119,6 +119,8 @@ def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
         "pidfile": str(layout.pidfile(name)),
         "logfile": str(layout.logfile(name)),
         "health_url": hub_api(plan.sandbox) + "/",
+        # the header naming the sandbox, as Ansible's uri module returns it
+        "health_header": SANDBOX_HEADER.lower().replace("-", "_"),
         "password_secrets": [password_secret(u) for u in plan.sandbox.users]
         if plan.sandbox.auth.type == "per-user-password"
         else [],

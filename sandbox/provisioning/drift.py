@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 
 from ..host.secrets import HUB_SECRETS
-from ..hub.settings import hub_api
+from ..hub.settings import SANDBOX_HEADER, hub_api
 from .context import Environment
 from .plan import SandboxPlan
 
@@ -73,8 +73,9 @@ def _docker(*args: str) -> str | None:
 
 
 def _hub_answers(plan: SandboxPlan) -> bool:
+    """This sandbox's hub answers on its port (not another's that took it)."""
     try:
         answer = requests.get(hub_api(plan.sandbox) + "/", timeout=5)
     except requests.RequestException:
         return False
-    return answer.status_code == 200
+    return answer.status_code == 200 and answer.headers.get(SANDBOX_HEADER) == plan.sandbox.name

@@ -28,8 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 
 from ..config.model import Sandbox, add_period
-from ..host import names
-from ..host import volumes
+from ..host import names, volumes
 from ..host.layout import Layout, private_file
 
 TEAM = "shared/"  # a team folder's subject: shared/<group>, beside the users' names

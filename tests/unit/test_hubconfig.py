@@ -121,6 +121,8 @@ def test_hub_ports_and_files(demo):
     assert hub["cookie_secret_file"] == "/srv/state/sandboxes/demo/hub/secrets/cookie_secret"
     assert hub["cleanup_servers"] is False
     assert set(hub["load_groups"]) == {"belastingen", "leefomgeving", "management", "data-office"}
+    # every answer names the sandbox: `up` and `status` check who answers on the port
+    assert hub["tornado_settings"]["headers"] == {"X-Data-Sandbox": "demo"}
 
 
 def test_idle_culler_is_a_hub_service_with_a_narrow_role(demo):
