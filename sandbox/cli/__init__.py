@@ -53,7 +53,8 @@ def cli(
     """Provision governed JupyterHub data sandboxes from YAML.
 
     The options above may also follow the command (`sandbox status -c x.yaml`)."""
-    ctx.obj = Options(config, state_dir, registry, debug)
+    given = ctx.get_parameter_source("config") is not click.core.ParameterSource.DEFAULT
+    ctx.obj = Options(config, state_dir, registry, debug, config_given=given)
 
 
 for _module in (provisioning, datasets, experiments, outputs, reports, maintenance, diagnostics):

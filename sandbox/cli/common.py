@@ -109,6 +109,7 @@ class Options:
     state_dir: Path | None
     registry: str | None
     debug: bool
+    config_given: bool = False  # by -c or SANDBOX_CONFIG, not the default
 
     @property
     def effective_state_dir(self) -> Path | None:

@@ -3,6 +3,8 @@
 The whole file is checked against the lifecycle first (in memory, continuing
 from what the registry already holds); only a file without any error is
 written, in one transaction. The first error is reported with its line.
+Three line types: an experiment, a transition, and an amendment (new values
+for some of an experiment's fields, in time order with its transitions).
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ from typing_extensions import TypedDict
 
 from ..errors import InvalidInput, Problem, SandboxError
 from . import store
+from .known_names import KnownNames
 from .lifecycle import (
     IMPORT,
     TRANSITIONS,
+    AmendmentRefused,
     Event,
     Experiment,
     FieldSpec,
     TransitionRefused,
+    amend,
+    amendable_fields,
     check_transition,
     experiment_fields,
     field_types,
@@ -74,6 +80,31 @@ def _experiment_line() -> Any:
 ExperimentLine = _experiment_line()
 
 
+def _amendment_line() -> Any:
+    """The amendment line: which experiment, when, by whom, why, and the new
+    values (``fields``: any of the fields an import may amend, none required,
+    typed as on the experiment line)."""
+    types = field_types()
+    specs = {item.name: spec for item, spec in experiment_fields(IMPORT)}
+    values: dict[str, Any] = {}
+    for name in amendable_fields(IMPORT):
+        annotation = _field_annotation(types[name], specs[name], specs[name].required)
+        values[name] = NotRequired[annotation] if specs[name].required else annotation
+    fields = with_config(LINE_CONFIG)(TypedDict("AmendedFields", values))  # type: ignore[operator]
+    keys: dict[str, Any] = {
+        "type": Literal["amendment"],
+        "experiment": Annotated[str, Field(min_length=1)],
+        "at": AwareDatetime,
+        "actor": Annotated[str, Field(min_length=1, max_length=64)],
+        "reason": NotRequired[str],
+        "fields": fields,
+    }
+    return with_config(LINE_CONFIG)(TypedDict("AmendmentLine", keys))  # type: ignore[operator]
+
+
+AmendmentLine = _amendment_line()
+
+
 @with_config(LINE_CONFIG)
 class TransitionLine(TypedDict):
     type: Literal["transition"]
@@ -84,14 +115,17 @@ class TransitionLine(TypedDict):
     reason: NotRequired[str]
 
 
-LINE_TYPE: Any = Annotated[ExperimentLine | TransitionLine, Field(discriminator="type")]
+LINE_TYPE: Any = Annotated[
+    ExperimentLine | TransitionLine | AmendmentLine, Field(discriminator="type")
+]
 LINE: TypeAdapter[Any] = TypeAdapter(LINE_TYPE)
 
 
 @dataclass
 class ImportResult:
     experiments: int
-    events: int
+    events: int  # transitions
+    amendments: int = 0
 
 
 @dataclass
@@ -126,7 +160,7 @@ def parse(path: Path) -> list[tuple[int, dict[str, Any]]]:
                 got = first.get("ctx", {}).get("tag", "")
                 shown = f", not {got!r}" if got else ""
                 raise _fail(
-                    path, number, f"type: must be experiment or transition{shown}"
+                    path, number, f"type: must be experiment, transition or amendment{shown}"
                 ) from None
             if not first["loc"]:
                 raise _fail(path, number, "each line must be a JSON object") from None
@@ -137,9 +171,14 @@ def parse(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def plan_import(
-    path: Path, records: list[tuple[int, dict[str, Any]]], engine: Engine
+    path: Path,
+    records: list[tuple[int, dict[str, Any]]],
+    engine: Engine,
+    known: KnownNames | None = None,
 ) -> tuple[list[Experiment], list[Event]]:
-    """Check every record in order; return what to write, or raise at the first error."""
+    """Check every record in order; return what to write, or raise at the first
+    error. With ``known``, an experiment line (or an amendment of its sandbox,
+    team, purpose or datasets) must use names the configuration knows."""
     tracks: dict[str, _Track] = {}
     new_experiments: list[Experiment] = []
     new_events: list[Event] = []
@@ -164,10 +203,12 @@ def plan_import(
             new = _experiment(record)
             if new.id in tracks or track(new.id) is not None:
                 raise _fail(path, number, f"experiment {new.id} already exists")
+            if known is not None:
+                _check_names(path, number, known, new)
             tracks[new.id] = _Track(new, "proposed", new.registered_at, 0)
             new_experiments.append(new)
             continue
-        experiment_id, target = record["experiment"], record["to"]
+        experiment_id = record["experiment"]
         current = tracks.get(experiment_id) or track(experiment_id)
         if current is None:
             raise _fail(path, number, f"unknown experiment {experiment_id!r}")
@@ -176,9 +217,35 @@ def plan_import(
             raise _fail(
                 path,
                 number,
-                f"{experiment_id}: transition at {at.isoformat()} is earlier than its "
+                f"{experiment_id}: {record['type']} at {at.isoformat()} is earlier than its "
                 f"previous event ({current.last_at.isoformat()})",
             )
+        if record["type"] == "amendment":
+            try:
+                amended, changes = amend(
+                    current.experiment, current.state, record["fields"], IMPORT
+                )
+            except AmendmentRefused as exc:
+                raise _fail(path, number, str(exc)) from None
+            if known is not None:
+                _check_names(path, number, known, amended, changes)
+            current.seq += 1
+            state = current.state
+            new_events.append(
+                Event(
+                    experiment_id,
+                    current.seq,
+                    state,
+                    state,
+                    at,
+                    record["actor"],
+                    record.get("reason", ""),
+                    changes,
+                )
+            )
+            current.experiment, current.last_at = amended, at
+            continue
+        target = record["to"]
         # the common case inline; check_transition decides everything else (and the gate)
         if target == "in_production" or target not in TRANSITIONS[current.state]:
             try:
@@ -201,14 +268,29 @@ def plan_import(
     return new_experiments, new_events
 
 
+def _check_names(
+    path: Path,
+    number: int,
+    known: KnownNames,
+    experiment: Experiment,
+    fields: Any = None,
+) -> None:
+    found = known.problems(experiment) if fields is None else known.problems(experiment, fields)
+    if found:
+        problems = [Problem(str(path), number, "", message) for message in found]
+        if known.hint:
+            problems.append(Problem("", None, "", known.hint))
+        raise InvalidInput(problems)
+
+
 def _experiment(record: dict[str, Any]) -> Experiment:
     """The record as stored: optional fields take their defaults, times in UTC."""
     return new_experiment(record, IMPORT, registered_by=record["owner"])
 
 
-def import_file(path: Path, engine: Engine) -> ImportResult:
+def import_file(path: Path, engine: Engine, known: KnownNames | None = None) -> ImportResult:
     with _collector_paused():
-        experiments, events = plan_import(path, parse(path), engine)
+        experiments, events = plan_import(path, parse(path), engine, known)
         try:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             store.write_batch(engine, experiments, events, source=path.name, digest=digest)
@@ -216,7 +298,8 @@ def import_file(path: Path, engine: Engine) -> ImportResult:
             raise SandboxError(
                 f"{path}: the registry changed while importing; nothing was imported, run it again"
             ) from None
-    return ImportResult(len(experiments), len(events))
+    amendments = sum(1 for e in events if e.changes is not None)
+    return ImportResult(len(experiments), len(events) - amendments, amendments)
 
 
 @contextmanager

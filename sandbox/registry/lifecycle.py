@@ -278,10 +278,8 @@ def amend(
         if value != old:
             changes[name] = {"from": _json_ready(old), "to": _json_ready(value)}
     if not changes:
-        raise AmendmentRefused(
-            f"{experiment.id}: nothing to amend: {', '.join(values)} already "
-            f"{'has' if len(values) == 1 else 'have'} the value(s) given"
-        )
+        same = "; ".join(f"{name} is already {_json_ready(v)!r}" for name, v in values.items())
+        raise AmendmentRefused(f"{experiment.id}: nothing to amend: {same}")
     amended = with_changes(experiment, changes)
     for name in ("team", "sandbox"):
         if name in changes:
@@ -343,8 +341,8 @@ def check_transition(
         )
     if reason is not None and target in REASON_REQUIRED and not reason.strip():
         raise ReasonRequired(
-            f"{experiment.id}: {current} -> {target} needs a reason "
-            f"(a step to {', '.join(REASON_REQUIRED[:-1])} or {REASON_REQUIRED[-1]} says why)"
+            f"{experiment.id}: {current} -> {target} needs a reason (every step to "
+            f"{', '.join(REASON_REQUIRED[:-1])} or {REASON_REQUIRED[-1]} says why)"
         )
     if target == "in_production":
         missing = gate_problems(experiment)

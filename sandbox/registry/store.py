@@ -162,13 +162,13 @@ def amend_experiment(
     reason: str = "",
     given_by: str = CLI,
     clock: Clock = utc_now,
-    allowed: Callable[[Experiment], None] | None = None,
+    allowed: Callable[[Experiment, dict[str, Any]], None] | None = None,
 ) -> Event:
     """Append an amendment: an event in the experiment's current state whose
     ``changes`` record each field's old and new value; or raise
     ``AmendmentRefused`` (``lifecycle.amend``). ``allowed`` may refuse the
-    experiment as it is, or as it would be amended (e.g. names unknown to the
-    configuration)."""
+    experiment as the amendment would leave it, given its changes (e.g. names
+    the configuration does not know)."""
 
     def work(connection: Connection) -> Event:
         view = _load(connection, experiment_id, lock=True)
@@ -176,8 +176,7 @@ def amend_experiment(
             raise UnknownExperiment(f"unknown experiment {experiment_id!r}")
         amended, changes = amend(view.experiment, view.state, values, given_by)
         if allowed:
-            allowed(view.experiment)
-            allowed(amended)
+            allowed(amended, changes)
         state = view.state
         event = Event(
             experiment_id, len(view.events), state, state, as_utc(clock()), actor, reason, changes

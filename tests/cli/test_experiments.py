@@ -81,8 +81,10 @@ def test_bad_transitions_exit_2_and_write_nothing(run, args, message):
 def test_gate_failure_names_what_is_missing(run):
     register(run, "--human-intervention", "a case worker decides")
     for state in ("approved", "exploring", "validated"):
-        run("experiments", "transition", "EXP-0001", "--to", state)
-    result = run("experiments", "transition", "EXP-0001", "--to", "in_production")
+        run("experiments", "transition", "EXP-0001", "--to", state, "--reason", "ok")
+    result = run(
+        "experiments", "transition", "EXP-0001", "--to", "in_production", "--reason", "ready"
+    )
     assert result.exit_code == 2
     assert "missing: risks, proportionality, dpia_reference" in result.stderr
     assert len(events_of(run, "EXP-0001")) == 4
@@ -97,8 +99,9 @@ def test_unknown_experiment(run):
 def test_import_happy_and_malformed(run, tmp_path: Path):
     good = tmp_path / "good.jsonl"
     good.write_text(
-        '{"type": "experiment", "id": "EXP-0001", "title": "t", "team": "a", "sandbox": "demo",'
-        ' "owner": "alice", "purpose": "p", "registered_at": "2025-01-10T09:00:00Z"}\n'
+        '{"type": "experiment", "id": "EXP-0001", "title": "t", "team": "belastingen",'
+        ' "sandbox": "demo", "owner": "alice", "purpose": "policy-research",'
+        ' "registered_at": "2025-01-10T09:00:00Z"}\n'
         '{"type": "transition", "experiment": "EXP-0001", "to": "approved",'
         ' "at": "2025-01-12T10:00:00Z", "actor": "carol", "reason": "go"}\n'
     )
@@ -118,7 +121,7 @@ def test_import_happy_and_malformed(run, tmp_path: Path):
 def test_report_formats(run, tmp_path: Path):
     register(run)
     for state in ("approved", "stopped"):
-        run("experiments", "transition", "EXP-0001", "--to", state)
+        run("experiments", "transition", "EXP-0001", "--to", state, "--reason", "decided")
     register(run)
     data = json.loads(run("report", "--format", "json").stdout)
     assert data["overall"]["registered"] == 2 and data["overall"]["stopped"] == 1
@@ -162,7 +165,8 @@ def test_export_algoritmeregister(run, tmp_path: Path, monkeypatch):
     )
     register(run)  # stays proposed: not exported
     for state in ("approved", "exploring", "validated", "in_production"):
-        assert run("experiments", "transition", "EXP-0001", "--to", state).exit_code == 0
+        step = run("experiments", "transition", "EXP-0001", "--to", state, "--reason", "ok")
+        assert step.exit_code == 0
     out = tmp_path / "register.json"
     result = run("export", "algoritmeregister", "-o", str(out))
     assert result.exit_code == 0
