@@ -46,6 +46,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "versions": "Dataset versions at registration", "none_recorded": "none recorded",
         "lifecycle": "Lifecycle", "seq": "#", "at": "at", "from": "from", "to": "to",
         "actor": "actor", "reason": "reason", "all_experiments": "All experiments",
+        "changes": "amended (from → to)",
         # the dataset catalog
         "version": "version", "tier": "tier", "steward": "steward",
         "classification": "classification", "legal_basis": "legal basis",
@@ -121,6 +122,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "versions": "Datasetversies bij registratie", "none_recorded": "geen vastgelegd",
         "lifecycle": "Levensloop", "seq": "#", "at": "tijdstip", "from": "van", "to": "naar",
         "actor": "door", "reason": "reden", "all_experiments": "Alle experimenten",
+        "changes": "gewijzigd (van → naar)",
         # the dataset catalog
         "version": "versie", "tier": "niveau", "steward": "datasteward",
         "classification": "classificatie", "legal_basis": "grondslag",

@@ -186,7 +186,7 @@ def register(engine: Engine, owner: str, team: str, on: str, *steps: str, **fiel
     )
     for step in steps:
         state, day = step.split("@")
-        store.transition(engine, record.id, state, owner, clock=partial(at, day))
+        store.transition(engine, record.id, state, owner, f"to {state}", clock=partial(at, day))
     return record.id
 
 
@@ -381,7 +381,7 @@ def test_an_analyst_registers_an_experiment_and_moves_it(fresh):
     }
     assert fresh.post(path, "admin", {"to": "exploring"}).code == 201  # admins may move it
     for state in ("validated", "in_production"):  # through the gate: its fields are there
-        assert fresh.post(path, "alice", {"to": state}).code == 201
+        assert fresh.post(path, "alice", {"to": state, "reason": "tested"}).code == 201
 
     now = body(fresh.get(API + "experiments/EXP-0001", "alice"))
     assert now["state"] == "in_production"
@@ -407,7 +407,7 @@ def test_the_team_defaults_to_the_callers_group_unless_given(fresh):
 
     assert team("dave") == "leefomgeving"
     assert team("bob") == "belastingen"
-    assert team("alice", team="woz-project") == "woz-project"
+    assert team("alice", team="leefomgeving") == "leefomgeving"
     assert team("alice", team="") == "belastingen"
 
 
@@ -460,7 +460,12 @@ def test_bad_new_experiments_get_a_json_400(seeded, sent, message):
         ("EXP-0003", {"state": "stopped"}, 400, 'expected {"to": STATE, "reason": TEXT}'),
         ("EXP-0003", {"to": "stopped", "by": "carol"}, 400, "expected {"),
         ("EXP-0003", "[]", 400, "request body must be a JSON object"),
-        ("EXP-0005", {"to": "in_production"}, 409, "refused; missing: human_intervention, risks"),
+        (
+            "EXP-0005",
+            {"to": "in_production", "reason": "tested"},
+            409,
+            "refused; missing: human_intervention, risks",
+        ),
         ("EXP-0001", {"to": "validated"}, 403, "you may only move your own experiments"),
     ],
 )
@@ -480,6 +485,105 @@ def test_final_states_stay_final(seeded):
     assert error(answer).endswith(
         "stopped -> approved is not allowed (from stopped: none: it is final)"
     )
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({"team": "woz-project"}, "unknown team 'woz-project' in sandbox demo; known: belastingen"),
+        ({"purpose": "marketing"}, "unknown purpose 'marketing'; known: policy-research"),
+        ({"datasets": ["woz-2042"]}, "unknown dataset 'woz-2042'; known: cbs-wijken-2024"),
+    ],
+)
+def test_names_the_sandbox_does_not_know_are_refused_with_the_known_ones(seeded, given, message):
+    before = written(seeded)
+    answer = seeded.post(API + "experiments", "alice", {**NEW, **given})
+    assert answer.code == 400
+    assert message in error(answer)
+    assert written(seeded) == before
+
+
+@pytest.mark.parametrize(
+    "experiment, user, to",
+    [("EXP-0003", "bob", "stopped"), ("EXP-0005", "bob", "in_production")],
+)
+@pytest.mark.parametrize("reason", [None, "", "  "])
+def test_approving_stopping_and_promoting_need_a_reason(seeded, experiment, user, to, reason):
+    before = written(seeded)
+    sent = {"to": to} if reason is None else {"to": to, "reason": reason}
+    answer = seeded.post(f"{API}experiments/{experiment}/transitions", user, sent)
+    assert answer.code == 400
+    assert f"-> {to} needs a reason" in error(answer)
+    assert written(seeded) == before
+
+
+def test_the_owner_amends_an_experiment_and_then_promotes_it(fresh):
+    assert fresh.post(API + "experiments", "alice", {**NEW, "personal_data": True}).code == 201
+    moves = API + "experiments/EXP-0001/transitions"
+    for state in ("approved", "exploring", "validated"):
+        assert fresh.post(moves, "alice", {"to": state, "reason": "ok"}).code == 201
+    refused = fresh.post(moves, "alice", {"to": "in_production", "reason": "ready"})
+    assert refused.code == 409 and "missing: human_intervention" in error(refused)
+
+    fields = {**GATE, "dpia_reference": "DPIA-2024-07", "team": "leefomgeving"}
+    answer = fresh.post(
+        API + "experiments/EXP-0001/amendments", "alice", {"fields": fields, "reason": "DPIA done"}
+    )
+    assert answer.code == 201, answer.body
+    event = body(answer)
+    assert (event["from_state"], event["to_state"], event["actor"]) == (
+        "validated",
+        "validated",
+        "alice",
+    )
+    assert event["changes"]["risks"] == {"from": "", "to": GATE["risks"]}
+    assert event["changes"]["team"] == {"from": "belastingen", "to": "leefomgeving"}
+    assert fresh.post(moves, "alice", {"to": "in_production", "reason": "ready"}).code == 201
+
+    now = body(fresh.get(API + "experiments/EXP-0001", "carol"))
+    assert now["team"] == "leefomgeving" and now["risks"] == GATE["risks"]
+    assert now["state"] == "in_production"
+    assert [("changes" in e, e["to_state"]) for e in now["events"]] == [
+        (False, "proposed"),
+        (False, "approved"),
+        (False, "exploring"),
+        (False, "validated"),
+        (True, "validated"),
+        (False, "in_production"),
+    ]
+    report = body(fresh.get(API + "report", "carol"))
+    assert (
+        report["by_team"]["leefomgeving"]["promoted"] == 1
+        and "belastingen" not in (report["by_team"])
+    )
+    detail = Page(fresh.get(ROOT + "experiments/EXP-0001", "alice"))
+    assert "risks: '' → 'bias, checked'" in detail.text and "DPIA done" in detail.text
+
+
+@pytest.mark.parametrize(
+    "experiment, user, sent, status, message",
+    [
+        ("EXP-0003", "bob", {"fields": {}}, 400, "nothing to amend: give at least one of"),
+        ("EXP-0003", "bob", {"fields": {"title": "belastingen model"}}, 400, "nothing to amend"),
+        ("EXP-0003", "bob", {"fields": {"colour": "red"}}, 400, "cannot amend colour"),
+        ("EXP-0003", "bob", {"fields": {"sandbox": "other"}}, 400, "cannot amend sandbox"),
+        ("EXP-0003", "bob", {"fields": {"owner": "mallory"}}, 400, "cannot amend owner"),
+        ("EXP-0003", "bob", {"fields": {"title": " "}}, 400, "title may not be empty"),
+        ("EXP-0003", "bob", {"fields": {"team": "jeugd"}}, 400, "unknown team 'jeugd'"),
+        ("EXP-0003", "bob", {"risks": "x"}, 400, 'expected {"fields": {FIELD: VALUE'),
+        ("EXP-0003", "bob", "[]", 400, "request body must be a JSON object"),
+        ("EXP-0003", "alice", {"fields": {"risks": "x"}}, 403, "only amend your own"),
+        ("EXP-0001", "bob", {"fields": {"risks": ""}}, 403, "only amend your own"),
+        ("EXP-0001", "admin", {"fields": {"risks": ""}}, 400, "would leave the promotion gate's"),
+        ("EXP-9999", "bob", {"fields": {"risks": "x"}}, 404, "unknown experiment 'EXP-9999'"),
+    ],
+)
+def test_amendments_that_are_refused_write_nothing(seeded, experiment, user, sent, status, message):
+    before = written(seeded)
+    answer = seeded.post(f"{API}experiments/{experiment}/amendments", user, sent)
+    assert answer.code == status, answer.body
+    assert message in error(answer)
+    assert written(seeded) == before
 
 
 def test_unknown_experiments_are_404(seeded):

@@ -22,10 +22,12 @@ from ...errors import InvalidInput
 from ...hub.runtime import clock
 from .. import access_log, audit, outputs, store
 from ..db import open_registry_url
+from ..known_names import KnownNames
 from ..lifecycle import (
     SERVICE,
     STATES,
     TransitionRefused,
+    amendable_fields,
     experiment_fields,
     loosely_typed,
     new_experiment,
@@ -103,6 +105,10 @@ class ApiHandler(Base):
             raise web.HTTPError(400, "request body must be a JSON object")
         return data
 
+    def known_names(self) -> KnownNames:
+        """The names this sandbox's configuration defines (hub.json)."""
+        return KnownNames.of_service(self.config)
+
     def readable(self, experiment_id: str) -> store.ExperimentView:
         try:
             view = store.get(self.engine, experiment_id)
@@ -151,6 +157,7 @@ class ExperimentsHandler(ApiHandler):
         except (TypeError, ValueError) as exc:
             raise web.HTTPError(400, f"bad field: {exc}") from None
         try:
+            self.known_names().check(record)
             stored = store.register(self.engine, record)
         except InvalidInput as exc:
             raise web.HTTPError(400, str(exc)) from None
@@ -182,7 +189,43 @@ class TransitionsHandler(ApiHandler):
         except InvalidInput as exc:
             raise web.HTTPError(400, str(exc)) from None
         self.set_status(201)
-        self.finish(json.dumps({**event.__dict__, "at": event.at.isoformat()}))
+        self.finish(json.dumps({**event.as_dict(), "at": event.at.isoformat()}))
+
+
+class AmendmentsHandler(ApiHandler):
+    def post(self, experiment_id: str) -> None:
+        view = self.readable(experiment_id)
+        if not access.can_transition(self.who, view.experiment):
+            raise web.HTTPError(403, "you may only amend your own experiments")
+        data = self.body()
+        fields = data.get("fields")
+        if set(data) - {"fields", "reason"} or not isinstance(fields, dict):
+            raise web.HTTPError(400, 'expected {"fields": {FIELD: VALUE, ...}, "reason": TEXT}')
+        unknown = set(fields) - set(amendable_fields(SERVICE))
+        if unknown:
+            raise web.HTTPError(
+                400,
+                f"cannot amend {', '.join(sorted(unknown))} (fields that can be amended: "
+                f"{', '.join(amendable_fields(SERVICE))})",
+            )
+        try:
+            values = loosely_typed(fields)
+        except (TypeError, ValueError) as exc:
+            raise web.HTTPError(400, f"bad field: {exc}") from None
+        try:
+            event = store.amend_experiment(
+                self.engine,
+                experiment_id,
+                values,
+                self.who.name,
+                str(data.get("reason", "")),
+                given_by=SERVICE,
+                allowed=self.known_names().check,
+            )
+        except InvalidInput as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        self.set_status(201)
+        self.finish(json.dumps({**event.as_dict(), "at": event.at.isoformat()}))
 
 
 def report_for(engine: Engine, arguments: dict[str, str]) -> tuple[dict[str, Any], dict]:
@@ -300,6 +343,7 @@ def make_app(
             (url_path_join(api, "experiments"), ExperimentsHandler),
             (url_path_join(api, r"experiments/([^/]+)"), ExperimentHandler),
             (url_path_join(api, r"experiments/([^/]+)/transitions"), TransitionsHandler),
+            (url_path_join(api, r"experiments/([^/]+)/amendments"), AmendmentsHandler),
             (url_path_join(prefix, "catalog"), PageHandler, {"page": "catalog"}),
             (url_path_join(prefix, r"experiments/([^/]+)"), PageHandler, {"page": "experiment"}),
             *airlock_pages.routes(ApiHandler, Base, prefix, api),

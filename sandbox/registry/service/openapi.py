@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..lifecycle import SERVICE, STATES, FieldSpec, experiment_fields, field_types
+from ..lifecycle import (
+    REASON_REQUIRED,
+    SERVICE,
+    STATES,
+    FieldSpec,
+    amendable_fields,
+    experiment_fields,
+    field_types,
+)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -61,8 +69,20 @@ def document(prefix: str) -> dict[str, Any]:
             "at": {"type": "string", "format": "date-time"},
             "actor": text,
             "reason": text,
+            "changes": {
+                "type": "object",
+                "description": "an amendment's changes (field -> {from, to}); "
+                "absent on a transition",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["from", "to"],
+                    "properties": {"from": {}, "to": {}},
+                },
+            },
         },
     }
+    amended_fields = {name: every_field[name] for name in amendable_fields(SERVICE)}
+    needs_reason = ", ".join(REASON_REQUIRED)
     experiment = {
         "type": "object",
         "required": [
@@ -117,7 +137,28 @@ def document(prefix: str) -> dict[str, Any]:
                     "type": "object",
                     "required": ["to"],
                     "additionalProperties": False,
-                    "properties": {"to": {"type": "string", "enum": list(STATES)}, "reason": text},
+                    "properties": {
+                        "to": {"type": "string", "enum": list(STATES)},
+                        "reason": {
+                            **text,
+                            "description": f"why; required (non-empty) to {needs_reason}",
+                        },
+                    },
+                },
+                "NewAmendment": {
+                    "type": "object",
+                    "required": ["fields"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "fields": {
+                            "type": "object",
+                            "description": "the new values; at least one must differ",
+                            "minProperties": 1,
+                            "additionalProperties": False,
+                            "properties": amended_fields,
+                        },
+                        "reason": text,
+                    },
                 },
             },
         },
@@ -179,6 +220,21 @@ def document(prefix: str) -> dict[str, Any]:
                         "201": _json(_ref("Event"), "The new event"),
                         "404": _json(_ref("Error"), "Unknown experiment"),
                         "409": _json(_ref("Error"), "Transition not allowed now"),
+                        **ERRORS,
+                    },
+                },
+            },
+            "/experiments/{id}/amendments": {
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": text}],
+                "post": {
+                    "summary": "Give some fields of your experiment new values (an event)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("NewAmendment")}},
+                    },
+                    "responses": {
+                        "201": _json(_ref("Event"), "The amendment"),
+                        "404": _json(_ref("Error"), "Unknown experiment"),
                         **ERRORS,
                     },
                 },

@@ -146,6 +146,13 @@ class EventRow:
     to_state: str
     actor: str
     reason: str
+    changes: str = ""  # an amendment's, one "field: old → new" per field
+
+
+def _changes(changes: dict[str, Any] | None) -> str:
+    if not changes:
+        return ""
+    return "; ".join(f"{name}: {c['from']!r} → {c['to']!r}" for name, c in changes.items())
 
 
 def experiment_context(
@@ -175,6 +182,7 @@ def experiment_context(
             lang.state(ev.to_state),
             ev.actor,
             ev.reason,
+            _changes(ev.changes),
         )
         for ev in view.events
     ]

@@ -2,7 +2,8 @@
 
     from sandbox_client import registry
     exp = registry.register(title="WOZ-model", purpose="policy-research")
-    exp.transition("approved", reason="...")
+    exp.amend(risks="...", proportionality="...", reason="...")
+    exp.transition("approved", reason="...")   # approved, stopped, in_production: reason required
 
 Authenticates with the server's JUPYTERHUB_API_TOKEN; records the versions and
 checksums of the datasets mounted under /data at registration.

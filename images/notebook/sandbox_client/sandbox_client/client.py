@@ -125,8 +125,18 @@ class Experiment:
         return self.data["state"]
 
     def transition(self, to: str, reason: str = "") -> Experiment:
+        """Move to the next state; approved, stopped and in_production need a
+        reason (the registry refuses the step without one: RegistryError 400)."""
         body = {"to": to, "reason": reason}
         self._client._call("POST", f"/experiments/{self.id}/transitions", body)
+        return self.refresh()
+
+    def amend(self, reason: str = "", **fields: Any) -> Experiment:
+        """Give some fields new values, e.g. ``amend(risks="...", reason="DPIA
+        done")``: an amendment event in the experiment's history; what was
+        registered stays there too."""
+        body = {"fields": fields, "reason": reason}
+        self._client._call("POST", f"/experiments/{self.id}/amendments", body)
         return self.refresh()
 
     def refresh(self) -> Experiment:
