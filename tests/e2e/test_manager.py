@@ -34,7 +34,8 @@ def seeded(deployment: Deployment, tmp_path_factory) -> Deployment:
         record["sandbox"] = deployment.name
     data = tmp_path_factory.mktemp("seed") / "seed.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in experiments + transitions) + "\n")
-    deployment.sandbox("experiments", "import", str(data))
+    # generated history names teams this deployment does not have
+    deployment.sandbox("experiments", "import", "--force", str(data))
     return deployment
 
 

@@ -17,7 +17,9 @@ CELLS = [
     "from sandbox_client import registry, RegistryError",
     "exp = registry.register(title='WOZ-model from a notebook', purpose='policy-research')\n"
     "exp.transition('approved', reason='team lead agreed')\n"
-    "exp.transition('exploring', reason='first look at the data')",
+    "exp.transition('exploring', reason='first look at the data')\n"
+    "exp.amend(risks='bias in old valuations', reason='first look')\n"
+    "assert registry.get(exp.id).data['risks'] == 'bias in old valuations'",
     "try:\n"
     "    exp.transition('in_production')\n"
     "    refused = None\n"
@@ -65,7 +67,14 @@ def test_notebook_registers_and_moves_an_experiment(deployment: Deployment):
     listed = json.loads(deployment.sandbox("experiments", "list", "--json").stdout)
     [mine] = [e for e in listed if e["title"] == "WOZ-model from a notebook"]
     shown = json.loads(deployment.sandbox("experiments", "show", mine["id"], "--json").stdout)
-    assert [e["to_state"] for e in shown["events"]] == ["proposed", "approved", "exploring"]
+    assert [e["to_state"] for e in shown["events"]] == [
+        "proposed",
+        "approved",
+        "exploring",
+        "exploring",  # the amendment
+    ]
+    assert shown["events"][-1]["changes"] == {"risks": {"from": "", "to": "bias in old valuations"}}
+    assert shown["risks"] == "bias in old valuations"
     assert {e["actor"] for e in shown["events"]} == {"alice"}
     assert shown["owner"] == "alice" and shown["team"] == "belastingen"
     assert shown["sandbox"] == deployment.name

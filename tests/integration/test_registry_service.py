@@ -108,7 +108,9 @@ def test_authorization_matrix(clients, other_sandbox_experiment):
     }
     for (who, experiment_id), status in transitions.items():
         answer = clients[who].call(
-            "POST", f"/experiments/{experiment_id}/transitions", json={"to": "approved"}
+            "POST",
+            f"/experiments/{experiment_id}/transitions",
+            json={"to": "approved", "reason": "agreed with the team lead"},
         )
         assert answer.status_code == status, (who, experiment_id, answer.text)
 
@@ -153,6 +155,7 @@ def test_bad_transitions_are_refused_and_write_nothing(clients):
         ({"to": "launched"}, 400, "unknown state"),
         ({"to": "in_production"}, 409, "not allowed"),
         ({"state": "approved"}, 400, "expected"),
+        ({"to": "approved"}, 400, "needs a reason"),
     ):
         answer = alice.call("POST", f"/experiments/{experiment_id}/transitions", json=body)
         assert answer.status_code == status and message in answer.json()["error"]
