@@ -75,6 +75,10 @@ SANDBOX_YAML: dict[str, str | Extra] = {
     "sandboxes[].hub.ip": "The address the proxy listens on.",
     "sandboxes[].hub.port": "The port the proxy listens on; unique among the sandboxes, "
     "and free on the host (plan and up check).",
+    "sandboxes[].hub.public_url": "Where people reach the sandbox when a TLS-terminating "
+    "reverse proxy stands in front of it (https://host, no path): the hub builds its links "
+    "and login redirects on it. A tier 2+ hub on a non-loopback ip needs an https one "
+    "(rule 10).",
     "sandboxes[].auth": "How people log in. Secrets are files (copied 0600 into the state "
     "directory), never values in this file.",
     "sandboxes[].auth.type": "shared-password: one password for all users (tier 0-1 only); "

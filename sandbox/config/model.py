@@ -119,12 +119,31 @@ class Resources(Strict):
         return parse_memory(self.memory)
 
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 class Hub(Strict):
     """The proxy's public address: the only TCP port a sandbox listens on (the
     hub API, the proxy's API and the registry service use unix sockets)."""
 
     ip: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1024, le=65535)
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/\s]+/?$")
+
+    @property
+    def url(self) -> str:
+        """Where people open the sandbox."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
+        return f"http://{self.ip}:{self.port}/"
+
+    @property
+    def behind_tls(self) -> bool:
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+    @property
+    def loopback_only(self) -> bool:
+        return self.ip in LOOPBACK
 
 
 LDAP_URI = r"^ldaps?://[^/\s]+/?$"

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import InvalidInput
 
 SANDBOX_YAML = """\
-# A data sandbox. Reference: docs in the data-sandbox README and PRODUCT.md.
+# A data sandbox. Reference: the data-sandbox README and docs/configuration.md.
 organisation:
   name: My Organisation
   kind: government            # government | other

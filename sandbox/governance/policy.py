@@ -16,6 +16,7 @@ from ..errors import PolicyViolation, Problem
 NEVER_ALLOWED_TIER = 4
 ISOLATION_TIER = 2
 PERSONAL_CREDENTIALS_TIER = 2  # rule 9: the access log must name a person
+TLS_TIER = 2  # rule 10: logins and personal data cross the network encrypted
 
 RULES = {
     1: "tier within the sandbox's max_tier; tier 4 never allowed",
@@ -27,6 +28,7 @@ RULES = {
     7: "no expired agreements; no new servers after the sandbox expires",
     8: "data quality: files meet their Table Schema (a warning; an error with quality: strict)",
     9: "tier 2 and up needs personal credentials (per-user-password, oidc, ldap, native)",
+    10: "a tier 2 and up hub on a non-loopback address needs TLS (an https hub.public_url)",
 }
 
 
@@ -255,6 +257,7 @@ def _sandbox_rules(loaded: LoadedConfig, s: int, sandbox: Sandbox, today: date) 
     out.extend(_isolation_rules(doc, base, sandbox, highest))
     out.extend(_partner_rules(doc, base, sandbox, today))
     out.extend(_credentials_rule(doc, base, sandbox, highest))
+    out.extend(_tls_rule(doc, base, sandbox, highest))
     if sandbox.expires and sandbox.expires < today:
         out.append(
             Violation(
@@ -309,6 +312,29 @@ def _credentials_rule(
             f"may hold tier {tier} data, so everyone needs credentials of their own: "
             f"auth type per-user-password, oidc or ldap instead of {sandbox.auth.type}",
             doc.problem((*base, key), ""),
+            sandbox.name,
+        )
+    ]
+
+
+def _tls_rule(
+    doc, base: tuple[str | int, ...], sandbox: Sandbox, highest: int
+) -> list[Violation]:
+    """Rule 10: a sandbox that may hold tier 2 data and listens beyond this
+    machine is reached through TLS: a reverse proxy that terminates it, named
+    by an https ``hub.public_url``."""
+    tier = max(sandbox.max_tier, highest)
+    hub = sandbox.hub
+    if tier < TLS_TIER or hub.loopback_only or hub.behind_tls:
+        return []
+    key = "public_url" if hub.public_url else "ip"
+    return [
+        Violation(
+            10,
+            f"may hold tier {tier} data and listens on {hub.ip}, beyond this machine, "
+            "without TLS: keep hub.ip 127.0.0.1 behind a TLS-terminating reverse proxy and "
+            "set hub.public_url: https://<its name> (docs/guide.md, HTTPS)",
+            doc.problem((*base, "hub", key), ""),
             sandbox.name,
         )
     ]

@@ -159,7 +159,7 @@ def socket_url(path: PurePath) -> str:
     return "http+unix://" + quote(str(path), safe="")
 
 
-def public_url(sandbox: Sandbox) -> str:
+def local_url(sandbox: Sandbox) -> str:
     """The proxy as this host reaches it (loopback when it listens everywhere)."""
     ip = sandbox.hub.ip
     return f"http://{'127.0.0.1' if ip in ('', '0.0.0.0', '::') else ip}:{sandbox.hub.port}"
@@ -167,7 +167,7 @@ def public_url(sandbox: Sandbox) -> str:
 
 def hub_api(sandbox: Sandbox) -> str:
     """The hub's REST API through the proxy (the hub itself listens on a socket)."""
-    return f"{public_url(sandbox)}/hub/api"
+    return f"{local_url(sandbox)}/hub/api"
 
 
 def user_mounts(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> dict[str, list[dict]]:
@@ -408,6 +408,8 @@ def hub_settings(
             "services": services,
             "template_vars": template_vars(sandbox, inputs.tier),
             "tornado_settings": {"headers": {SANDBOX_HEADER: name}},
+            # behind a TLS-terminating proxy: links, redirects and cookies for that URL
+            **({"public_url": sandbox.hub.url} if sandbox.hub.public_url else {}),
         },
         "ConfigurableHTTPProxy": {
             "command": [inputs.proxy_command],
@@ -421,7 +423,9 @@ def hub_settings(
             # a user removed from the config would keep their login
             "allow_existing_users": False,
         },
-        **identity.authenticator_settings(sandbox, public_url(sandbox)),
+        **identity.authenticator_settings(
+            sandbox, sandbox.hub.url.rstrip("/") if sandbox.hub.public_url else local_url(sandbox)
+        ),
         AUTH_SECTIONS[sandbox.auth.type]: dict(sandbox.auth.settings),
         "Spawner": {
             # the notebook client talks to the registry with the server's token

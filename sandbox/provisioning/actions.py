@@ -273,7 +273,7 @@ def credentials(config_path: Path, env: Environment, sandbox: str) -> Credential
 
     return Credentials(
         sandbox=sandbox,
-        url=f"http://{item.hub.ip}:{item.hub.port}/",
+        url=item.hub.url,
         users=[u for u in item.users if u not in item.admins],
         admins=list(item.admins),
         user_password=read("user_password") if item.auth.type == "shared-password" else None,

@@ -106,7 +106,7 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
     network = network_spec(sandbox)
     desired: Desired = {
         "sandbox": sandbox.name,
-        "url": f"http://{sandbox.hub.ip}:{sandbox.hub.port}/",
+        "url": sandbox.hub.url,
         "tier": inputs.tier,
         "expires": sandbox.expires.isoformat() if sandbox.expires else None,
         "hub_settings": digest(settings),

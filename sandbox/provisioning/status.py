@@ -40,7 +40,7 @@ def sandbox_status(
     applied = read_applied(layout.applied(sandbox.name))
     result = SandboxStatus(
         name=sandbox.name,
-        url=f"http://{sandbox.hub.ip}:{sandbox.hub.port}/",
+        url=sandbox.hub.url,
         provisioned=applied is not None,
         tier=applied.get("tier") if applied else None,
         hub_running=bool(read_pid(layout.pidfile(sandbox.name))),
