@@ -59,6 +59,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "What is in it is derived from the group's datasets and kept at their highest tier.",
         "folder": "folder", "group": "group", "derived_from": "derived from",
         "members": "members",
+        "partners": "Members from other organisations", "member": "member",
+        "organisation": "organisation",
         # the access log
         "access_log": "Access log",
         "access_log_intro": "Every grant and refusal of a dataset to a person at server start "
@@ -136,6 +138,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "hun hoogste niveau.",
         "folder": "map", "group": "groep", "derived_from": "afgeleid van",
         "members": "leden",
+        "partners": "Leden van andere organisaties", "member": "lid",
+        "organisation": "organisatie",
         # the access log
         "access_log": "Toegangslogboek",
         "access_log_intro": "Elke toekenning en weigering van een dataset aan een persoon bij "

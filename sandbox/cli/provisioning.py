@@ -276,6 +276,13 @@ def status(opts: Options, as_json: bool):
         )
     show([grid], console())
     for s in items:
+        for p in s.partners:
+            until = f" until {p['valid_until']}" if p["valid_until"] else ""
+            state = "" if p["admitted"] else " [no longer admitted]"
+            click.echo(
+                f"{s.name}: partner {p['member']} ({p['organisation']}, group {p['group']}, "
+                f"agreement {p['reference'] or 'none'}{until}){state}"
+            )
         if s.error:
             click.echo(f"{s.name}: {s.error}", err=True)
 

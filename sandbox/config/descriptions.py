@@ -155,6 +155,15 @@ SANDBOX_YAML: dict[str, str | Extra] = {
     "when the group is granted two or more datasets with personal data (rule 5).",
     "sandboxes[].groups[].idp_group": "oidc, ldap: the identity provider's group whose "
     "members are this group's members, as of each login (beside `members`).",
+    "sandboxes[].groups[].organisation": "A chain partner's group: the organisation all its "
+    "members come from (with idp_group: whoever the identity provider puts in it).",
+    "sandboxes[].groups[].agreement": "The agreement a partner group's members are admitted "
+    "under; plan refuses a partner group without a valid one, and after valid_until its "
+    "members start no server (rule 7).",
+    "sandboxes[].groups[].agreement.reference": "The agreement's reference, "
+    "such as SOK-2026-03.",
+    "sandboxes[].groups[].agreement.valid_until": "The agreement's last day: after "
+    "it, the member's server starts are refused and recorded (rule 7).",
     "sandboxes[].groups[].shared_folder": "docker, swarm: the group's team folder, "
     "/shared/<group>, read-write for its members only (a Docker volume of its own); "
     "false: no team folder.",

@@ -286,6 +286,14 @@ class Group(Strict):
         "members, as of each login (beside `members`).",
     )
     shared_folder: bool = True
+    organisation: str | None = Field(default=None, min_length=1)
+    agreement: PartnerAgreement | None = None
+
+    @model_validator(mode="after")
+    def _partner_group(self) -> Group:
+        if self.agreement is not None and self.organisation is None:
+            raise ValueError("a group's agreement needs its organisation (the partner's name)")
+        return self
 
     @property
     def member_names(self) -> list[str]:

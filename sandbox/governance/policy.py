@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from ..config.loader import LoadedCard, LoadedConfig
-from ..config.model import DataCard, Organisation, Sandbox
+from ..config.model import DataCard, Organisation, PartnerAgreement, Sandbox
 from ..errors import PolicyViolation, Problem
 
 NEVER_ALLOWED_TIER = 4
@@ -317,9 +318,7 @@ def _credentials_rule(
     ]
 
 
-def _tls_rule(
-    doc, base: tuple[str | int, ...], sandbox: Sandbox, highest: int
-) -> list[Violation]:
+def _tls_rule(doc, base: tuple[str | int, ...], sandbox: Sandbox, highest: int) -> list[Violation]:
     """Rule 10: a sandbox that may hold tier 2 data and listens beyond this
     machine is reached through TLS: a reverse proxy that terminates it, named
     by an https ``hub.public_url``."""
@@ -347,6 +346,24 @@ def _partner_rules(
     agreement that has not expired."""
     out = []
     for g, group in enumerate(sandbox.groups):
+        if group.organisation is not None:
+            refusal = partner_refusal(
+                group.organisation,
+                group.agreement.reference if group.agreement else None,
+                group.agreement.valid_until if group.agreement else None,
+                today,
+            )
+            if refusal:
+                key = ("agreement", "valid_until") if group.agreement else ("organisation",)
+                out.append(
+                    Violation(
+                        7,
+                        f"partner group {group.name}: {refusal.removesuffix(' (rule 7)')}",
+                        doc.problem((*base, "groups", g, *key), ""),
+                        sandbox.name,
+                        group.name,
+                    )
+                )
         for i, member in enumerate(group.members):
             if isinstance(member, str):
                 continue
@@ -370,6 +387,40 @@ def _partner_rules(
                     )
                 )
     return out
+
+
+def partner_listing(sandbox: Sandbox, today: date) -> list[dict[str, Any]]:
+    """Everyone admitted from another organisation, with the agreement they
+    are under and whether it still holds: listed partner members, the listed
+    members of a partner group, and a partner group an identity provider
+    fills (its members known at login only)."""
+    rows = []
+    for group in sandbox.groups:
+        entries: list[tuple[str, str, PartnerAgreement | None]] = []
+        if group.organisation is not None:
+            plain = [m for m in group.members if isinstance(m, str)]
+            entries += [(name, group.organisation, group.agreement) for name in plain]
+            if group.idp_group:
+                entries.append((f"idp_group {group.idp_group}", group.organisation, group.agreement))
+        entries += [(m.name, m.organisation, m.agreement) for m in group.partners]
+        for who, organisation, agreement in entries:
+            refusal = partner_refusal(
+                organisation,
+                agreement.reference if agreement else None,
+                agreement.valid_until if agreement else None,
+                today,
+            )
+            rows.append(
+                {
+                    "member": who,
+                    "group": group.name,
+                    "organisation": organisation,
+                    "reference": agreement.reference if agreement else None,
+                    "valid_until": agreement.valid_until.isoformat() if agreement else None,
+                    "admitted": refusal is None,
+                }
+            )
+    return rows
 
 
 def partner_refusal(

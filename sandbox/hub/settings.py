@@ -8,14 +8,17 @@ ever appears here.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath, PurePosixPath
 from typing import Any, TypedDict
 from urllib.parse import quote
 
-from ..config.model import Sandbox
+from ..config.model import Group, Sandbox
 from ..governance.catalog import StagedDataset
+from ..governance.policy import partner_listing
 from ..host import names
 from ..host.dockerd import LOG_OPTIONS
 from ..host.layout import Layout
@@ -207,6 +210,9 @@ def partner_agreements(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
     organisation: every server start checks the agreement (rule 7)."""
     out: dict[str, dict[str, Any]] = {}
     for group in sandbox.groups:
+        if group.organisation is not None:
+            for name in group.member_names:  # a partner group's listed members
+                out[name] = group_agreement(group)
         for member in group.partners:
             agreement = member.agreement
             out[member.name] = {
@@ -215,6 +221,24 @@ def partner_agreements(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
                 "valid_until": agreement.valid_until.isoformat() if agreement else None,
             }
     return out
+
+
+def group_agreement(group: Group) -> dict[str, Any]:
+    agreement = group.agreement
+    return {
+        "organisation": group.organisation,
+        "reference": agreement.reference if agreement else None,
+        "valid_until": agreement.valid_until.isoformat() if agreement else None,
+    }
+
+
+def partner_groups(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """group -> the organisation and agreement of each partner group: with an
+    identity provider, whoever it puts in such a group at login is checked at
+    every start (rule 7)."""
+    if not sandbox.auth.maps_groups:
+        return {}  # their members are listed, and in partner_agreements
+    return {g.name: group_agreement(g) for g in sandbox.groups if g.organisation is not None}
 
 
 def _mount(staged: StagedDataset, purposes: list[str], groups: list[str]) -> dict[str, Any]:
@@ -242,6 +266,7 @@ def governance_settings(
         "user_datasets": user_mounts(sandbox, staged),
         "group_datasets": group_mounts(sandbox, staged) if sandbox.auth.maps_groups else {},
         "partners": partner_agreements(sandbox),
+        "partner_groups": partner_groups(sandbox),
         "sandbox_name": sandbox.name,
         "registry_url": inputs.registry_url,
         "checksum_cache": str(layout.hub_checksum_cache(name)),
@@ -510,6 +535,8 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> RegistrySettings:
             "datasets": list(inputs.catalog),
             "granted": granted,
             "team_folders": derived_stores(sandbox, inputs.catalog),
+            # who comes from another organisation (the page says whether each still may)
+            "partners": partner_listing(sandbox, dt.date.min),
         },
         "airlock": airlock_settings(sandbox, inputs),
     }

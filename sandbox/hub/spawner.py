@@ -69,6 +69,11 @@ class GovernedMounts(HasTraits):
         help="username -> {organisation, reference, valid_until} of members from other "
         "organisations; a start is refused once their agreement expired (rule 7)",
     )
+    partner_groups = Dict(
+        config=True,
+        help="group -> {organisation, reference, valid_until} of partner groups an identity "
+        "provider fills: a member's start is refused once the agreement expired (rule 7)",
+    )
     governance_messages = List(Unicode())
 
     def today(self) -> date:
@@ -112,16 +117,21 @@ class GovernedMounts(HasTraits):
         """A member from another organisation starts nothing once their
         agreement expired: each granted dataset is a refused row in the access
         log (an audit entry when none is granted), and the start fails."""
-        partner = self.partners.get(self.user.name)  # type: ignore[attr-defined]
-        if partner is None:
-            return
-        until = partner.get("valid_until")
-        reason = policy.partner_refusal(
-            partner.get("organisation", ""),
-            partner.get("reference"),
-            date.fromisoformat(until) if until else None,
-            today,
+        user = self.user  # type: ignore[attr-defined]
+        agreements = [self.partners[user.name]] if user.name in self.partners else []
+        if self.partner_groups:
+            groups = sorted(g.name for g in user.groups if g.name in self.partner_groups)
+            agreements += [self.partner_groups[g] for g in groups]
+        refusals = (
+            policy.partner_refusal(
+                partner.get("organisation", ""),
+                partner.get("reference"),
+                date.fromisoformat(partner["valid_until"]) if partner.get("valid_until") else None,
+                today,
+            )
+            for partner in agreements
         )
+        reason = next((r for r in refusals if r), None)
         if reason is None:
             return
         entries = [self._log_entry(trace, entry, reason) for entry in self.granted()]

@@ -10,6 +10,7 @@ import requests
 
 from ..config.model import Sandbox
 from ..governance.catalog import granted_ids
+from ..governance.policy import partner_listing
 from ..host.daemon import read_pid
 from ..host.layout import Layout
 from ..hub.settings import hub_api
@@ -28,6 +29,7 @@ class SandboxStatus:
     expires: str | None = None
     expired: bool = False  # past expires: no server starts, running ones are stopped
     tier: int | None = None  # as provisioned (highest tier of the granted datasets)
+    partners: list[dict[str, Any]] = field(default_factory=list)  # members from elsewhere
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -48,6 +50,7 @@ def sandbox_status(
         datasets=granted_ids(sandbox),
         expires=sandbox.expires.isoformat() if sandbox.expires else None,
         expired=bool(sandbox.expires and today > sandbox.expires),
+        partners=partner_listing(sandbox, today),
     )
     if not result.hub_running:
         return result

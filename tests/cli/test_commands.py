@@ -186,6 +186,30 @@ def test_status_shows_a_sandbox_past_its_expiry_date_as_expired(
     assert "2027-12-31 (expired)" in run("-c", str(demo_copy), "status").output
 
 
+def test_status_names_the_members_from_other_organisations(
+    run, demo_copy: Path, tmp_path: Path, monkeypatch
+):
+    config = demo_copy / "sandbox.yaml" if demo_copy.is_dir() else demo_copy
+    text = config.read_text()
+    partner = (
+        "{name: kees, organisation: GGD Zuid, "
+        "agreement: {reference: SOK-2026-03, valid_until: 2027-06-30}}"
+    )
+    config.write_text(text.replace("members: [dave]", f"members: [dave, {partner}]"))
+    clock = tmp_path / "today"
+    monkeypatch.setenv("SANDBOX_CLOCK_FILE", str(clock))
+    clock.write_text("2027-07-01")
+    [status] = json.loads(run("-c", str(config), "status", "--json").stdout)["sandboxes"]
+    assert [(p["member"], p["organisation"], p["admitted"]) for p in status["partners"]] == [
+        ("kees", "GGD Zuid", False)
+    ]
+    shown = run("-c", str(config), "status").output
+    assert (
+        "demo: partner kees (GGD Zuid, group leefomgeving, agreement SOK-2026-03 until "
+        "2027-06-30) [no longer admitted]" in shown
+    )
+
+
 def test_down_unknown_sandbox(run, demo_copy: Path):
     assert_clean_error(run("-c", str(demo_copy), "down", "nope"))
 

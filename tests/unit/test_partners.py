@@ -12,8 +12,8 @@ import pytest
 from tornado import web
 
 from sandbox.config.model import ExternalMember, Group
-from sandbox.governance.policy import evaluate, partner_refusal
-from sandbox.hub.settings import partner_agreements
+from sandbox.governance.policy import evaluate, partner_listing, partner_refusal
+from sandbox.hub.settings import partner_agreements, partner_groups
 from sandbox.hub.spawner import GovernedMounts
 from tests.unit.test_policy import TODAY, assert_located, build, card, line_of
 
@@ -108,3 +108,73 @@ def build_sandbox():
     from sandbox.config.model import Sandbox
 
     return Sandbox.model_validate({"name": "lab", "groups": [team("alice", PARTNER)]})
+
+
+GGD_GROUP = {
+    "name": "ggd",
+    "idp_group": "ggd-zuid-analysts",
+    "organisation": "GGD Zuid",
+    "agreement": {"reference": "SOK-2026-03", "valid_until": dt.date(2027, 6, 30)},
+    "grants": [{"dataset": "open", "purpose": "research"}],
+}
+OIDC = {
+    "type": "oidc",
+    "issuer": "https://login.example.org",
+    "client_id": "sandbox",
+    "client_secret_file": "/etc/sandbox/client-secret",
+}
+
+
+def test_a_partner_group_of_the_identity_provider_passes_with_a_valid_agreement(tmp_path):
+    loaded = build(tmp_path, [card("open")], GGD_GROUP, auth=OIDC)
+    assert evaluate(loaded, TODAY) == []
+    sandbox = loaded.config.sandboxes[0]
+    assert partner_groups(sandbox) == {
+        "ggd": {"organisation": "GGD Zuid", "reference": "SOK-2026-03", "valid_until": "2027-06-30"}
+    }
+    [row] = partner_listing(sandbox, TODAY)
+    assert row["member"] == "idp_group ggd-zuid-analysts" and row["admitted"] is True
+
+
+def test_a_partner_group_whose_agreement_ended_is_refused_at_plan(tmp_path):
+    ended = {**GGD_GROUP, "agreement": {"reference": "SOK-1", "valid_until": dt.date(2026, 1, 31)}}
+    loaded = build(tmp_path, [card("open")], ended, auth=OIDC)
+    [violation] = evaluate(loaded, TODAY)
+    assert violation.rule == 7 and violation.group == "ggd"
+    assert violation.message == (
+        "partner group ggd: the agreement SOK-1 with GGD Zuid expired on 2026-01-31"
+    )
+    assert_located(violation, loaded.path, line_of(loaded.path, "valid_until: 2026-01-31"))
+
+
+def test_a_group_agreement_needs_its_organisation():
+    with pytest.raises(ValueError, match="needs its organisation"):
+        Group.model_validate(
+            {"name": "g", "agreement": {"reference": "S", "valid_until": dt.date(2027, 1, 1)}}
+        )
+
+
+def test_whoever_the_provider_puts_in_a_partner_group_starts_nothing_after_it_ended():
+    from sandbox.config.model import Sandbox
+
+    sandbox = Sandbox.model_validate({"name": "lab", "auth": OIDC, "groups": [GGD_GROUP]})
+    spawner = GovernedMounts(partner_groups=partner_groups(sandbox), sandbox_name="lab")
+    spawner.log = logging.getLogger("test")  # type: ignore[attr-defined]
+    spawner.user = SimpleNamespace(name="jan", groups=[SimpleNamespace(name="ggd")])  # type: ignore[attr-defined]
+    spawner.refuse_expired_partner(dt.date(2027, 6, 30), "t1")
+    with pytest.raises(web.HTTPError) as refused:
+        spawner.refuse_expired_partner(dt.date(2027, 7, 1), "t2")
+    assert "SOK-2026-03 with GGD Zuid expired on 2027-06-30" in str(refused.value.log_message)
+    # the same user out of the partner group (the provider moved them) starts
+    spawner.user = SimpleNamespace(name="jan", groups=[SimpleNamespace(name="intern")])  # type: ignore[attr-defined]
+    spawner.refuse_expired_partner(dt.date(2027, 7, 1), "t3")
+
+
+def test_listed_members_of_a_partner_group_are_partners_too():
+    from sandbox.config.model import Sandbox
+
+    group = {k: v for k, v in GGD_GROUP.items() if k != "idp_group"} | {"members": ["jan"]}
+    sandbox = Sandbox.model_validate({"name": "lab", "groups": [group]})
+    assert partner_agreements(sandbox)["jan"]["reference"] == "SOK-2026-03"
+    assert partner_groups(sandbox) == {}  # listed: checked by name
+    assert [r["member"] for r in partner_listing(sandbox, TODAY)] == ["jan"]

@@ -476,3 +476,18 @@ def test_the_airlock_finds_a_home_by_the_volume_name_dockerspawner_gives_it(monk
     settings = {"homes_dir": "", "home_volume_prefix": "sandbox-demo-home-"}
     assert str(home_of(settings, "k.devries")).endswith("sandbox-demo-home-k-2edevries/_data")
     assert asked == ["sandbox-demo-home-k-2edevries"]
+
+
+def test_stewards_see_the_members_from_other_organisations_and_whether_they_may_still(config):
+    rows = [
+        {"member": "kees", "group": "leefomgeving", "organisation": "GGD Zuid",
+         "reference": "SOK-2026-03", "valid_until": "2026-06-30", "admitted": True},
+        {"member": "idp_group ggd", "group": "ggd", "organisation": "GGD Zuid",
+         "reference": "SOK-2026-04", "valid_until": "2027-06-30", "admitted": True},
+    ]  # fmt: skip
+    with_partners = {**config, "catalog": {**config["catalog"], "partners": rows}}
+    page = Elements(pages.catalog(with_partners, ERIN, today=date(2026, 7, 1)))
+    assert page.find("table", id="partners")
+    lapsed = {r["data-member"]: r["data-lapsed"] for r in page.rows("data-member")}
+    assert lapsed == {"kees": "yes", "idp_group ggd": "no"}
+    assert "id='partners'" not in pages.catalog(with_partners, ALICE, today=TODAY)

@@ -324,8 +324,14 @@ def catalog_context(
         "t": TEXTS[lang.code],
         "cards": cards,
         "team_folders": config["catalog"].get("team_folders", []),
+        "partners": None,
         "log": None,
     }
+    if sees_access_log(who):  # stewards and admins: who comes from elsewhere, under what
+        context["partners"] = [
+            {**p, "lapsed": bool(p["valid_until"]) and p["valid_until"] < today.isoformat()}
+            for p in config["catalog"].get("partners", [])
+        ]
     if log is not None and sees_access_log(who):
         context |= access_log_context(log, lang)
     return context
