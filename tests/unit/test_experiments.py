@@ -223,3 +223,59 @@ def test_current_state() -> None:
         Event("EXP-0001", 1, "proposed", "approved", at, "carol"),
     ]
     assert current_state(events) == "approved"
+
+
+# ------------------------------------------------------------ reasons and amendments
+
+
+@pytest.mark.parametrize("target", ["approved", "stopped"])
+def test_decisions_need_a_reason_unless_the_history_comes_from_elsewhere(target):
+    from sandbox.registry.lifecycle import ReasonRequired
+
+    with pytest.raises(ReasonRequired, match=f"proposed -> {target} needs a reason"):
+        check_transition(experiment(), "proposed", target, " ")
+    check_transition(experiment(), "proposed", target, "agreed")
+    check_transition(experiment(), "proposed", target)  # None: an import's history
+
+
+def test_an_amendment_says_what_changed_and_the_latest_values_follow_from_the_events():
+    from sandbox.registry.lifecycle import amend, latest_values
+
+    registered = experiment(risks="", datasets=("woz-2024",))
+    first, changes = amend(registered, "validated", {"risks": "bias", "datasets": ["a", "b"]})
+    assert changes == {
+        "risks": {"from": "", "to": "bias"},
+        "datasets": {"from": ["woz-2024"], "to": ["a", "b"]},
+    }
+    assert first.datasets == ("a", "b")
+    second, more = amend(first, "validated", {"risks": "bias, checked", "datasets": ("a", "b")})
+    assert more == {"risks": {"from": "bias", "to": "bias, checked"}}  # datasets: unchanged
+    at = datetime(2025, 2, 1, tzinfo=UTC)
+    history = [
+        Event("EXP-0001", 0, None, "proposed", at, "alice"),
+        Event("EXP-0001", 1, "validated", "validated", at, "carol", "", changes),
+        Event("EXP-0001", 2, "validated", "validated", at, "carol", "", more),
+    ]
+    assert latest_values(registered, history) == second
+    assert current_state(history) == "validated"
+
+
+def test_a_known_names_check_lists_the_known_values():
+    from sandbox.registry.known_names import KnownNames
+
+    known = KnownNames(
+        {"demo": ("belastingen", "leefomgeving")}, ("woz-2024",), ("policy-research",)
+    )
+    assert known.problems(experiment()) == []
+    found = known.problems(experiment(sandbox="werkinkomn", team="jeugd", datasets=("x",)))
+    assert found == [
+        "unknown sandbox 'werkinkomn'; known: demo",
+        "unknown team 'jeugd'; known: belastingen, leefomgeving",
+        "unknown dataset 'x'; known: woz-2024",
+    ]
+    assert known.problems(experiment(team="jeugd"), ["risks"]) == []  # only the given fields
+    service = KnownNames.of_service(
+        {"sandbox": "demo", "teams": {"alice": ["belastingen"], "carol": []}}
+    )
+    assert service.groups == {"demo": ("belastingen",)} and service.datasets is None
+    assert service.problems(experiment(purpose="anything")) == []  # no catalog: not checked
