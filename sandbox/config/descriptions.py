@@ -160,8 +160,7 @@ SANDBOX_YAML: dict[str, str | Extra] = {
     "sandboxes[].groups[].agreement": "The agreement a partner group's members are admitted "
     "under; plan refuses a partner group without a valid one, and after valid_until its "
     "members start no server (rule 7).",
-    "sandboxes[].groups[].agreement.reference": "The agreement's reference, "
-    "such as SOK-2026-03.",
+    "sandboxes[].groups[].agreement.reference": "The agreement's reference, such as SOK-2026-03.",
     "sandboxes[].groups[].agreement.valid_until": "The agreement's last day: after "
     "it, the member's server starts are refused and recorded (rule 7).",
     "sandboxes[].groups[].shared_folder": "docker, swarm: the group's team folder, "

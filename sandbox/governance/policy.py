@@ -401,7 +401,8 @@ def partner_listing(sandbox: Sandbox, today: date) -> list[dict[str, Any]]:
             plain = [m for m in group.members if isinstance(m, str)]
             entries += [(name, group.organisation, group.agreement) for name in plain]
             if group.idp_group:
-                entries.append((f"idp_group {group.idp_group}", group.organisation, group.agreement))
+                via = f"idp_group {group.idp_group}"
+                entries.append((via, group.organisation, group.agreement))
         entries += [(m.name, m.organisation, m.agreement) for m in group.partners]
         for who, organisation, agreement in entries:
             refusal = partner_refusal(

@@ -9,7 +9,6 @@ ever appears here.
 from __future__ import annotations
 
 import datetime as dt
-
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath, PurePosixPath
@@ -297,6 +296,7 @@ class RegistrySettings(TypedDict):
     lang: str
     organisation: str
     teams: dict[str, list[str]]  # user -> the analyst groups they belong to
+    group_roles: dict[str, str]  # oidc, ldap: group -> role, for the groups of the last login
     socket: str  # where containers reach the service
     registry_url: str
     witness_file: str  # where the service witnesses the audit chain's head, daily
@@ -527,6 +527,8 @@ def registry_settings(sandbox: Sandbox, inputs: HubInputs) -> RegistrySettings:
         "lang": sandbox.lang,
         "organisation": inputs.organisation,
         "teams": teams,
+        # oidc, ldap: a sandbox group -> the role its members have, as of their last login
+        "group_roles": {g.name: g.role for g in sandbox.groups} if sandbox.auth.maps_groups else {},
         "socket": str(inputs.layout.registry_socket(sandbox.name)),
         "registry_url": inputs.registry_url,
         "witness_file": str(inputs.layout.witness_file()),

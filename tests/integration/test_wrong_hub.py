@@ -22,7 +22,7 @@ PORT = 18210
 
 
 class OtherHub(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header(SANDBOX_HEADER, "other")
         self.send_header("Content-Type", "application/json")

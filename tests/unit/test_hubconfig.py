@@ -199,7 +199,12 @@ def test_team_folders_are_for_groups_that_did_not_opt_out():
             "name": "demo",
             "groups": [
                 {"name": "belastingen", "members": ["alice", "bob"]},
-                {"name": "stewards", "role": "steward", "members": ["erin"], "shared_folder": False},
+                {
+                    "name": "stewards",
+                    "role": "steward",
+                    "members": ["erin"],
+                    "shared_folder": False,
+                },
             ],
         }
     )

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.config.model import Offboarding, Sandbox, SandboxConfig, add_period
-from sandbox.host import names
-from sandbox.host import volumes
+from sandbox.host import names, volumes
 from sandbox.host.layout import Layout
 from sandbox.provisioning import offboarding
 
@@ -240,7 +239,9 @@ def test_a_group_that_opts_out_gives_up_its_team_folder(tmp_path, engine):
     opted_out = Sandbox.model_validate(
         {
             "name": "demo",
-            "groups": [{"name": "belastingen", "members": ["alice", "bob"], "shared_folder": False}],
+            "groups": [
+                {"name": "belastingen", "members": ["alice", "bob"], "shared_folder": False}
+            ],
         }
     )
     offboarding.after_up(opted_out, [], "img", Layout(tmp_path), date(2026, 3, 1))

@@ -41,6 +41,7 @@ ROOT = "/services/registry/"
 API = ROOT + "api/"
 TODAY = date(2026, 1, 15)
 USER_HEADER = "X-Test-User"
+GROUPS_HEADER = "X-Test-Groups"  # the groups in the hub's identity model (identity providers)
 NEW = {"title": "WOZ-model", "purpose": "policy-research"}
 GATE = {"human_intervention": "a person decides", "risks": "bias, checked", "proportionality": "ok"}
 
@@ -59,7 +60,10 @@ def user_from_a_test_header() -> Iterator[None]:
         name = handler.request.headers.get(USER_HEADER)
         # as HubAuth marks a caller it knows by a token (not by the cookie)
         handler._token_authenticated = "Authorization" in handler.request.headers  # type: ignore[attr-defined]
-        return {"name": name} if name else None
+        groups = handler.request.headers.get(GROUPS_HEADER)
+        return (
+            ({"name": name} | ({"groups": groups.split(",")} if groups else {})) if name else None
+        )
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(app.Base, "get_current_user", from_header)
@@ -115,9 +119,15 @@ class Client:
         self.server = self.loop.run_until_complete(start())
 
     def call(
-        self, method: str, path: str, user: str | None, body: Any = None, token: bool = True
+        self,
+        method: str,
+        path: str,
+        user: str | None,
+        body: Any = None,
+        token: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> HTTPResponse:
-        headers = {USER_HEADER: user} if user else {}
+        headers = {**(headers or {}), **({USER_HEADER: user} if user else {})}
         if method != "POST":
             body = None  # a GET carries none
         else:
@@ -751,3 +761,26 @@ def test_a_dutch_sandbox_speaks_dutch_unless_asked_otherwise(seeded, settings, s
     assert english.lang == "en" and "Dataset catalog" in english.text
     assert english.find("a", href=ROOT + "catalog?lang=en")  # the choice stays in the links
     assert body(dutch.get(API + "me", "alice"))["name"] == "alice"
+
+
+def test_with_an_identity_provider_the_groups_of_the_last_login_give_roles_and_teams(
+    settings, empty_registry, tmp_path, serve
+):
+    """eva is in no members list: the provider put her in belastingen at login."""
+    roles = {"belastingen": "analyst", "data-office": "steward"}
+    client = serve({**settings, "group_roles": roles}, registry(empty_registry, tmp_path))
+    me = client.call("GET", API + "me", "eva", headers={GROUPS_HEADER: "belastingen"})
+    assert body(me)["roles"] == ["analyst"]
+    made = client.call(
+        "POST", API + "experiments", "eva", NEW, headers={GROUPS_HEADER: "belastingen"}
+    )
+    assert made.code == 201, made.body
+    assert body(made)["team"] == "belastingen"
+    # without a mapped group (or without group roles: no provider) eva has no role
+    assert client.call("GET", API + "me", "eva", headers={GROUPS_HEADER: "other"}).code == 403
+    assert (
+        serve(settings, client.engine)
+        .call("GET", API + "me", "eva", headers={GROUPS_HEADER: "belastingen"})
+        .code
+        == 403
+    )

@@ -64,9 +64,7 @@ def test_rule10_an_http_public_url_is_no_tls(tmp_path: Path):
     ],
 )
 def test_rule10_loopback_or_an_https_public_url_passes(tmp_path: Path, hub):
-    loaded = build(
-        tmp_path, PSEUDO, group("team", ("pseudo", "research")), auth=PERSONAL, hub=hub
-    )
+    loaded = build(tmp_path, PSEUDO, group("team", ("pseudo", "research")), auth=PERSONAL, hub=hub)
     assert evaluate(loaded, TODAY) == []
 
 

@@ -56,8 +56,19 @@ class Base(HubOAuthenticated, web.RequestHandler):
         user = self.current_user
         if not user:
             return None
-        roles = self.config["roles"].get(user["name"], [])
+        roles = set(self.config["roles"].get(user["name"], []))
+        # with an identity provider, the groups of the last login give roles too
+        # (the hub's identity model carries them)
+        group_roles = self.config.get("group_roles", {})
+        roles |= {group_roles[g] for g in user.get("groups") or [] if g in group_roles}
         return Caller(user["name"], frozenset(roles), self.config["sandbox"])
+
+    def teams_of(self, who: Caller) -> list[str]:
+        """The caller's analyst groups: from the configuration, or the last login."""
+        listed = self.config.get("teams", {}).get(who.name, [])
+        group_roles = self.config.get("group_roles", {})
+        groups = (self.current_user or {}).get("groups") or []
+        return listed or sorted(g for g in groups if group_roles.get(g) == "analyst")
 
     def url(self, *parts: str) -> str:
         return url_path_join(self.settings["prefix"], *parts)
@@ -137,7 +148,7 @@ class ExperimentsHandler(ApiHandler):
         unknown = set(data) - NEW_FIELDS
         if unknown:
             raise web.HTTPError(400, f"unknown field(s): {', '.join(sorted(unknown))}")
-        teams = self.config.get("teams", {}).get(self.who.name, [])
+        teams = self.teams_of(self.who)
         if not data.get("team") and teams:
             data["team"] = teams[0]
         for item, spec in experiment_fields(SERVICE):
