@@ -80,6 +80,12 @@ class Layout:
         """Users' homes of a ``spawner: local`` sandbox."""
         return self.sandbox_dir(sandbox) / "homes"
 
+    def revocations_done(self, sandbox: str) -> Path:
+        """Revocations an ``up`` carried out and recorded before it failed: the
+        next ``up`` plans them again (applied.json did not move on) but does not
+        record them twice."""
+        return self.sandbox_dir(sandbox) / "revoked.json"
+
     def offboarding_pending(self, sandbox: str) -> Path:
         """Users removed from the sandbox whose homes wait out the grace period."""
         return self.sandbox_dir(sandbox) / "offboarding.json"

@@ -103,6 +103,7 @@ def up(
     record_applied(plans, env)
     for item in plans:  # applied.json says who has access again
         env.layout.access_kept(item.sandbox.name).unlink(missing_ok=True)
+        env.layout.revocations_done(item.sandbox.name).unlink(missing_ok=True)
     homes = [
         action
         for p in plans
@@ -159,12 +160,19 @@ def offboard_homes(
 
 
 def revoke(plan: planning.SandboxPlan, env: Environment, actor: str) -> list[revocation.Enforced]:
-    """End on the running hub what the plan revokes; record each revocation."""
+    """End on the running hub what the plan revokes; record each revocation
+    once, also when an earlier ``up`` failed after recording it."""
     found = revocation.revocations(plan.desired, plan.had)
     versions = plan.had.get("datasets", {}) if plan.had else {}
+    noted = env.layout.revocations_done(plan.sandbox.name)
+    done_before = set(json.loads(noted.read_text())) if noted.is_file() else set()
+    found = [r for r in found if r.key not in done_before]
 
     def record(done: revocation.Enforced) -> None:
         revocation.record(env.registry_url, actor, plan.sandbox.name, [done])
+        done_before.add(done.revocation.key)
+        noted.parent.mkdir(parents=True, exist_ok=True)
+        noted.write_text(json.dumps(sorted(done_before)))
 
     return revocation.enforce(plan.sandbox, found, versions, plan.staged, env.layout, record)
 

@@ -48,6 +48,11 @@ class Revocation:
     datasets: tuple[str, ...]
     login: bool  # removed from the sandbox altogether
 
+    @property
+    def key(self) -> str:
+        """The same revocation, planned again, has the same key."""
+        return f"{self.user}|{','.join(self.datasets)}|{'login' if self.login else ''}"
+
     def describe(self) -> str:
         what = [*self.datasets, *(["login"] if self.login else [])]
         return f"{', '.join(what)} (server will be stopped)"

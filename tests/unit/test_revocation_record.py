@@ -47,3 +47,25 @@ def test_the_users_revoked_before_one_that_fails_are_recorded(tmp_path: Path, mo
     with pytest.raises(ProvisionError, match="carol"):
         actions.revoke(plan, env, "it-admin")  # type: ignore[arg-type]
     assert recorded == ["alice", "bob"]
+
+
+def test_a_revocation_recorded_before_a_failure_is_not_recorded_again(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(revocation, "HubAdmin", FakeHub)
+    recorded: list[str] = []
+    monkeypatch.setattr(
+        revocation,
+        "record",
+        lambda url, actor, sandbox, done: recorded.extend(d.revocation.user for d in done),
+    )
+    model = Sandbox.model_validate({"name": "demo", "groups": [{"name": "g", "members": ["dave"]}]})
+    had = {"users": ["alice", "bob", "carol", "dave"], "grants": {}, "datasets": {}}
+    plan = SimpleNamespace(
+        sandbox=model, desired={"users": ["dave"], "grants": {}}, had=had, staged={}
+    )
+    env = Environment(layout=Layout(tmp_path))
+    with pytest.raises(ProvisionError):
+        actions.revoke(plan, env, "it-admin")  # type: ignore[arg-type]
+    # the next up plans all three again (applied.json did not move on); carol's hub is mended
+    monkeypatch.setattr(FakeHub, "delete_user", lambda self, user: None)
+    actions.revoke(plan, env, "it-admin")  # type: ignore[arg-type]
+    assert recorded == ["alice", "bob", "carol"]
