@@ -219,7 +219,7 @@ def experiments_amend(
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 @pass_options
 def experiments_import(opts: Options, file: Path, force: bool):
-    """Bulk import JSON Lines (PRODUCT.md section 6): experiment, transition
+    """Bulk import JSON Lines (docs/registry.md, Import format): experiment, transition
     and amendment lines; all or nothing. The audit chain's head is witnessed
     afterwards (<state>/audit/heads.jsonl)."""
     from ..provisioning.actions import witness_head

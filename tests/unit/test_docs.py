@@ -31,3 +31,15 @@ def test_every_picture_the_docs_show_exists():
     for page in DOCS.glob("*.md"):
         for picture in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text()):
             assert (DOCS / picture).is_file(), f"{page.name} shows {picture}: `make screenshots`"
+
+
+def test_readme_and_docs_stand_on_their_own():
+    """No pointer at a file outside the repository (a user's clone has none)."""
+    pages = [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
+    found = [
+        f"{page.name}:{n}: {line.strip()}"
+        for page in pages
+        for n, line in enumerate(page.read_text().splitlines(), 1)
+        if "PRODUCT.md" in line or "../shared" in line or "](../" in line
+    ]
+    assert not found, "\n".join(found)
