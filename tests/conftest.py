@@ -25,6 +25,9 @@ IT_SANDBOX = "itest"
 # run of their own after every other test (.ci/run opts in).
 DRILLS = os.environ.get("SANDBOX_RUN_DRILLS") == "1"
 
+# the hubs behind identity providers: session fixtures shared by integration and e2e tests
+pytest_plugins = ["tests.identity_hubs"]
+
 # Property-based tests: 150 examples each; `make test-fast` uses a few.
 settings.register_profile("default", max_examples=150, deadline=None)
 settings.register_profile("fast", max_examples=20, deadline=None)

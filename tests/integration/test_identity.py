@@ -3,16 +3,14 @@ demo organisation with its groups bound to the provider's groups.
 
 OIDC: oidc-provider-mock (PyPI) serves users with a ``groups`` claim; the
 login runs the hub's authorization-code flow with requests (the provider's
-form is one POST of the subject)."""
+form is one POST of the subject). Its hub and provider are session fixtures
+of tests/identity_hubs.py, shared with the browser test
+tests/e2e/test_oidc_login.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import stat
-import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,109 +18,23 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
-import yaml
 
-from tests.conftest import PROJECT, SANDBOX_BIN, Deployment, _missing, require_docker
+from tests.conftest import Deployment, _missing
 from tests.hubclient import HubUser
+from tests.identity_hubs import (
+    CLIENT_SECRET,
+    OIDC_SANDBOX,
+    PUBLIC_SPACE,
+    TAX,
+    hub_groups,
+    mounted,
+    provisioned,
+    secret_file,
+    set_groups,
+)
 from tests.integration import ldap_server
 
 pytestmark = pytest.mark.docker
-
-OIDC_PORT = 18141  # the hub's; the provider takes a free port
-OIDC_SANDBOX = "idtest"
-CLIENT_SECRET = "oidc-client-secret-7f3a9c2e-never-logged"
-TAX = {"woz-2024", "cbs-wijken-2024"}
-PUBLIC_SPACE = {"meldingen-openbare-ruimte-2024", "cbs-wijken-2024"}
-
-
-# valid through tomorrow: plan admits him, a start after tomorrow is refused
-KEES = {
-    "name": "kees",
-    "organisation": "GGD Zuid",
-    "agreement": {
-        "reference": "SOK-2026-03",
-        "valid_until": (date.today() + timedelta(days=1)).isoformat(),
-    },
-}
-
-
-def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[str]:
-    """oidc-provider-mock on 127.0.0.1 (its own helper binds "localhost")."""
-    from oidc_provider_mock import app
-    from oidc_provider_mock._storage import User
-    from werkzeug.serving import make_server
-
-    users = [
-        User(sub="ana", claims={"preferred_username": "ana", "groups": ["tax-analysts"]}),
-        User(sub="piet", claims={"preferred_username": "piet", "groups": ["public-space"]}),
-        User(sub="mallory", claims={"preferred_username": "mallory", "groups": ["facilities"]}),
-        # a chain partner: listed as a member, in no group of ours at the provider
-        User(sub="kees", claims={"preferred_username": "kees", "groups": []}),
-    ]
-    server = make_server("127.0.0.1", 0, app(user_claims=users), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-def bind_groups(sandbox: dict, bound: dict[str, str]) -> None:
-    for group in sandbox["groups"]:
-        if group["name"] in bound:
-            group["idp_group"] = bound[group["name"]]
-            group["members"] = []
-
-
-def provisioned(
-    root: Path, name: str, port: int, auth: dict, partner: dict | None = None
-) -> Iterator[Deployment]:
-    """`sandbox up` of the demo with ``auth``, its analyst groups bound to the
-    provider's tax-analysts and public-space; `down --purge` after."""
-    require_docker()
-    shutil.copytree(PROJECT / "config", root / "config")
-    config = root / "config" / "sandbox.yaml"
-    data = yaml.safe_load(config.read_text())
-    sandbox = data["sandboxes"][0]
-    sandbox.update({"name": name, "auth": auth})
-    sandbox["hub"]["port"] = port
-    bind_groups(sandbox, {"belastingen": "tax-analysts", "leefomgeving": "public-space"})
-    if partner:
-        next(g for g in sandbox["groups"] if g["name"] == "leefomgeving")["members"] = [partner]
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
-    clock = root / "today"
-    clock.write_text(date.today().isoformat())
-    env = {
-        **os.environ,
-        "SANDBOX_CONFIG": str(config),
-        "SANDBOX_STATE_DIR": str(root / "state"),
-        "SANDBOX_CLOCK_FILE": str(clock),
-        "COLUMNS": "200",
-    }
-    first = subprocess.run(
-        [SANDBOX_BIN, "up"], env=env, capture_output=True, text=True, timeout=1800
-    )
-    deployed = Deployment(config, root / "state", env, first, clock, port, name)
-    try:
-        if first.returncode != 0:
-            pytest.fail(f"sandbox up failed:\n{first.stdout}\n{first.stderr}", pytrace=False)
-        yield deployed
-    finally:
-        deployed.sandbox("down", "--purge", "--yes", check=False)
-
-
-def secret_file(root: Path, name: str, value: str) -> str:
-    path = root / name
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-    return str(path)
 
 
 def leaked(hub: Deployment, secret: str, kept_in: Path) -> list[str]:
@@ -137,19 +49,6 @@ def leaked(hub: Deployment, secret: str, kept_in: Path) -> list[str]:
             except OSError:
                 continue
     return found
-
-
-@pytest.fixture(scope="module")
-def oidc_hub(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[Deployment]:
-    root = tmp_path_factory.mktemp("oidc")
-    auth = {
-        "type": "oidc",
-        "issuer": provider,
-        "client_id": "data-sandbox",
-        "client_secret_file": secret_file(root, "client-secret", CLIENT_SECRET),
-        "scopes": ["openid", "profile"],
-    }
-    yield from provisioned(root, OIDC_SANDBOX, OIDC_PORT, auth, partner=KEES)
 
 
 class OidcUser(HubUser):
@@ -169,31 +68,6 @@ class OidcUser(HubUser):
             urljoin(base, back.headers["Location"]), allow_redirects=False, timeout=30
         )
         self.login_status = callback.status_code
-
-
-def set_groups(provider: str, user: str, groups: list[str]) -> None:
-    answer = requests.put(
-        f"{provider}/users/{user}",
-        json={"preferred_username": user, "groups": groups},
-        timeout=10,
-    )
-    assert answer.status_code < 300, answer.text
-
-
-def mounted(hub: Deployment, user: str) -> set[str]:
-    container = f"sandbox-{hub.name}-{user}"
-    names = set(docker("exec", container, "ls", "/data").split())
-    return names - {"NOTICE.md"}
-
-
-def hub_groups(hub: Deployment, user: str) -> list[str]:
-    token = hub.secret("cli_token")
-    answer = requests.get(
-        f"{hub.url}/hub/api/users/{user}",
-        headers={"Authorization": f"token {token}"},
-        timeout=10,
-    )
-    return sorted(answer.json()["groups"])
 
 
 def test_a_mapped_user_gets_exactly_her_groups_datasets(oidc_hub: Deployment):
