@@ -183,7 +183,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory):
             pytest.fail(f"sandbox up failed:\n{first.stdout}\n{first.stderr}", pytrace=False)
         yield deployed
     finally:
+        keep_logs(state, root / "logs")  # `down --purge` removes them; a failure needs them
         deployed.sandbox("down", "--purge", "--yes", check=False)
+
+
+def keep_logs(state: Path, target: Path) -> None:
+    for log in (state / "sandboxes").glob("*/**/*.log"):
+        kept = target / log.relative_to(state)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, kept)
 
 
 def require_postgres() -> str:

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import Deployment
-from tests.e2e.browsing import SCREENSHOTS, open_page
+from tests.e2e.browsing import open_page
 from tests.identity_hubs import TAX, hub_groups
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,7 @@ SERVER_START = 240_000  # ms; the first start of a session may build the image's
 SERVER_STOP = 60_000
 
 
-def sign_in_at_the_provider(page, hub: Deployment, provider: str, user: str, shot: str = ""):
+def sign_in_at_the_provider(page, hub: Deployment, provider: str, user: str):
     """From the hub's front page through the provider's authorize form, as
     a person does it; returns once the browser is back at the hub."""
     page.goto(hub.url)
@@ -34,8 +34,6 @@ def sign_in_at_the_provider(page, hub: Deployment, provider: str, user: str, sho
     page.wait_for_selector("h1:text-is('Authorize Client')")
     assert "data-sandbox" in page.inner_text("body")  # our client id
     page.fill("input[name=sub]", user)
-    if shot:
-        page.screenshot(path=str(SCREENSHOTS / shot))
     page.click("button[type=submit]:text-is('Authorize')")
     page.wait_for_url(lambda url: url.startswith(hub.url))
 
@@ -45,7 +43,7 @@ def test_a_mapped_user_signs_in_and_sees_her_groups_datasets(
 ):
     page = open_page(browser)
     try:
-        sign_in_at_the_provider(page, oidc_hub, provider, "eva", "oidc-provider-login.png")
+        sign_in_at_the_provider(page, oidc_hub, provider, "eva")
         # no options form: the hub starts her server and sends her on to JupyterLab
         page.wait_for_url("**/user/eva/lab**", timeout=SERVER_START)
         assert hub_groups(oidc_hub, "eva") == ["belastingen"]
@@ -55,7 +53,6 @@ def test_a_mapped_user_signs_in_and_sees_her_groups_datasets(
         page.wait_for_selector(".jp-FileBrowser .jp-BreadCrumbs-item[data-path='data']")
         item(listing, "woz-2024").wait_for()
         names = set(listing.locator(".jp-DirListing-itemText").all_inner_texts())
-        page.screenshot(path=str(SCREENSHOTS / "oidc-analyst-data.png"))
         assert names == TAX  # not meldingen-openbare-ruimte-2024: leefomgeving's
 
         page.goto(f"{oidc_hub.url}/hub/home")
@@ -75,7 +72,6 @@ def test_a_user_in_no_bound_group_is_refused_in_the_browser(
         sign_in_at_the_provider(page, oidc_hub, provider, "olaf")
         page.wait_for_selector("h1:has-text('403')")
         text = page.inner_text("body")
-        page.screenshot(path=str(SCREENSHOTS / "oidc-refused.png"))
         assert "not currently authorized to use this hub" in text
         page.goto(f"{oidc_hub.url}/user/olaf/lab")
         page.wait_for_url(lambda url: "/hub/login" in url)  # no session: sign in first
