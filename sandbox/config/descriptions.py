@@ -78,7 +78,7 @@ SANDBOX_YAML: dict[str, str | Extra] = {
     "sandboxes[].hub.public_url": "Where people reach the sandbox when a TLS-terminating "
     "reverse proxy stands in front of it (https://host, no path): the hub builds its links "
     "and login redirects on it. A tier 2+ hub on a non-loopback ip needs an https one "
-    "(rule 10).",
+    "(rule 9).",
     "sandboxes[].auth": "How people log in. Secrets are files (copied 0600 into the state "
     "directory), never values in this file.",
     "sandboxes[].auth.type": "shared-password: one password for all users (tier 0-1 only); "
@@ -137,15 +137,15 @@ SANDBOX_YAML: dict[str, str | Extra] = {
     "approves airlock requests and reads the access log.",
     "sandboxes[].groups[].members": "Usernames in the group (lowercase letters, digits, "
     "dot, underscore, hyphen), or members from another organisation as {name, organisation, "
-    "agreement: {reference, valid_until}} (chain partners, rule 7).",
+    "agreement: {reference, valid_until}} (chain partners, rule 10).",
     "sandboxes[].groups[].members[].name": "A partner member's username in this sandbox.",
     "sandboxes[].groups[].members[].organisation": "The organisation the member comes from.",
     "sandboxes[].groups[].members[].agreement": "The agreement the member is admitted under; "
-    "plan refuses a partner member without one that is still valid (rule 7).",
+    "plan refuses a partner member without one that is still valid (rule 10).",
     "sandboxes[].groups[].members[].agreement.reference": "The agreement's reference, "
     "such as SOK-2026-03.",
     "sandboxes[].groups[].members[].agreement.valid_until": "The agreement's last day: after "
-    "it, the member's server starts are refused and recorded (rule 7).",
+    "it, the member's server starts are refused and recorded (rule 10).",
     "sandboxes[].groups[].grants": "The datasets the group's members get, mounted "
     "read-only under `/data/<dataset>/`.",
     "sandboxes[].groups[].grants[].dataset": "The id of a data card in the datasets folder.",
@@ -159,10 +159,10 @@ SANDBOX_YAML: dict[str, str | Extra] = {
     "members come from (with idp_group: whoever the identity provider puts in it).",
     "sandboxes[].groups[].agreement": "The agreement a partner group's members are admitted "
     "under; plan refuses a partner group without a valid one, and after valid_until its "
-    "members start no server (rule 7).",
+    "members start no server (rule 10).",
     "sandboxes[].groups[].agreement.reference": "The agreement's reference, such as SOK-2026-03.",
     "sandboxes[].groups[].agreement.valid_until": "The agreement's last day: after "
-    "it, the member's server starts are refused and recorded (rule 7).",
+    "it, the member's server starts are refused and recorded (rule 10).",
     "sandboxes[].groups[].shared_folder": "docker, swarm: the group's team folder, "
     "/shared/<group>, read-write for its members only (a Docker volume of its own); "
     "false: no team folder.",
@@ -243,7 +243,7 @@ DATA_CARD: dict[str, str | Extra] = {
     "no symlink out).",
     "files[].sha256": "The file's sha256 in lowercase hex (`sandbox datasets hash FILE` "
     "prints it).",
-    "files[].schema": "A Frictionless Table Schema the file is checked against (rule 8); "
+    "files[].schema": "A Frictionless Table Schema the file is checked against (rule 11); "
     "`sandbox datasets add` drafts one.",
     "files[].schema.fields": Extra(
         "list of object",

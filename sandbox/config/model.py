@@ -156,7 +156,7 @@ class Auth(Strict):
 
     type: Literal["native", "shared-password", "per-user-password", "oidc", "ldap"] = Field(
         default="shared-password",
-        description="shared-password: one password for all users (tier 0-1 only, rule 9); "
+        description="shared-password: one password for all users (tier 0-1 only, rule 8); "
         "per-user-password: a password per user that `up` makes (0600 files; `sandbox "
         "credentials` prints them); native: jupyterhub-nativeauthenticator; oidc; ldap.",
     )
@@ -256,7 +256,7 @@ class Grant(Strict):
 class PartnerAgreement(Strict):
     reference: str = Field(min_length=1, description="The agreement's reference (SOK-2026-03).")
     valid_until: dt.date = Field(
-        description="The last day the partner's members may start a server (rule 7)."
+        description="The last day the partner's members may start a server (rule 10)."
     )
 
 
@@ -269,7 +269,7 @@ class ExternalMember(Strict):
     agreement: PartnerAgreement | None = Field(
         default=None,
         description="The agreement they are admitted under; plan refuses a partner "
-        "member without a valid one (rule 7).",
+        "member without a valid one (rule 10).",
     )
 
 

@@ -1,4 +1,4 @@
-"""Governance policy: dataset tiers and the rules of PRODUCT.md section 5 (``RULES``).
+"""Governance policy: dataset tiers and the rules (``RULES``, listed in docs/guide.md).
 
 Pure functions over the loaded model. Each violation names the rule, the
 sandbox, group and dataset it concerns, and where in the YAML it comes from.
@@ -16,8 +16,8 @@ from ..errors import PolicyViolation, Problem
 
 NEVER_ALLOWED_TIER = 4
 ISOLATION_TIER = 2
-PERSONAL_CREDENTIALS_TIER = 2  # rule 9: the access log must name a person
-TLS_TIER = 2  # rule 10: logins and personal data cross the network encrypted
+PERSONAL_CREDENTIALS_TIER = 2  # rule 8: the access log must name a person
+TLS_TIER = 2  # rule 9: logins and personal data cross the network encrypted
 
 RULES = {
     1: "tier within the sandbox's max_tier; tier 4 never allowed",
@@ -26,10 +26,11 @@ RULES = {
     4: "purpose limitation: a grant's purpose must be one of the dataset's purposes",
     5: "linking personal datasets needs a DPIA reference on the group",
     6: "tier 2 and up needs isolation, no egress, an expiry date and an idle timeout",
-    7: "no expired agreements; no new servers after the sandbox expires",
-    8: "data quality: files meet their Table Schema (a warning; an error with quality: strict)",
-    9: "tier 2 and up needs personal credentials (per-user-password, oidc, ldap, native)",
-    10: "a tier 2 and up hub on a non-loopback address needs TLS (an https hub.public_url)",
+    7: "no expired data agreements; no new servers after the sandbox expires",
+    8: "tier 2 and up needs personal credentials (per-user-password, oidc, ldap, native)",
+    9: "a tier 2 and up hub on a non-loopback address needs TLS (an https hub.public_url)",
+    10: "a member from another organisation needs an agreement that has not ended",
+    11: "data quality: files meet their Table Schema (a warning; an error with quality: strict)",
 }
 
 
@@ -106,7 +107,7 @@ _QUALITY_SEEN: dict[str, list[tuple[int, str]]] = {}
 
 
 def _quality_rule(loaded: LoadedCard) -> list[Violation]:
-    """Rule 8: each file against its Table Schema; a warning unless the card
+    """Rule 11: each file against its Table Schema; a warning unless the card
     says ``quality: strict``."""
     import json
 
@@ -128,7 +129,7 @@ def _quality_rule(loaded: LoadedCard) -> list[Violation]:
     strict = card.quality == "strict"
     return [
         Violation(
-            8,
+            11,
             message + ("" if strict else " (a warning; quality: strict on the card refuses it)"),
             loaded.doc.problem(("files", index, "schema"), ""),
             dataset=card.id,
@@ -300,7 +301,7 @@ def _isolation_rules(
 def _credentials_rule(
     doc, base: tuple[str | int, ...], sandbox: Sandbox, highest: int
 ) -> list[Violation]:
-    """Rule 9: a sandbox that may hold tier 2 data (by its max_tier or its
+    """Rule 8: a sandbox that may hold tier 2 data (by its max_tier or its
     grants) logs people in with credentials of their own, so that every grant
     in the access log names the person who got the data."""
     tier = max(sandbox.max_tier, highest)
@@ -309,7 +310,7 @@ def _credentials_rule(
     key = "auth" if "auth" in sandbox.model_fields_set else "max_tier"
     return [
         Violation(
-            9,
+            8,
             f"may hold tier {tier} data, so everyone needs credentials of their own: "
             f"auth type per-user-password, oidc or ldap instead of {sandbox.auth.type}",
             doc.problem((*base, key), ""),
@@ -319,7 +320,7 @@ def _credentials_rule(
 
 
 def _tls_rule(doc, base: tuple[str | int, ...], sandbox: Sandbox, highest: int) -> list[Violation]:
-    """Rule 10: a sandbox that may hold tier 2 data and listens beyond this
+    """Rule 9: a sandbox that may hold tier 2 data and listens beyond this
     machine is reached through TLS: a reverse proxy that terminates it, named
     by an https ``hub.public_url``."""
     tier = max(sandbox.max_tier, highest)
@@ -329,7 +330,7 @@ def _tls_rule(doc, base: tuple[str | int, ...], sandbox: Sandbox, highest: int) 
     key = "public_url" if hub.public_url else "ip"
     return [
         Violation(
-            10,
+            9,
             f"may hold tier {tier} data and listens on {hub.ip}, beyond this machine, "
             "without TLS: keep hub.ip 127.0.0.1 behind a TLS-terminating reverse proxy and "
             "set hub.public_url: https://<its name> (docs/guide.md, HTTPS)",
@@ -342,7 +343,7 @@ def _tls_rule(doc, base: tuple[str | int, ...], sandbox: Sandbox, highest: int) 
 def _partner_rules(
     doc, base: tuple[str | int, ...], sandbox: Sandbox, today: date
 ) -> list[Violation]:
-    """Rule 7 for members from other organisations: each is admitted under an
+    """Rule 10: members from other organisations: each is admitted under an
     agreement that has not expired."""
     out = []
     for g, group in enumerate(sandbox.groups):
@@ -357,8 +358,8 @@ def _partner_rules(
                 key = ("agreement", "valid_until") if group.agreement else ("organisation",)
                 out.append(
                     Violation(
-                        7,
-                        f"partner group {group.name}: {refusal.removesuffix(' (rule 7)')}",
+                        10,
+                        f"partner group {group.name}: {refusal.removesuffix(' (rule 10)')}",
                         doc.problem((*base, "groups", g, *key), ""),
                         sandbox.name,
                         group.name,
@@ -379,8 +380,8 @@ def _partner_rules(
                 where = (*loc, "agreement", "valid_until") if member.agreement else (*loc, "name")
                 out.append(
                     Violation(
-                        7,
-                        f"partner member {member.name}: {refusal.removesuffix(' (rule 7)')}",
+                        10,
+                        f"partner member {member.name}: {refusal.removesuffix(' (rule 10)')}",
                         doc.problem(where, ""),
                         sandbox.name,
                         group.name,
@@ -427,14 +428,14 @@ def partner_listing(sandbox: Sandbox, today: date) -> list[dict[str, Any]]:
 def partner_refusal(
     organisation: str, reference: str | None, valid_until: date | None, today: date
 ) -> str | None:
-    """Rule 7 for a member from another organisation: why they may not be
+    """Rule 10 for a member from another organisation: why they may not be
     admitted (at plan time) or start a server (at every start), or None."""
     if reference is None or valid_until is None:
-        return f"admitted from {organisation} without an agreement (rule 7)"
+        return f"admitted from {organisation} without an agreement (rule 10)"
     if valid_until < today:
         return (
             f"the agreement {reference} with {organisation} expired on "
-            f"{valid_until.isoformat()} (rule 7)"
+            f"{valid_until.isoformat()} (rule 10)"
         )
     return None
 

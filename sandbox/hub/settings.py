@@ -206,7 +206,7 @@ def group_mounts(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> dict[str
 
 def partner_agreements(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
     """username -> the organisation and agreement of each member from another
-    organisation: every server start checks the agreement (rule 7)."""
+    organisation: every server start checks the agreement (rule 10)."""
     out: dict[str, dict[str, Any]] = {}
     for group in sandbox.groups:
         if group.organisation is not None:
@@ -234,7 +234,7 @@ def group_agreement(group: Group) -> dict[str, Any]:
 def partner_groups(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
     """group -> the organisation and agreement of each partner group: with an
     identity provider, whoever it puts in such a group at login is checked at
-    every start (rule 7)."""
+    every start (rule 10)."""
     if not sandbox.auth.maps_groups:
         return {}  # their members are listed, and in partner_agreements
     return {g.name: group_agreement(g) for g in sandbox.groups if g.organisation is not None}

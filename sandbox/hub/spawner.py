@@ -67,12 +67,12 @@ class GovernedMounts(HasTraits):
     partners = Dict(
         config=True,
         help="username -> {organisation, reference, valid_until} of members from other "
-        "organisations; a start is refused once their agreement expired (rule 7)",
+        "organisations; a start is refused once their agreement expired (rule 10)",
     )
     partner_groups = Dict(
         config=True,
         help="group -> {organisation, reference, valid_until} of partner groups an identity "
-        "provider fills: a member's start is refused once the agreement expired (rule 7)",
+        "provider fills: a member's start is refused once the agreement expired (rule 10)",
     )
     governance_messages = List(Unicode())
 

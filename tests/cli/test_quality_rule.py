@@ -1,4 +1,4 @@
-"""Rule 8: a data file that fails its Table Schema is a warning at validate
+"""Rule 11: a data file that fails its Table Schema is a warning at validate
 and plan, and an error when its card says `quality: strict`."""
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_quality_failures_are_warnings(config: Path, command: str):
     assert result.exit_code == 0, result.output
     output = result.stderr + result.stdout
     assert "clients.csv fails its schema (3 problem(s))" in output
-    assert command == "plan" or "rule 8 (dataset clients)" in output
+    assert command == "plan" or "rule 11 (dataset clients)" in output
     for found in ("unique-error", 'constraint "maximum"', "type-error"):
         assert found in output, output
     assert "quality: strict" in output
@@ -81,7 +81,8 @@ def test_quality_strict_refuses_them(config: Path, command: str):
     result = CliRunner().invoke(cli, ["-c", str(config), command])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
-    assert "clients.yaml:" in result.stderr and "files[0].schema: rule 8 [clients]" in result.stderr
+    assert "clients.yaml:" in result.stderr
+    assert "files[0].schema: rule 11 [clients]" in result.stderr
 
 
 def test_a_clean_file_gives_no_warning(config: Path):
@@ -94,4 +95,4 @@ def test_a_clean_file_gives_no_warning(config: Path):
     )
     card.write_text(text + "quality: strict\n")
     result = CliRunner().invoke(cli, ["-c", str(config), "validate"])
-    assert result.exit_code == 0 and "rule 8" not in result.stderr
+    assert result.exit_code == 0 and "rule 11" not in result.stderr

@@ -1,4 +1,4 @@
-"""Rule 9: a sandbox that may hold tier 2 data logs people in with credentials
+"""Rule 8: a sandbox that may hold tier 2 data logs people in with credentials
 of their own, so that the access log names the person who got the data."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.unit.test_policy import (
 
 
 def test_rule9_is_documented():
-    assert "personal credentials" in RULES[9]
+    assert "personal credentials" in RULES[8]
 
 
 @pytest.mark.parametrize("kind", ["per-user-password", "native"])
@@ -47,11 +47,11 @@ def test_rule9_shared_password_with_tier2_data_fails_at_the_auth_key(tmp_path: P
         tmp_path, PSEUDO, group("team", ("pseudo", "research")), auth={"type": "shared-password"}
     )
     [violation] = evaluate(loaded, TODAY)
-    assert violation.rule == 9 and not violation.warning
+    assert violation.rule == 8 and not violation.warning
     assert violation.sandbox == "lab"
     assert "may hold tier 3 data, so everyone needs credentials of their own" in violation.message
     assert_located(violation, loaded.path, line_of(loaded.path, "auth:"))
-    with pytest.raises(PolicyViolation, match="rule 9"):
+    with pytest.raises(PolicyViolation, match="rule 8"):
         enforce(loaded, TODAY)
 
 
@@ -61,7 +61,7 @@ def test_rule9_counts_max_tier_not_only_the_grants(tmp_path: Path) -> None:
         tmp_path, [card("open")], group("team", ("open", "research")), max_tier=2, auth=DROP
     )
     [violation] = evaluate(loaded, TODAY)
-    assert violation.rule == 9 and "may hold tier 2 data" in violation.message
+    assert violation.rule == 8 and "may hold tier 2 data" in violation.message
     assert_located(violation, loaded.path, line_of(loaded.path, "max_tier:"))
 
 

@@ -36,6 +36,7 @@ LAYOUT = {
     "sandbox_dir": (("demo",), "sandboxes/demo"),
     "applied": (("demo",), "sandboxes/demo/applied.json"),
     "access_kept": (("demo",), "sandboxes/demo/access.json"),
+    "revocations_done": (("demo",), "sandboxes/demo/revoked.json"),
     "retention_destroyed": ((), "retention-destroyed.json"),
     "hub_checksum_cache": (("demo",), "sandboxes/demo/checksums.json"),
     "notices_dir": (("demo",), "sandboxes/demo/notices"),

@@ -1,5 +1,5 @@
 """Chain partners: members from other organisations, admitted under an
-agreement (rule 7 at plan time and at every server start)."""
+agreement (rule 10 at plan time and at every server start)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_a_partner_without_an_agreement_is_refused_at_their_line(tmp_path: Path)
     member = {"name": "k.devries", "organisation": "GGD Zuid"}
     loaded = build(tmp_path, [card("open")], team("alice", member))
     [violation] = evaluate(loaded, TODAY)
-    assert violation.rule == 7 and not violation.warning
+    assert violation.rule == 10 and not violation.warning
     assert (
         violation.message == "partner member k.devries: admitted from GGD Zuid without an agreement"
     )
@@ -74,7 +74,7 @@ def test_a_partner_whose_agreement_expired_is_refused_at_valid_until(tmp_path: P
     }
     loaded = build(tmp_path, [card("open")], team("alice", expired))
     [violation] = evaluate(loaded, TODAY)
-    assert violation.rule == 7
+    assert violation.rule == 10
     assert "the agreement SOK-2026-03 with GGD Zuid expired on 2026-05-31" in violation.message
     assert_located(violation, loaded.path, line_of(loaded.path, "valid_until: 2026-05-31"))
 
@@ -140,7 +140,7 @@ def test_a_partner_group_whose_agreement_ended_is_refused_at_plan(tmp_path):
     ended = {**GGD_GROUP, "agreement": {"reference": "SOK-1", "valid_until": dt.date(2026, 1, 31)}}
     loaded = build(tmp_path, [card("open")], ended, auth=OIDC)
     [violation] = evaluate(loaded, TODAY)
-    assert violation.rule == 7 and violation.group == "ggd"
+    assert violation.rule == 10 and violation.group == "ggd"
     assert violation.message == (
         "partner group ggd: the agreement SOK-1 with GGD Zuid expired on 2026-01-31"
     )

@@ -1,4 +1,4 @@
-"""Rule 10: a sandbox that may hold tier 2 data and listens beyond this
+"""Rule 9: a sandbox that may hold tier 2 data and listens beyond this
 machine is reached through TLS (an https hub.public_url: a reverse proxy
 terminates it in front of the hub)."""
 
@@ -23,7 +23,7 @@ PERSONAL = {"type": "per-user-password"}
 
 
 def test_rule10_is_documented():
-    assert "TLS" in RULES[10]
+    assert "TLS" in RULES[9]
 
 
 def test_rule10_a_tier2_hub_on_every_address_without_tls_fails_at_the_ip(tmp_path: Path):
@@ -35,11 +35,11 @@ def test_rule10_a_tier2_hub_on_every_address_without_tls_fails_at_the_ip(tmp_pat
         hub={"ip": "0.0.0.0", "port": 8000},
     )
     [violation] = evaluate(loaded, TODAY)
-    assert violation.rule == 10 and not violation.warning
+    assert violation.rule == 9 and not violation.warning
     assert "listens on 0.0.0.0, beyond this machine, without TLS" in violation.message
     assert "hub.public_url: https://" in violation.message
     assert_located(violation, loaded.path, line_of(loaded.path, "ip: 0.0.0.0"))
-    with pytest.raises(PolicyViolation, match="rule 10"):
+    with pytest.raises(PolicyViolation, match="rule 9"):
         enforce(loaded, TODAY)
 
 
@@ -52,7 +52,7 @@ def test_rule10_an_http_public_url_is_no_tls(tmp_path: Path):
         hub={"ip": "0.0.0.0", "public_url": "http://sandbox.example.org"},
     )
     [violation] = evaluate(loaded, TODAY)
-    assert violation.rule == 10
+    assert violation.rule == 9
     assert_located(violation, loaded.path, line_of(loaded.path, "public_url:"))
 
 
@@ -70,4 +70,4 @@ def test_rule10_loopback_or_an_https_public_url_passes(tmp_path: Path, hub):
 
 def test_rule10_a_tier0_hub_may_listen_everywhere(tmp_path: Path):
     loaded = build(tmp_path, [], max_tier=0, hub={"ip": "0.0.0.0"})
-    assert [v for v in evaluate(loaded, TODAY) if v.rule == 10] == []
+    assert [v for v in evaluate(loaded, TODAY) if v.rule == 8] == []
