@@ -105,9 +105,11 @@ def test_analyst_reads_the_card_runs_pandas_and_registers(deployment: Deployment
     page.goto(f"{deployment.url}/user/alice/lab/tree/journey.ipynb")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    # run each cell as a person does (Shift+Enter runs it and moves on); once,
+    # a click on the Run menu's "Run All Cells" ran nothing
     page.click(".jp-Notebook .jp-Cell >> nth=0")
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.press("Shift+Enter")
     output = page.locator(".jp-OutputArea-output", has_text="registered")
     output.wait_for()
     outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
