@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from sandbox.host.names import LABEL_SANDBOX
 from tests.conftest import require_chromium
 
 CHROMIUM_FLAGS = [
@@ -37,6 +39,7 @@ def browser(request):
         yield chromium
         if getattr(request.node, "call_failed", False):
             show_open_pages(chromium, request.node.name)
+            show_server_logs()
         chromium.close()
 
 
@@ -51,3 +54,17 @@ def show_open_pages(chromium, test: str) -> None:
         except Exception as exc:  # the page may be gone or hung: say so and go on
             text = f"(could not read the page: {exc})"
         print(f"\n--- open page {n}: {page.url} (screenshot {shot})\n{text[:3000]}")
+
+
+def show_server_logs(lines: int = 120) -> None:
+    """The end of each running server's log (its kernels' errors are there)."""
+    found = subprocess.run(
+        ["docker", "ps", "--filter", f"label={LABEL_SANDBOX}", "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+    )
+    for name in found.stdout.split():
+        log = subprocess.run(
+            ["docker", "logs", "--tail", str(lines), name], capture_output=True, text=True
+        )
+        print(f"\n--- the end of {name}'s log\n{log.stdout}{log.stderr}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -70,6 +71,17 @@ def test_it_sees_name_tier_and_expiry_on_the_login_page(deployment: Deployment, 
     page.close()
 
 
+def wait_for_a_connected_kernel(page, server: str, xsrf: str, timeout: float = 120) -> None:
+    """Until the server has an idle kernel that a page is connected to."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kernels = page.request.get(f"{server}/api/kernels", headers={"X-XSRFToken": xsrf})
+        if any(k["connections"] and k["execution_state"] == "idle" for k in kernels.json()):
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"no kernel connected within {timeout:.0f} s: {kernels.text()}")
+
+
 def test_analyst_reads_the_card_runs_pandas_and_registers(deployment: Deployment, browser):
     page = open_page(browser)
     log_in(page, deployment, "alice")
@@ -104,9 +116,10 @@ def test_analyst_reads_the_card_runs_pandas_and_registers(deployment: Deployment
     assert put.ok, put.text()
     page.goto(f"{deployment.url}/user/alice/lab/tree/journey.ipynb")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-    # run each cell as a person does (Shift+Enter runs it and moves on); once,
-    # a click on the Run menu's "Run All Cells" ran nothing
+    # the notebook shows "Idle" before its kernel is there; cells run before
+    # the page is connected to the kernel are not run at all
+    wait_for_a_connected_kernel(page, f"{deployment.url}/user/alice", xsrf)
+    # run each cell as a person does (Shift+Enter runs it and moves on)
     page.click(".jp-Notebook .jp-Cell >> nth=0")
     page.keyboard.press("Shift+Enter")
     page.keyboard.press("Shift+Enter")
