@@ -301,7 +301,8 @@ def write_batch(
             (experiments, EXPERIMENT_COLUMNS, experiment_rows),
             (events, EVENT_COLUMNS, event_rows),
         ):
-            stored = insert_rows(connection, table, columns, rows, constants={SEQ: seq})
+            with coverage.bulk_binding(connection, table, len(rows)):
+                stored = insert_rows(connection, table, columns, rows, constants={SEQ: seq})
             covered[table.name] = (
                 coverage.cover(seq, table, rows)
                 if stored is None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, inspect, select, text
 
 from sandbox.cli import cli
 from sandbox.registry import access_log, audit, coverage, store
@@ -44,13 +44,13 @@ def tamper(engine: Engine, *statements: str) -> audit.ChainCheck:
     return audit.verify(engine)
 
 
-def import_lines(path: Path, experiments: int, steps: int) -> Path:
+def import_lines(path: Path, experiments: int, steps: int, prefix: str = "IMP") -> Path:
     lines = []
     for number in range(1, experiments + 1):
         lines.append(
             {
                 "type": "experiment",
-                "id": f"IMP-{number:05d}",
+                "id": f"{prefix}-{number:05d}",
                 "title": f"imported {number}",
                 "team": "belastingen",
                 "sandbox": "demo",
@@ -65,7 +65,7 @@ def import_lines(path: Path, experiments: int, steps: int) -> Path:
             lines.append(
                 {
                     "type": "transition",
-                    "experiment": f"IMP-{number:05d}",
+                    "experiment": f"{prefix}-{number:05d}",
                     "to": state,
                     "at": at,
                     "actor": "carol",
@@ -224,6 +224,69 @@ def test_the_changed_rows_of_a_large_import_are_named(registry_url: str, tmp_pat
     # the chunk of CHUNK rows that holds it, not all 12,500
     first, last = check.reason.split("events rows ")[1].split(":")[0].split("..")
     assert int(last) - int(first) + 1 == coverage.CHUNK
+
+
+def binding_indexes(engine: Engine) -> set[tuple[str, str]]:
+    """(table, index) of every index on audit_seq alone."""
+    found = inspect(engine)
+    return {
+        (name, str(index["name"]))
+        for name in coverage.RECORD
+        for index in found.get_indexes(name)
+        if index["column_names"] == [coverage.SEQ]
+    }
+
+
+def statements_of(engine: Engine) -> list[str]:
+    """Every statement ``engine`` runs from now on."""
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def test_a_large_import_builds_its_audit_seq_index_afterwards(
+    registry_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """An import that outnumbers a table's rows writes them without its audit_seq
+    index and builds it again before the commit (SQLite; PostgreSQL keeps it):
+    the same indexes afterwards, verify as sharp as ever; a smaller import into
+    the larger table keeps the index, and a failed import leaves it too."""
+    monkeypatch.setattr(coverage, "BULK", 10)
+    engine = open_registry_url(registry_url)
+    indexes = binding_indexes(engine)
+    assert {("experiments", "experiments_audit_seq"), ("events", "events_audit_seq")} <= indexes
+    seen = statements_of(engine)
+    import_file(import_lines(tmp_path / "big.jsonl", 40, 4), engine)  # 40 experiments, 200 events
+    dropped = [s.replace('"', "") for s in seen if s.startswith("DROP INDEX")]
+    if engine.dialect.name == "sqlite":
+        assert dropped == ["DROP INDEX experiments_audit_seq", "DROP INDEX events_audit_seq"]
+        assert sum(s.startswith("CREATE INDEX") for s in seen) == 2
+    else:
+        assert dropped == []
+    assert binding_indexes(engine) == indexes
+    assert audit.verify(engine).ok
+
+    seen.clear()
+    # 25 events into 200: the index is updated row by row, as for any write
+    import_file(import_lines(tmp_path / "small.jsonl", 5, 4, "SML"), engine)
+    assert not [s for s in seen if "INDEX" in s]
+
+    written = store.insert_rows
+
+    def fails_after_writing(*args, **kwargs):
+        written(*args, **kwargs)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "insert_rows", fails_after_writing)
+    seen.clear()
+    with pytest.raises(RuntimeError):
+        import_file(import_lines(tmp_path / "failed.jsonl", 400, 1, "BAD"), engine)
+    assert any(s.startswith("DROP INDEX") for s in seen) == (engine.dialect.name == "sqlite")
+    assert binding_indexes(engine) == indexes
+    assert store.count_events(engine) == 200 + 25
+
+    check = tamper(engine, "UPDATE events SET actor = 'mallory' WHERE experiment = 'IMP-00040'")
+    assert (check.first_bad, "events rows" in check.reason) == (1, True), check.reason
 
 
 # ------------------------------------------------------------- witnessed heads
