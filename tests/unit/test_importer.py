@@ -520,6 +520,15 @@ def test_fast_insert_stores_the_same_rows_as_sqlalchemy(
         minimal_exp("EXP-0004", registered_at="2025-01-10T23:30:00.123456-05:00"),
         tr("EXP-0004", "approved", "2025-01-11T04:30:00.123456Z"),  # the same instant
         tr("EXP-0004", "stopped", "2025-01-12T00:00:00.000001+14:00", reason=""),
+        # an amendment's changes (JSON) among the transitions' NULLs
+        {
+            "type": "amendment",
+            "experiment": "EXP-0003",
+            "at": z(utc(21)),
+            "actor": "carol",
+            "reason": "DPIA done",
+            "fields": {"risks": "drift", "datasets": ["woz-2024"]},
+        },
     ]
     path = write(tmp_path / "in.jsonl", lines)
     fast = open_registry_url(f"sqlite:///{tmp_path}/fast.sqlite")
@@ -530,9 +539,12 @@ def test_fast_insert_stores_the_same_rows_as_sqlalchemy(
         import_file(path, plain)
     rows = stored(fast)
     assert rows == stored(plain)
-    assert (len(rows["experiments"]), len(rows["events"]), len(rows["audit_log"])) == (4, 15, 1)
+    assert (len(rows["experiments"]), len(rows["events"]), len(rows["audit_log"])) == (4, 16, 1)
     # what the SQLAlchemy DateTime type stores on SQLite: UTC, always with microseconds
-    assert rows["events"][-1][6] == ("2025-01-11 10:00:00.000001", "str")
+    assert rows["events"][-2][6] == ("2025-01-11 10:00:00.000001", "str")
+    # changes: NULL on a transition, JSON text on an amendment
+    assert rows["events"][-2][-1] == (None, "NoneType")
+    assert json.loads(rows["events"][-1][-1][0])["risks"]["to"] == "drift"
     assert store.get(fast, "EXP-0004").as_dict() == store.get(plain, "EXP-0004").as_dict()
 
 
