@@ -30,39 +30,40 @@ class FakeHub:
         self.deleted.append(user)
 
 
-def test_the_users_revoked_before_one_that_fails_are_recorded(tmp_path: Path, monkeypatch):
+@pytest.fixture
+def recorded(monkeypatch) -> list[str]:
+    """Who each recorded revocation was for, in order (the hub API faked)."""
     monkeypatch.setattr(revocation, "HubAdmin", FakeHub)
-    recorded: list[str] = []
+    users: list[str] = []
     monkeypatch.setattr(
         revocation,
         "record",
-        lambda url, actor, sandbox, done: recorded.extend(d.revocation.user for d in done),
+        lambda url, actor, sandbox, done: users.extend(d.revocation.user for d in done),
     )
+    return users
+
+
+def removing_three(tmp_path: Path) -> tuple[SimpleNamespace, Environment]:
+    """A plan that removes alice, bob and carol (whose deletion fails)."""
     model = Sandbox.model_validate({"name": "demo", "groups": [{"name": "g", "members": ["dave"]}]})
     had = {"users": ["alice", "bob", "carol", "dave"], "grants": {}, "datasets": {}}
     plan = SimpleNamespace(
         sandbox=model, desired={"users": ["dave"], "grants": {}}, had=had, staged={}
     )
-    env = Environment(layout=Layout(tmp_path))
+    return plan, Environment(layout=Layout(tmp_path))
+
+
+def test_the_users_revoked_before_one_that_fails_are_recorded(tmp_path: Path, recorded):
+    plan, env = removing_three(tmp_path)
     with pytest.raises(ProvisionError, match="carol"):
         actions.revoke(plan, env, "it-admin")  # type: ignore[arg-type]
     assert recorded == ["alice", "bob"]
 
 
-def test_a_revocation_recorded_before_a_failure_is_not_recorded_again(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(revocation, "HubAdmin", FakeHub)
-    recorded: list[str] = []
-    monkeypatch.setattr(
-        revocation,
-        "record",
-        lambda url, actor, sandbox, done: recorded.extend(d.revocation.user for d in done),
-    )
-    model = Sandbox.model_validate({"name": "demo", "groups": [{"name": "g", "members": ["dave"]}]})
-    had = {"users": ["alice", "bob", "carol", "dave"], "grants": {}, "datasets": {}}
-    plan = SimpleNamespace(
-        sandbox=model, desired={"users": ["dave"], "grants": {}}, had=had, staged={}
-    )
-    env = Environment(layout=Layout(tmp_path))
+def test_a_revocation_recorded_before_a_failure_is_not_recorded_again(
+    tmp_path: Path, recorded, monkeypatch
+):
+    plan, env = removing_three(tmp_path)
     with pytest.raises(ProvisionError):
         actions.revoke(plan, env, "it-admin")  # type: ignore[arg-type]
     # the next up plans all three again (applied.json did not move on); carol's hub is mended
