@@ -43,7 +43,8 @@ def other_hub():
     server.server_close()
 
 
-def test_up_fails_when_another_sandboxs_hub_answers_on_the_port(tmp_path, other_hub):
+def test_up_fails_when_another_sandboxs_hub_answers_on_the_port(tmp_path_factory, other_hub):
+    tmp_path = tmp_path_factory.mktemp("w")  # short: socket paths under it must fit 107 bytes
     scaffold(tmp_path / "config", port=PORT)
     config = tmp_path / "config" / "sandbox.yaml"
     config.write_text(config.read_text().replace("spawner: docker", "spawner: local"))
