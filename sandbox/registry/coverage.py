@@ -13,16 +13,23 @@ JSON as ``json.dumps`` text, booleans as 0 or 1), and last its
 read and written; other databases' values are brought into that form.
 
 An entry's rows of one table, in key order, are cut in chunks of ``CHUNK``
-(an import may write a million); a chunk's digest is the sha256 of the
-``repr`` of its list of rows, the table's digest the sha256 of its chunk
-digests, which the entry keeps when there is more than one, so that verify
-can name the rows in which something changed.
+(an import may write a million); a chunk's digest is the sha256 of its list
+of rows in the entry's ``form`` of bytes, the table's digest the sha256 of
+its chunk digests, which the entry keeps when there is more than one, so
+that verify can name the rows in which something changed.
+
+Forms: 1 (entries without ``form``) is the list's ``repr``; 2, written since,
+is the list pickled with protocol 2 and no memo (``Pickler.fast``), so equal
+values give equal bytes whichever objects hold them; a sixth of the cost of
+``repr`` over a million rows of strings.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +50,7 @@ RECORD = {
 ORDER = {name: "id" for name in RECORD}
 # a batch smaller than this keeps the audit_seq index as it is (bulk_binding)
 BULK = 10_000
+FORM = 2  # of the bytes hashed per chunk; entries keep theirs
 
 
 def content_columns(table: Table) -> list[str]:
@@ -97,10 +105,26 @@ def canonical(convert: Convert, values: Sequence[Any], seq: int) -> tuple[Any, .
     )
 
 
+def _repr_bytes(rows: list[tuple[Any, ...]]) -> bytes:
+    return repr(rows).encode()
+
+
+def _pickled_bytes(rows: list[tuple[Any, ...]]) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=2)
+    pickler.fast = True  # no memo: bytes depend on values, not on object identity
+    pickler.dump(rows)
+    return buffer.getvalue()
+
+
+FORMS = {1: _repr_bytes, 2: _pickled_bytes}
+
+
 @dataclass
 class Digest:
     """The digest of one table's rows in one entry, fed rows in order."""
 
+    form: int = FORM
     count: int = 0
     chunks: list[str] = field(default_factory=list)
     _pending: list[tuple[Any, ...]] = field(default_factory=list)
@@ -114,7 +138,7 @@ class Digest:
         self._pending = pending[whole:]
 
     def _chunk(self, rows: list[tuple[Any, ...]]) -> None:
-        self.chunks.append(hashlib.sha256(repr(rows).encode()).hexdigest())
+        self.chunks.append(hashlib.sha256(FORMS[self.form](rows)).hexdigest())
         self.count += len(rows)
 
     def result(self) -> dict[str, Any]:
@@ -123,6 +147,8 @@ class Digest:
             self._pending = []
         digest = hashlib.sha256("".join(self.chunks).encode()).hexdigest()
         covered: dict[str, Any] = {"count": self.count, "digest": digest}
+        if self.form != 1:
+            covered["form"] = self.form
         if len(self.chunks) > 1:
             covered["chunks"] = list(self.chunks)
         return covered
@@ -236,12 +262,15 @@ def read(
             if seq is None:
                 unbound += len(rows)
                 continue
-            hashed = (covers or {}).get(seq, {}).get("columns", columns)
+            recorded = (covers or {}).get(seq, {})
+            hashed = recorded.get("columns", columns)
             if convert is not None:
                 rows = [canonical(convert, row[:-1], seq) for row in rows]
             if hashed != columns:
                 rows = _project(rows, columns, hashed, seq)
-            digests.setdefault(seq, Digest()).add(rows)
+            if seq not in digests:  # in the form its entry recorded, or today's for a new one
+                digests[seq] = Digest(recorded.get("form", 1) if covers is not None else FORM)
+            digests[seq].add(rows)
     cursor.close()
     return digests, unbound
 

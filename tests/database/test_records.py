@@ -307,6 +307,26 @@ def test_a_witness_finds_a_chain_rewritten_from_the_start(record: Engine, tmp_pa
     assert "not the one witnessed: the chain was rewritten" in check.reason
 
 
+def test_entries_hashed_in_the_first_form_still_verify(
+    record: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    """A registry written before form 2 (repr) keeps verifying, and a change
+    in it is still found."""
+    unprotect(record)
+    with monkeypatch.context() as patched:
+        patched.setattr(coverage, "FORM", 1)
+        rebuild_chain(record)
+    with record.connect() as connection:
+        details = [json.loads(d) for d in connection.scalars(select(audit_log.c.details))]
+    covered = [table for entry in details for table in entry.get("rows", {}).values()]
+    assert covered and not any("form" in table for table in covered)
+    assert audit.verify(record).ok
+    check = tamper(
+        record, "UPDATE events SET reason = 'never said' WHERE experiment = 'IMP-00002' AND seq = 2"
+    )
+    assert not check.ok and check.first_bad == 1 and "events rows" in check.reason
+
+
 def test_a_witness_finds_an_older_copy_restored(record: Engine, tmp_path: Path):
     witness = tmp_path / "heads.jsonl"
     audit.witness(record, witness, "test")
