@@ -16,6 +16,12 @@ ACRO beside them on the same crosstabs and pivot tables):
 
 Frequency tables (counts) get threshold and zeros; magnitude tables (sums and
 means) get threshold, N-K and p-ratio, as in ACRO's ontology.
+
+A suppressed cell (blank, NaN, or one of the markers ``*``, ``x``, ``.``; in
+evidence, ``"suppressed": true``) shows nothing, so no rule applies to it; the
+table gets a ``suppressed`` note naming those cells. A count that cannot be
+read (inf, a fraction, text) is never taken as a number: the table gets
+``review``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ EVIDENCE_FORMAT = "sandbox-sdc/1"
 TABULAR = {".csv", ".parquet", ".xlsx"}
 # headers that make a column a count column (case-insensitive)
 COUNT_HEADER = re.compile(r"^(n|count|counts|aantal|freq|frequency)$|_(n|count|aantal)$", re.I)
+# what a suppressed cell holds besides a blank or NaN (case-insensitive): ACRO's
+# and pandas' blank, the usual asterisk, and the CBS's "x" (secret) and "." (not
+# available); not "-", which the CBS uses for zero
+SUPPRESSION_MARKERS = frozenset({"", "*", "x", "."})
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ class Cell:
     total: float | None = None
     top: tuple[float, ...] = ()
     negatives: int = 0
+    suppressed: bool = False  # shows nothing: no rule applies
+    unreadable: bool = False  # holds something that is not a count: review by hand
 
 
 def threshold(cell: Cell, rules: Rules) -> bool:
@@ -131,16 +143,23 @@ def worst(statuses: Iterable[str]) -> str:
 def check_cells(cells: Sequence[Cell], kind: str, rules: Rules) -> list[Finding]:
     """Every rule of the table's kind over its cells; a finding per rule that flags any."""
     checks = FREQUENCY_CHECKS if kind == "frequency" else MAGNITUDE_CHECKS
-    negative = [list(c.key) for c in cells if c.negatives]
+    suppressed = [list(c.key) for c in cells if c.suppressed]
+    unreadable = [list(c.key) for c in cells if c.unreadable and not c.suppressed]
+    shown = [c for c in cells if not (c.suppressed or c.unreadable)]
+    negative = [list(c.key) for c in shown if c.negatives]
     findings = []
     for name, rule in checks.items():
         if name in DOMINANCE and negative:
             continue
-        flagged = [list(c.key) for c in cells if rule(c, rules)]
+        flagged = [list(c.key) for c in shown if rule(c, rules)]
         if flagged:
             findings.append(Finding(name, FAIL, _MESSAGES[name].format(rules=rules), flagged))
     if negative:
         findings.append(Finding("negatives", REVIEW, _MESSAGES["negatives"], negative))
+    if unreadable:
+        findings.append(Finding("unreadable", REVIEW, _MESSAGES["unreadable"], unreadable))
+    if suppressed:
+        findings.append(Finding("suppressed", PASS, _MESSAGES["suppressed"], suppressed))
     return findings
 
 
@@ -150,6 +169,10 @@ _MESSAGES = {
     "nk": "cells dominated by their {rules.nk_n} largest contributions (>= {rules.nk_k:.0%})",
     "p-ratio": "cells whose largest contribution can be estimated within {rules.p_ratio:.0%}",
     "negatives": "negative contributions: dominance is not defined, review by hand",
+    "unreadable": "cells that cannot be read as counts (inf, fractions or text): not"
+    " checked, manual review",
+    "suppressed": "suppressed cells (blank, NaN, *, x or .): no rule applies to them; check"
+    " that totals shown elsewhere do not give them away (secondary suppression)",
 }
 
 
@@ -189,17 +212,31 @@ def read_evidence(path: Path) -> tuple[str, list[Cell], str]:
     kind = data["kind"]
     if kind not in ("frequency", "magnitude"):
         raise ValueError(f"unknown table kind {kind!r}")
-    cells = [
-        Cell(
-            tuple(str(k) for k in cell["key"]),
-            int(cell["n"]),
-            None if cell.get("sum") is None else float(cell["sum"]),
-            tuple(float(x) for x in cell.get("top", [])),
-            int(cell.get("negatives", 0)),
-        )
-        for cell in data["cells"]
-    ]
+    cells = [_evidence_cell(cell) for cell in data["cells"]]
     return kind, cells, str(data.get("table_sha256", ""))
+
+
+def _evidence_cell(cell: dict[str, Any]) -> Cell:
+    key = tuple(str(k) for k in cell["key"])
+    if cell.get("suppressed"):
+        return Cell(key, 0, suppressed=True)
+    count = _finite(cell["n"], key)
+    if count != int(count):
+        raise ValueError(f"cell {list(key)}: n {count} is not a whole number")
+    return Cell(
+        key,
+        int(count),
+        None if cell.get("sum") is None else _finite(cell["sum"], key),
+        tuple(_finite(x, key) for x in cell.get("top", [])),
+        int(_finite(cell.get("negatives", 0), key)),
+    )
+
+
+def _finite(value: Any, key: tuple[str, ...]) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"cell {list(key)}: {value} is not a finite number")
+    return number
 
 
 def _number(text: str) -> float | None:
@@ -207,6 +244,31 @@ def _number(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def read_count(text: str) -> int | None:
+    """A count cell's whole number; None when it is suppressed (blank, NaN or
+    a marker). A value that is not a count (inf, a fraction, text) raises
+    ValueError."""
+    value = text.strip()
+    if value.lower() in SUPPRESSION_MARKERS:
+        return None
+    number = _number(value)
+    if number is not None and math.isnan(number):
+        return None
+    if number is None or not math.isfinite(number) or number != int(number):
+        raise ValueError(f"{text!r} is not a count")
+    return int(number)
+
+
+def count_cell(key: tuple[str, ...], text: str) -> Cell:
+    try:
+        count = read_count(text)
+    except ValueError:
+        return Cell(key, 0, unreadable=True)
+    if count is None:
+        return Cell(key, 0, suppressed=True)
+    return Cell(key, count, negatives=int(count < 0))
 
 
 def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -228,42 +290,37 @@ def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     )
     frame = frame.reset_index() if frame.index.name else frame
     header = [str(c) for c in frame.columns]
-    return header, [["" if v is None else str(v) for v in row] for row in frame.to_numpy()]
+    return header, [["" if pandas.isna(v) else str(v) for v in row] for row in frame.to_numpy()]
 
 
 def cells_from_counts(header: list[str], rows: list[list[str]]) -> list[Cell] | None:
     """A handed-in frequency table, by the documented rule: count columns are
     named like counts (n, count, aantal, ..._n); without one, a table whose
-    every cell but the first column is a whole number is a crosstab of counts.
-    None: this is not recognisably a table of counts."""
+    every cell but the first column is a whole number (or suppressed, or not
+    finite) is a crosstab of counts. None: this is not recognisably a table
+    of counts."""
     named = [i for i, name in enumerate(header) if COUNT_HEADER.search(name.strip())]
     if named:
         labels = [i for i in range(len(header)) if i not in named]
         return [
-            Cell(
-                tuple([row[j] for j in labels] + [header[i]]),
-                _count(row[i]),
-                negatives=int(_count(row[i]) < 0),
-            )
+            count_cell(tuple([row[j] for j in labels if j < len(row)] + [header[i]]), row[i])
             for row in rows
             for i in named
             if i < len(row)
         ]
     if len(header) < 2 or not rows:
         return None
-    values = [[_number(v) for v in row[1:]] for row in rows]
-    if any(v is None or v != int(v) for row in values for v in row):
-        return None
-    return [
-        Cell((row[0], header[j + 1]), int(v or 0), negatives=int((v or 0) < 0))
-        for row, vs in zip(rows, values, strict=True)
-        for j, v in enumerate(vs)
+    shown = [
+        (row[0], header[j], row[j]) for row in rows for j in range(1, min(len(row), len(header)))
     ]
-
-
-def _count(text: str) -> int:
-    number = _number(text)
-    return int(number) if number is not None and number == int(number) else 0
+    cells = [count_cell((label, column), text) for label, column, text in shown]
+    for cell, (_, _, text) in zip(cells, shown, strict=True):
+        number = _number(text.strip())
+        if cell.unreadable and (number is None or math.isfinite(number)):
+            return None  # text or fractions: labels or means, not counts
+    if all(c.suppressed or c.unreadable for c in cells):
+        return None
+    return cells
 
 
 def check_file(
@@ -303,7 +360,7 @@ def check_file(
     if evidence is not None:
         try:
             kind, cells, made_for = read_evidence(evidence)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             findings.append(Finding("evidence", REVIEW, f"unreadable evidence: {exc}"))
         else:
             if made_for != sha256_file(path):

@@ -13,6 +13,13 @@ the total and the two largest contributions, and the table's sha256), so the
 airlock can check dominance too, as ACRO does. Request the table and the
 evidence goes with it; the airlock uses it for its checks and never releases
 it (the largest contributions are individual values).
+
+With ``suppress=True`` the table leaves blank every cell the airlock would
+fail (threshold; for sums and means also N-K and p-ratio dominance, with the
+sandbox's rules passed as ``threshold``, ``p_ratio`` and ``nk``), and its
+evidence marks them suppressed: the airlock skips them and notes them. This
+is primary suppression only: a cell that can be worked out from totals you
+publish beside the table (secondary disclosure) is not blanked for you.
 """
 
 from __future__ import annotations
@@ -47,13 +54,19 @@ def table(
     values: str | None = None,
     aggfunc: str = "count",
     path: str | None = None,
+    suppress: bool = False,
+    threshold: int = 10,
+    p_ratio: float = 0.10,
+    nk: tuple[int, float] = (2, 0.90),
 ) -> Any:
     """A crosstab (``aggfunc`` count) or table of sums or means of ``values``
     by ``index`` (and ``columns``) from microdata ``frame`` (pandas); with
     ``path``, written as CSV with its evidence at ``path + ".sdc.json"``.
     Every combination of the labels is a cell, empty ones included; rows
     with a missing label are left out, rows with a missing value count as
-    rows but not as contributions (as in ACRO)."""
+    rows but not as contributions (as in ACRO). With ``suppress``, cells the
+    airlock's rules (``threshold``, ``p_ratio``, ``nk``) would fail are
+    blank (primary suppression only)."""
     import numpy as np
     import pandas as pd
 
@@ -61,6 +74,8 @@ def table(
         raise ValueError("aggfunc must be count, sum or mean")
     if aggfunc != "count" and values is None:
         raise ValueError(f"aggfunc {aggfunc} needs values")
+    if not 1 <= nk[0] <= 2:
+        raise ValueError("nk is [n, k] with n 1 or 2 (the evidence keeps two contributions)")
     keys = [index] + ([columns] if columns else [])
     # one integer per cell: each key's labels factorised once, sorted
     codes, labels = zip(*(pd.factorize(frame[k], sort=True) for k in keys), strict=True)
@@ -91,21 +106,52 @@ def table(
         contributions = np.bincount(cell, minlength=cells)
         with np.errstate(invalid="ignore", divide="ignore"):
             shown = evidence["sum"] if aggfunc == "sum" else evidence["sum"] / contributions
+    hidden = (
+        _disclosive(evidence, aggfunc, threshold, p_ratio, nk)
+        if suppress
+        else np.zeros(cells, dtype=bool)
+    )
     grid = pd.MultiIndex.from_product(labels, names=keys)
     result = pd.Series(shown, index=grid, name=values or "n")
     if aggfunc == "count":
-        result = result.astype(int)
+        result = result.astype("Int64")  # a blank stays a blank, not a float
+    result = result.mask(hidden)
     result = result.unstack(columns) if columns else result
     if path:
         result.to_csv(path)
         with open(path, "rb") as table_file:
             made_for = hashlib.sha256(table_file.read()).hexdigest()
         with open(path + ".sdc.json", "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(_evidence(grid, evidence, aggfunc, made_for)))
+            handle.write(json.dumps(_evidence(grid, evidence, aggfunc, made_for, hidden)))
     return result
 
 
-def _evidence(grid: Any, evidence: dict[str, Any], aggfunc: str, made_for: str) -> dict[str, Any]:
+def _disclosive(
+    evidence: dict[str, Any], aggfunc: str, threshold: int, p_ratio: float, nk: tuple[int, float]
+) -> Any:
+    """Per cell: would the airlock fail it (sandbox.governance.disclosure's
+    rules, over the same evidence)? With a negative contribution anywhere
+    dominance is not defined and only the threshold decides."""
+    import numpy as np
+
+    hidden = evidence["n"] < threshold
+    if aggfunc == "count" or evidence["negatives"].any():
+        return hidden
+    total, top = evidence["sum"], evidence["top"]
+    contributed = ~np.isnan(top[:, 0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        largest = np.nansum(top[:, : nk[0]], axis=1)
+        dominated = contributed & (total != 0) & (largest / total >= nk[1])
+        x1 = np.nan_to_num(top[:, 0])
+        rest = total - np.nansum(top, axis=1)
+        p = np.where(x1 == 0, rest, rest / np.where(x1 == 0, 1, x1))
+        estimable = contributed & (p < p_ratio)
+    return hidden | dominated | estimable
+
+
+def _evidence(
+    grid: Any, evidence: dict[str, Any], aggfunc: str, made_for: str, hidden: Any
+) -> dict[str, Any]:
     kind = "frequency" if aggfunc == "count" else "magnitude"
     keys = [[str(k) for k in (key if isinstance(key, tuple) else (key,))] for key in grid]
     counts = evidence["n"].tolist()
@@ -120,6 +166,11 @@ def _evidence(grid: Any, evidence: dict[str, Any], aggfunc: str, made_for: str) 
                 keys, counts, sums, tops, negatives, strict=True
             )
         ]
+    # a blanked cell keeps nothing but its key: it is shown as nothing
+    cells = [
+        {"key": cell["key"], "suppressed": True} if blank else cell
+        for cell, blank in zip(cells, hidden.tolist(), strict=True)
+    ]
     return {"format": EVIDENCE_FORMAT, "kind": kind, "table_sha256": made_for, "cells": cells}
 
 
