@@ -40,11 +40,26 @@ EVIDENCE_FORMAT = "sandbox-sdc/1"
 def request(
     path: str, justification: str, experiment: str | None = None, client: Registry | None = None
 ) -> dict[str, Any]:
-    """Request ``path`` (relative to your home, or under /home/jovyan); the
-    answer holds the request's id, files with sha256, and what the checks found."""
-    relative = os.path.relpath(os.path.abspath(path), HOME) if os.path.isabs(path) else path
-    body = {"path": relative, "justification": justification, "experiment": experiment or ""}
+    """Request ``path`` (relative to the current directory, as ``open`` reads
+    it, or absolute), a file or folder in your home; the answer holds the
+    request's id, files with sha256, and what the checks found."""
+    body = {
+        "path": home_relative(path),
+        "justification": justification,
+        "experiment": experiment or "",
+    }
     return (client or Registry())._call("POST", "/outputs", body)
+
+
+def home_relative(path: str) -> str:
+    """``path`` as the airlock reads it: relative to your home. A notebook's
+    kernel runs in the notebook's folder, so a relative path is taken from
+    there; a path outside the home is refused (nothing is sent)."""
+    full = os.path.abspath(path)
+    relative = os.path.relpath(full, HOME)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        raise RegistryError(400, f"{path}: only files in your home can be requested")
+    return relative
 
 
 def table(
