@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import cli
+from tests.algoritmeregister_schema import register_validator, violations
 
 
 @pytest.fixture
@@ -150,33 +151,56 @@ def test_report_bad_arguments(run, args, message):
 
 
 def test_export_algoritmeregister(run, tmp_path: Path, monkeypatch):
+    """The demo organisation's register file passes the standard 1.0 with no violation."""
     project = Path(__file__).resolve().parents[2]
     monkeypatch.setenv("SANDBOX_CONFIG", str(project / "config" / "sandbox.yaml"))
+    gate = ("--human-intervention", "a tax officer decides", "--risks", "bias")
+    gate += ("--proportionality", "pseudonymised data only", "--dpia-reference", "DPIA-2024-07")
+    gate += ("--description", "Schat WOZ-waarden met een regressiemodel.")
+    register(run, *gate)
+    register(run)  # stays proposed: not exported
     register(
         run,
-        "--human-intervention",
-        "a tax officer decides",
-        "--risks",
-        "bias",
-        "--proportionality",
-        "pseudonymised data only",
-        "--dpia-reference",
-        "DPIA-2024-07",
+        *gate,
+        "--goal",
+        "Eerlijker WOZ-waarden.\n\n- minder bezwaren\n- sneller besluiten",
+        "--publication-category",
+        "Overige algoritmes",
     )
-    register(run)  # stays proposed: not exported
-    for state in ("approved", "exploring", "validated", "in_production"):
-        step = run("experiments", "transition", "EXP-0001", "--to", state, "--reason", "ok")
-        assert step.exit_code == 0
+    for experiment_id, last in (("EXP-0001", "in_production"), ("EXP-0003", "retired")):
+        for state in ("approved", "exploring", "validated", "in_production", "retired"):
+            step = run("experiments", "transition", experiment_id, "--to", state, "--reason", "ok")
+            assert step.exit_code == 0, step.output
+            if state == last:
+                break
     out = tmp_path / "register.json"
     result = run("export", "algoritmeregister", "-o", str(out))
-    assert result.exit_code == 0
-    [record] = json.loads(out.read_text())
-    assert record["source_id"] == "EXP-0001" and record["status"] == "In gebruik"
-    assert record["standard_version"] == "1.0"
-    assert record["contact_email"] == "algoritmes@voorbeeld.nl"
-    assert "DPIA-2024-07" in record["impacttoetsen"]
-    assert "BWBR0007119" in record["lawful_basis"]
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text())
+    assert [(r["source_id"], r["status"]) for r in records] == [
+        ("EXP-0001", "In gebruik"),
+        ("EXP-0003", "Buiten gebruik"),
+    ]
+    validator = register_validator()
+    for record in records:
+        assert violations(validator, record) == [], record["source_id"]
+        assert record["standard_version"] == "1.0"
+        assert record["contact_email"] == "algoritmes@voorbeeld.nl"
+        assert "DPIA-2024-07" in record["impacttoetsen"]
+        assert "BWBR0007119" in record["lawful_basis"]
+    first, retired = records
+    assert first["goal"] == "Schat WOZ-waarden met een regressiemodel."  # the description
+    assert first["publication_category"] == "Impactvolle algoritmes"  # the default
+    assert retired["publication_category"] == "Overige algoritmes"
+    assert retired["goal"].startswith("<p>Eerlijker WOZ-waarden.</p><ul><li>")
+    assert "end_date" in retired and "end_date" not in first
     assert "EXP-0001: note: publication_category: none given" in result.stderr
+    assert "EXP-0003: note" not in result.stderr
+    assert not [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith("EXP-") and ": note: " not in line
+    ]  # no problems reported
 
 
 @pytest.mark.parametrize("team", ["bad\rteam", "", "x" * 65, "{"])

@@ -1,5 +1,7 @@
 """What the publishing commands tell the user: `validate`'s DCAT-AP-DONL warnings,
-`datasets verify` on the source files, `export algoritmeregister`'s notes."""
+`datasets verify` on the source files, `export algoritmeregister`'s notes; the catalog
+file `datasets export` writes passes the DCAT-AP shapes (the register file is checked in
+tests/cli/test_experiments.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rdflib import RDF, Graph, URIRef
 
 from sandbox.cli import cli
+from tests.dcat_shapes import dcat_ap_shapes, shacl_messages
 
 
 @pytest.fixture
@@ -36,6 +40,19 @@ def test_validate_warns_but_passes_for_a_card_donl_cannot_take(run, demo_copy: P
     assert len(warnings) == 3, result.stderr  # the theme, no theme left, the licence
     assert all("woz-2024.yaml:" in line for line in warnings)
     assert any("'MIT' is not on DONL's licence list" in line for line in warnings)
+
+
+def test_the_demo_catalog_file_passes_the_dcat_ap_shapes(run, demo_copy: Path, tmp_path: Path):
+    """`datasets export -o FILE` of the demo organisation: DCAT-AP 3.0.1 core shapes, no result."""
+    out = tmp_path / "catalog.jsonld"
+    result = run(
+        "-c", str(demo_copy), "datasets", "export", "--format", "dcat-ap-donl", "-o", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    graph = Graph().parse(out, format="json-ld")
+    datasets = set(graph.subjects(RDF.type, URIRef("http://www.w3.org/ns/dcat#Dataset")))
+    assert len(datasets) == len(list((demo_copy.parent / "datasets").glob("*.yaml"))) == 3
+    assert shacl_messages(graph, dcat_ap_shapes()) == []
 
 
 def test_datasets_export_without_catalog_url_is_a_config_error(run, demo_copy: Path):

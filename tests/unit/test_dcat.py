@@ -17,6 +17,7 @@ from rdflib.term import Node
 from sandbox.config.loader import LoadedConfig, load_config
 from sandbox.errors import ConfigError
 from sandbox.governance.dcat import catalog_jsonld, donl_problems
+from tests.dcat_shapes import dcat_ap_shapes, shacl_messages
 
 # rdflib's JSON-LD parser still builds a ConjunctiveGraph internally
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
@@ -37,7 +38,6 @@ DONL = Namespace("https://data.overheid.nl/dcat.rdf#")
 OWL = Namespace("http://www.w3.org/2002/07/owl#")
 SANDBOX = Namespace("urn:data-sandbox:terms:")
 TERM = "https://dcat.overheid.nl/application-profile/donl/term/"
-SH = "http://www.w3.org/ns/shacl#"
 
 EXPECTED = {  # id -> (access rights concept, license IRI)
     "cbs-wijken-2024": (
@@ -72,17 +72,7 @@ def graph(document: dict[str, Any]) -> Graph:
 
 @pytest.fixture(scope="module")
 def shapes() -> Graph:
-    return Graph().parse(DATA / "dcat-ap-3.0.1" / "dcat-ap-SHACL.ttl", format="turtle")
-
-
-def shacl_messages(data: Graph, shapes: Graph) -> list[str]:
-    """The DCAT-AP 3.0.1 violations, offline: no imports and no inference."""
-    from pyshacl import validate
-
-    conforms, report, _ = validate(data, shacl_graph=shapes, inference="none")
-    messages = [str(m) for m in report.objects(None, URIRef(SH + "resultMessage"))]
-    assert conforms == (not messages)
-    return sorted(messages)
+    return dcat_ap_shapes()
 
 
 def one(graph: Graph, subject: Node, predicate: URIRef) -> Node:
