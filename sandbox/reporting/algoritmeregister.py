@@ -118,6 +118,8 @@ GROUNDS = {
     "public-task": "AVG art. 6 lid 1 sub e (taak van algemeen belang of openbaar gezag)",
     "legitimate-interest": "AVG art. 6 lid 1 sub f (gerechtvaardigd belang)",
 }
+# The AVG (GDPR) itself, Regulation (EU) 2016/679, the law every ground above names.
+AVG_LINK = "https://eur-lex.europa.eu/eli/reg/2016/679/oj"
 
 
 @dataclass
@@ -316,7 +318,9 @@ def _categories(experiment: Experiment, loaded: LoadedConfig) -> list[str]:
 def _legal(
     experiment: Experiment, loaded: LoadedConfig, problems: list[str]
 ) -> tuple[list[str], list[dict[str, str]]]:
-    """The datasets' legal bases as lines, and those with a URL as title/link pairs."""
+    """The datasets' legal bases as lines, and as title/link pairs where each link is
+    the law its title names: the AVG ground with the AVG, and a reference that is a
+    link (the law that gives the task, say) titled by that link."""
     lines: list[str] = []
     links: dict[tuple[str, str], None] = {}
     for dataset in experiment.datasets:
@@ -329,9 +333,17 @@ def _legal(
         for basis in card.legal_basis:
             ground = GROUNDS.get(basis.ground, basis.ground)
             lines.append(f"{card.title} ({dataset}): {ground}; {basis.reference}")
-            if _is_link(basis.reference):
-                links[(ground, basis.reference)] = None
+            if basis.ground in GROUNDS:
+                links[(ground, AVG_LINK)] = None
+            if _is_link(basis.reference) and basis.reference != AVG_LINK:
+                links[(_link_title(basis.reference), basis.reference)] = None
     return lines, [{"title": title, "link": link} for title, link in links]
+
+
+def _link_title(link: str) -> str:
+    """What a link names when the card gives no title for it: the link without its
+    scheme (``wetten.overheid.nl/BWBR0007119``)."""
+    return link.split("://", 1)[1].rstrip("/")
 
 
 def _source_links(experiment: Experiment, loaded: LoadedConfig) -> list[dict[str, str]]:

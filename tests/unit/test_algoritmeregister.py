@@ -194,15 +194,63 @@ def test_lawful_basis_comes_from_the_data_cards(loaded):
         "WOZ-waarden 2024 (woz-2024): AVG art. 6 lid 1 sub e "
         "(taak van algemeen belang of openbaar gezag); https://wetten.overheid.nl/BWBR0007119"
     )
+    # each title's link is the law it names: the AVG ground with the AVG (Regulation (EU)
+    # 2016/679), the card's reference (the Wet WOZ, which gives the task) with itself
     assert record["lawful_basis_grouping"] == [
         {
             "title": "AVG art. 6 lid 1 sub e (taak van algemeen belang of openbaar gezag)",
+            "link": "https://eur-lex.europa.eu/eli/reg/2016/679/oj",
+        },
+        {
+            "title": "wetten.overheid.nl/BWBR0007119",
             "link": "https://wetten.overheid.nl/BWBR0007119",
-        }
+        },
     ]
     # an unknown dataset is tolerated: listed as a source, and reported
     assert record["source_data"].endswith("<li>no-such-set</li></ul>")
     assert any("'no-such-set'" in p for p in result.problems["EXP-0001"])
+
+
+def test_each_lawful_basis_link_is_the_law_its_title_names(loaded, register_schema):
+    woz, wijken = loaded.cards["woz-2024"], loaded.cards["cbs-wijken-2024"]
+    public_task = woz.card.legal_basis[0]
+    bases = {
+        "woz-2024": [  # the same AVG ground twice, and a reference that is no link
+            public_task,
+            public_task.model_copy(update={"reference": "Gemeentewet art. 160"}),
+        ],
+        "cbs-wijken-2024": [
+            public_task.model_copy(
+                update={"ground": "consent", "reference": "https://www.voorbeeld.nl/toestemming/"}
+            )
+        ],
+    }
+    cards = {
+        name: dataclasses.replace(
+            card, card=card.card.model_copy(update={"legal_basis": bases[name]})
+        )
+        for name, card in (("woz-2024", woz), ("cbs-wijken-2024", wijken))
+    }
+    exp = experiment("EXP-0001", datasets=("woz-2024", "cbs-wijken-2024"))
+    record = only(ar.export([view(exp, "in_production")], dataclasses.replace(loaded, cards=cards)))
+    # one item per AVG ground (sub e once, though two bases name it), each linking the AVG
+    assert record["lawful_basis_grouping"] == [
+        {"title": ar.GROUNDS["public-task"], "link": ar.AVG_LINK},
+        {
+            "title": "wetten.overheid.nl/BWBR0007119",
+            "link": "https://wetten.overheid.nl/BWBR0007119",
+        },
+        {"title": ar.GROUNDS["consent"], "link": ar.AVG_LINK},
+        {"title": "www.voorbeeld.nl/toestemming", "link": "https://www.voorbeeld.nl/toestemming/"},
+    ]
+    assert ar.AVG_LINK == "https://eur-lex.europa.eu/eli/reg/2016/679/oj"
+    assert all(
+        item["title"].startswith("AVG") == (item["link"] == ar.AVG_LINK)
+        for item in record["lawful_basis_grouping"]
+    )
+    assert "Gemeentewet art. 160" in record["lawful_basis"]  # in the text, without a link
+    assert record["lawful_basis"].count("<li>") == 3
+    assert violations(register_schema, record) == []
 
 
 def test_missing_fields_are_left_out_and_reported(loaded):
