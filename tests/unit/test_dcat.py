@@ -139,6 +139,49 @@ def test_dataset_core_properties(loaded: LoadedConfig, graph: Graph, identifier:
     )
 
 
+def _in_english(loaded: LoadedConfig, by: str) -> Graph:
+    """The demo catalog with woz-2024 in English: said by its card (``by="card"``), or
+    by the organisation for a card that names no language (``by="organisation"``)."""
+    woz = loaded.cards["woz-2024"]
+    organisation = loaded.config.organisation
+    if by == "card":
+        card = woz.card.model_copy(update={"language": ["en"]})
+    else:
+        card = woz.card.model_copy(update={"language": []})
+        organisation = organisation.model_copy(update={"language": "en"})
+    config = dataclasses.replace(
+        loaded,
+        config=loaded.config.model_copy(update={"organisation": organisation}),
+        cards={**loaded.cards, "woz-2024": dataclasses.replace(woz, card=card)},
+    )
+    return Graph().parse(
+        data=json.dumps(catalog_jsonld(config, generated_at=WHEN)), format="json-ld"
+    )
+
+
+@pytest.mark.parametrize("by", ["card", "organisation"])
+def test_english_metadata_has_en_literals_and_the_eng_language(
+    loaded: LoadedConfig, shapes: Graph, by: str
+):
+    graph = _in_english(loaded, by)
+    card = loaded.cards["woz-2024"].card
+    node = dataset_node(graph, "woz-2024")
+    english = URIRef("http://publications.europa.eu/resource/authority/language/ENG")
+    assert one(graph, node, DCT.title) == Literal(card.title, lang="en")
+    assert one(graph, node, DCT.description) == Literal(card.description.strip(), lang="en")
+    assert set(graph.objects(node, DCAT.keyword)) == {Literal(t, lang="en") for t in card.themes}
+    assert one(graph, node, DCT.language) == english
+    assert "ENG" in {i.rsplit("/", 1)[1] for i in _concepts("languages.ttl")}  # on DONL's list
+    distribution = one(graph, node, DCAT.distribution)
+    assert one(graph, distribution, DCT.language) == english
+    assert one(graph, distribution, DCT.description).language == "en"
+    # a Dutch card beside it keeps its own language
+    wijken = dataset_node(graph, "cbs-wijken-2024")
+    assert one(graph, wijken, DCT.title).language == "nl"
+    assert str(one(graph, wijken, DCT.language)).endswith("/NLD")
+    assert shacl_messages(graph, shapes) == []
+
+
 @pytest.mark.parametrize("identifier", sorted(EXPECTED))
 def test_distribution_per_file_with_sha256(loaded: LoadedConfig, graph: Graph, identifier: str):
     card = loaded.cards[identifier].card
