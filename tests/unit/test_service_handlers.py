@@ -32,7 +32,7 @@ from sandbox.provisioning.plan import catalog_summary
 from sandbox.registry import access_log, store
 from sandbox.registry.access_log import AccessEntry
 from sandbox.registry.db import open_registry_url
-from sandbox.registry.lifecycle import Experiment
+from sandbox.registry.lifecycle import PUBLICATION_CATEGORIES, Experiment
 from sandbox.registry.service import app
 from sandbox.reporting import report
 
@@ -419,6 +419,37 @@ def test_the_team_defaults_to_the_callers_group_unless_given(fresh):
     assert team("bob") == "belastingen"
     assert team("alice", team="leefomgeving") == "leefomgeving"
     assert team("alice", team="") == "belastingen"
+
+
+def test_a_goal_and_a_publication_category_are_stored_and_shown_back(fresh):
+    sent = {**NEW, "goal": "Eerlijker WOZ-waarden.", "publication_category": "Overige algoritmes"}
+    answer = fresh.post(API + "experiments", "alice", sent)
+    assert answer.code == 201, answer.body
+    created = body(answer)
+    assert (created["goal"], created["publication_category"]) == (
+        "Eerlijker WOZ-waarden.",
+        "Overige algoritmes",
+    )
+    shown = body(fresh.get(API + f"experiments/{created['id']}", "alice"))
+    assert (shown["goal"], shown["publication_category"]) == (
+        "Eerlijker WOZ-waarden.",
+        "Overige algoritmes",
+    )
+    stored = store.get(fresh.engine, created["id"]).experiment  # in the registry itself
+    assert stored.publication_category == "Overige algoritmes"
+    assert stored.goal == "Eerlijker WOZ-waarden."
+
+
+def test_an_unknown_publication_category_gets_a_json_400_naming_the_categories(seeded):
+    before = written(seeded)
+    sent = {**NEW, "publication_category": "Categorie B"}
+    answer = seeded.post(API + "experiments", "alice", sent)
+    assert answer.code == 400, answer.body
+    assert error(answer).endswith(
+        f"publication_category 'Categorie B': not one of {', '.join(PUBLICATION_CATEGORIES)}"
+        " (or empty)"
+    )
+    assert written(seeded) == before
 
 
 def test_write_requests_need_an_authorization_header(seeded):
