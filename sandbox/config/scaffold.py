@@ -17,7 +17,9 @@ organisation:
   contact_email: algorithms@example.org
   website: https://www.example.org
   catalog_url: https://data.example.org/datasets
-  # tooi: https://identifier.overheid.nl/tooi/id/gemeente/gm0000   # publisher by default
+  # the publisher of the data cards (DCAT-AP-DONL): your TOOI id from
+  # identifier.overheid.nl (gm0000 is a placeholder); without one, give each card a publisher
+  tooi: https://identifier.overheid.nl/tooi/id/gemeente/gm0000
 
 sandboxes:
   - name: first

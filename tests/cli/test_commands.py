@@ -48,6 +48,11 @@ def test_init_then_validate(run, tmp_path: Path):
     result = run("-c", str(tmp_path / "org" / "sandbox.yaml"), "validate")
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
+    assert result.stderr == ""  # no warnings: not even one of DCAT-AP-DONL's (a publisher)
+    checked = json.loads(
+        run("-c", str(tmp_path / "org" / "sandbox.yaml"), "validate", "--json").stdout
+    )
+    assert (checked["warnings"], checked["dcat_ap_donl"]) == ([], [])
 
 
 def test_init_refuses_an_existing_config(run, tmp_path: Path):
