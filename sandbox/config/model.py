@@ -313,11 +313,29 @@ class Airlock(Strict):
     p_ratio: float = Field(default=0.10, ge=0, le=1)
     nk: tuple[int, float] = (2, 0.90)
 
+    @field_validator("max_bytes", mode="before")
+    @classmethod
+    def _max_bytes(cls, value: Any) -> Any:
+        """A size like 100M (as resources.memory), or a number of bytes."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_memory(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a size like 100M or 1G (or a number of bytes)"
+            ) from None
+
     @field_validator("nk")
     @classmethod
     def _nk(cls, value: tuple[int, float]) -> tuple[int, float]:
-        if value[0] < 1 or not 0 < value[1] <= 1:
-            raise ValueError("nk is [n, k]: n >= 1 contributors holding at most k (0-1) of a cell")
+        # a table's evidence keeps each cell's two largest contributions: an n
+        # over 2 would be checked as 2, a weaker rule than the one configured
+        if value[0] not in (1, 2) or not 0 < value[1] <= 1:
+            raise ValueError(
+                "nk is [n, k]: the n (1 or 2) largest contributions holding k (0-1) or"
+                " more of a cell"
+            )
         return value
 
 
