@@ -52,13 +52,18 @@ def _aligned(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 @outputs.command("list")
 @click.option("--sandbox", "sandbox_name")
+@click.option(
+    "--state",
+    help="Only requests in this state: requested, checked (waiting for reviews), approved,"
+    " rejected, released or refused.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_options
-def outputs_list(opts: Options, sandbox_name: str | None, as_json: bool):
+def outputs_list(opts: Options, sandbox_name: str | None, state: str | None, as_json: bool):
     """Output requests with their state, approvals and check result."""
     from ..registry import outputs as record
 
-    views = record.listing(open_registry(opts), sandbox_name)
+    views = record.listing(open_registry(opts), sandbox_name, state)
     if as_json:
         emit_json([v.as_dict() for v in views])
         return
@@ -103,7 +108,9 @@ def _review(opts: Options, request_id: str, decision: str, reason: str, override
 
 @outputs.command("approve")
 @click.argument("request_id")
-@click.option("--reason", default="", help="Why (required with --override).")
+@click.option(
+    "--reason", required=True, help="Why it may leave; with --override, why despite the checks."
+)
 @click.option("--override", is_flag=True, help="Approve although the automatic checks failed.")
 @pass_options
 def outputs_approve(opts: Options, request_id: str, reason: str, override: bool):

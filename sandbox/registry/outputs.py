@@ -2,9 +2,11 @@
 and downloads, each an append-only row on the audit chain.
 
 A request is written once, with the files it copied and what the checks
-said of them; every later step is an event. Its state follows from them:
-``pending`` until enough distinct stewards approve (two from tier 2), then
-``released`` (or ``refused`` when the airlock copy no longer matches);
+said of them; every later step is an event. Its state follows from them, as
+``requested -> checked -> approved | rejected -> released``: ``checked`` once
+its checks ran (at the request) and while it waits for reviews; ``approved``
+when enough distinct stewards approved (two from tier 2), which releases it at
+once (``released``), or ``refused`` when the airlock copy no longer matches;
 ``rejected`` at the first rejection.
 """
 
@@ -28,7 +30,9 @@ from .db import retrying
 from .tables import as_utc, output_events, output_requests
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
-PENDING, RELEASED, REJECTED, REFUSED = "pending", "released", "rejected", "refused"
+REQUESTED, CHECKED, APPROVED = "requested", "checked", "approved"
+REJECTED, RELEASED, REFUSED = "rejected", "released", "refused"
+STATES = (REQUESTED, CHECKED, APPROVED, REJECTED, RELEASED, REFUSED)
 
 
 class UnknownRequest(InvalidInput):
@@ -117,7 +121,9 @@ class View:
         for kind, state in (("reject", REJECTED), ("refuse", REFUSED), ("release", RELEASED)):
             if kind in kinds:
                 return state
-        return PENDING
+        if len(self.approvers) >= self.approvals_needed:
+            return APPROVED  # its release is the next step, in the same review
+        return CHECKED if self.request.checks.get("status") else REQUESTED
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -253,7 +259,10 @@ def get(engine: Engine, request_id: str) -> View:
     return View(_request(row), [_event(e) for e in events])
 
 
-def listing(engine: Engine, sandbox: str | None = None) -> list[View]:
+def listing(engine: Engine, sandbox: str | None = None, state: str | None = None) -> list[View]:
+    """Every request (of ``sandbox``; in ``state``), oldest first."""
+    if state is not None and state not in STATES:
+        raise InvalidInput(f"state must be one of {', '.join(STATES)}, not {state!r}")
     with engine.connect() as connection:
         query = select(output_requests).order_by(output_requests.c.id)
         if sandbox:
@@ -263,7 +272,8 @@ def listing(engine: Engine, sandbox: str | None = None) -> list[View]:
         by_request: dict[str, list[Event]] = {}
         for row in events.mappings():
             by_request.setdefault(row["request"], []).append(_event(row))
-    return [View(_request(r), by_request.get(r["id"], [])) for r in rows]
+    views = [View(_request(r), by_request.get(r["id"], [])) for r in rows]
+    return [v for v in views if state is None or v.state == state]
 
 
 def of_experiment(engine: Engine, experiment_id: str) -> list[dict[str, Any]]:
@@ -297,7 +307,7 @@ def review_problem(
     """Why ``actor`` may not record this review (None: they may). The caller
     has checked that ``actor`` is a steward."""
     rid = view.request.id
-    if view.state != PENDING:
+    if view.state != CHECKED:
         return f"{rid} is already {view.state}"
     if actor == view.request.requester:
         return f"{actor} requested {rid} and cannot review it: another steward must"

@@ -55,7 +55,7 @@ def sandbox(monkeypatch, actor: str, *args: str):
 def test_list_and_show_say_what_the_checks_found(state, monkeypatch):
     listed = sandbox(monkeypatch, "erin", "outputs", "list")
     assert listed.exit_code == 0
-    assert "OUT-0001" in listed.output and "pending" in listed.output and "fail" in listed.output
+    assert "OUT-0001" in listed.output and "checked" in listed.output and "fail" in listed.output
     shown = json.loads(sandbox(monkeypatch, "erin", "outputs", "show", "OUT-0001", "--json").output)
     assert shown["checks"]["files"][0]["findings"][0]["cells"] == [["A", ">1945", "aantal"]]
 
@@ -67,7 +67,7 @@ def test_two_stewards_with_override_reasons_release_it(state, monkeypatch):
     first = sandbox(
         monkeypatch, "erin", "outputs", "approve", "OUT-0001", "--override", "--reason", "public"
     )
-    assert first.exit_code == 0 and "pending (1/2 approvals)" in first.output
+    assert first.exit_code == 0 and "checked (1/2 approvals)" in first.output
     second = sandbox(
         monkeypatch, "frank", "outputs", "approve", "OUT-0001", "--override", "--reason", "agreed"
     )
@@ -87,11 +87,34 @@ def test_only_stewards_review(state, monkeypatch):
         monkeypatch, "erin", "outputs", "reject", "OUT-0001", "--reason", "cell of 3"
     )
     assert rejected.exit_code == 0 and "rejected" in rejected.output
-    again = sandbox(monkeypatch, "frank", "outputs", "approve", "OUT-0001")
+    again = sandbox(monkeypatch, "frank", "outputs", "approve", "OUT-0001", "--reason", "ok")
     assert again.exit_code == 2 and "already rejected" in again.output
+
+
+def test_list_by_state(state, monkeypatch):
+    def ids(*args: str) -> list[str]:
+        answer = sandbox(monkeypatch, "erin", "outputs", "list", *args, "--json")
+        assert answer.exit_code == 0, answer.output
+        return [r["id"] for r in json.loads(answer.output)]
+
+    assert ids("--state", "checked") == ["OUT-0001"]
+    assert ids("--state", "rejected") == []
+    sandbox(monkeypatch, "erin", "outputs", "reject", "OUT-0001", "--reason", "cell of 3")
+    assert ids("--state", "rejected") == ["OUT-0001"]
+    assert ids("--state", "checked") == []
+    wrong = sandbox(monkeypatch, "erin", "outputs", "list", "--state", "pending")
+    assert wrong.exit_code == 2 and "state must be one of requested, checked" in wrong.output
+    assert "Traceback" not in wrong.output
+
+
+def test_an_approval_needs_a_reason(state, monkeypatch):
+    answer = sandbox(monkeypatch, "erin", "outputs", "approve", "OUT-0001", "--override")
+    assert answer.exit_code == 2 and "--reason" in answer.output
+    shown = json.loads(sandbox(monkeypatch, "erin", "outputs", "show", "OUT-0001", "--json").output)
+    assert shown["events"] == []
 
 
 def test_a_sandbox_not_provisioned_here_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("SANDBOX_STATE_DIR", str(tmp_path / "empty"))
-    answer = sandbox(monkeypatch, "erin", "outputs", "approve", "OUT-0009")
+    answer = sandbox(monkeypatch, "erin", "outputs", "approve", "OUT-0009", "--reason", "ok")
     assert answer.exit_code == 2 and "unknown output request" in answer.output

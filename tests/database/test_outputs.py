@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def test_a_request_copies_and_checks_what_was_asked(engine, home, tmp_path):
     lock = lock_for(tmp_path)
     view = outputs.request(engine, lock, home, "alice", "results/crosstab.csv", "for the council")
     assert view.request.id == "OUT-0001"
-    assert view.state == "pending"
+    assert view.state == "checked"
     assert view.request.checks["status"] == "fail"
     [finding] = view.request.checks["files"][0]["findings"]
     assert (finding["check"], finding["cells"]) == ("threshold", [["A", ">1945", "aantal"]])
@@ -89,7 +90,7 @@ def test_two_stewards_release_a_tier_2_request(engine, home, tmp_path):
     (home / "results" / "safe.csv").write_text("changed after the request\n")
     with pytest.raises(outputs.ReviewRefused, match="cannot review"):
         outputs.review(engine, lock, rid, "alice", "approve")
-    assert outputs.review(engine, lock, rid, "erin", "approve").state == "pending"
+    assert outputs.review(engine, lock, rid, "erin", "approve").state == "checked"
     with pytest.raises(outputs.ReviewRefused, match="second steward"):
         outputs.review(engine, lock, rid, "erin", "approve")
     view = outputs.review(engine, lock, rid, "frank", "approve")
@@ -115,6 +116,30 @@ def test_a_failed_check_needs_an_override_reason_from_each_approver(engine, home
     outputs.review(engine, lock, rid, "erin", "approve", "cell of 3 is public", override=True)
     with pytest.raises(outputs.ReviewRefused, match="override"):
         outputs.review(engine, lock, rid, "frank", "approve", "", override=True)
+
+
+def test_states_follow_product_and_filter_the_listing(engine, home, tmp_path):
+    lock = lock_for(tmp_path)
+    first = outputs.request(engine, lock, home, "alice", "results/safe.csv", "x").request.id
+    second = outputs.request(engine, lock, home, "alice", "results/safe.csv", "y").request.id
+    outputs.review(engine, lock, second, "erin", "reject", "too detailed")
+    assert [v.request.id for v in outputs.listing(engine, state="checked")] == [first]
+    assert [v.request.id for v in outputs.listing(engine, state="rejected")] == [second]
+    assert outputs.listing(engine, "other", state="checked") == []
+    with pytest.raises(InvalidInput, match="state must be one of"):
+        outputs.listing(engine, state="pending")
+    # enough approvals but no release recorded (yet): approved, and no more reviews
+    view = outputs.get(engine, first)
+    approved = outputs.View(
+        view.request,
+        [outputs.Event(first, T0, who, "approve") for who in ("erin", "frank")],
+    )
+    assert approved.state == "approved"
+    assert outputs.review_problem(approved, "gina", "approve", "x", False) == (
+        f"{first} is already approved"
+    )
+    unchecked = outputs.View(replace(view.request, checks={}), [])
+    assert unchecked.state == "requested"
 
 
 def test_one_rejection_ends_a_request(engine, home, tmp_path):
@@ -163,7 +188,7 @@ def test_requests_made_for_an_experiment_are_its_evidence(engine, home, tmp_path
     outputs.request(engine, lock, home, "alice", "results/safe.csv", "x", experiment="EXP-0001")
     outputs.request(engine, lock, home, "alice", "plot.png", "y")
     [linked] = outputs.of_experiment(engine, "EXP-0001")
-    assert (linked["id"], linked["state"], linked["checks"]) == ("OUT-0001", "pending", "pass")
+    assert (linked["id"], linked["state"], linked["checks"]) == ("OUT-0001", "checked", "pass")
 
 
 def test_a_tables_evidence_goes_with_it(engine, home, tmp_path):

@@ -94,7 +94,7 @@ def test_two_stewards_release_a_notebook_table_in_the_browser(deployment: Deploy
     page.screenshot(path=str(SCREENSHOTS / "steward-airlock-flagged.png"), full_page=True)
     page.close()
 
-    assert approve(browser, deployment, "erin", safe, "steward-airlock.png") == "pending"
+    assert approve(browser, deployment, "erin", safe, "steward-airlock.png") == "checked"
     assert approve(browser, deployment, "frank", safe) == "released"
 
     page = open_page(browser)

@@ -97,7 +97,7 @@ def test_the_airlock_from_request_to_download(deployment: Deployment, alice: Hub
     )
     assert approved.status_code == 200, approved.text
     one = requests.get(f"{api}/outputs/{safe}", headers=erin, timeout=30).json()
-    assert (one["state"], one["approvals"]) == ("pending", 1)  # tier 2: one is not enough
+    assert (one["state"], one["approvals"]) == ("checked", 1)  # tier 2: one is not enough
     again = requests.post(
         f"{api}/outputs/{safe}/reviews", headers=erin, json={"decision": "approve"}, timeout=30
     )

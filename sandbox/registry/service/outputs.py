@@ -181,7 +181,7 @@ def routes(api_base: type, page_base: type, prefix: str, api: str) -> list[tuple
                 "released": view.state == outputs.RELEASED,
                 "may_download": may_download(who, view),
                 "may_review": "steward" in who.roles
-                and view.state == outputs.PENDING
+                and view.state == outputs.CHECKED
                 and view.request.requester != who.name,
                 "xsrf": Markup(self.xsrf_form_html()),
                 "back": lang.link(self.url("outputs")),
