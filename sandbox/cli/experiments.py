@@ -222,11 +222,10 @@ def experiments_import(opts: Options, file: Path, force: bool):
     """Bulk import JSON Lines (docs/registry.md, Import format): experiment, transition
     and amendment lines; all or nothing. The audit chain's head is witnessed
     afterwards (<state>/audit/heads.jsonl)."""
-    from ..provisioning.actions import witness_head
     from ..registry.importer import import_file
 
     result = import_file(file, open_registry(opts), known_names(opts, force))
-    witness_head(opts.env(), "import")
+    opts.env().witness_head("import")
     amended = f", {result.amendments} amendment(s)" if result.amendments else ""
     click.echo(
         f"imported {result.experiments} experiment(s) and {result.events} transition(s)" + amended

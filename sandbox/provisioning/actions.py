@@ -91,7 +91,7 @@ def up(
     if not full and env.inventory is None and not any(drift(p, env) for p in plans):
         _audit(env, actor, "provision", plans, {"action": "up", "changed": 0, "in_place": True})
         homes = [a for p in plans for a in offboard_homes(p, [], env, actor, today)]
-        witness_head(env, "up")
+        env.witness_head("up")
         return UpResult(plans, RunResult(), homes=homes)
     try:
         run = run_playbook("site.yml", extravars(plans, env), env, progress)
@@ -126,7 +126,7 @@ def up(
         "warnings": [w for p in plans for w in p.warnings],
     }
     _audit(env, actor, "provision", plans, details)
-    witness_head(env, "up")
+    env.witness_head("up")
     return UpResult(plans, run, revoked, homes)
 
 
@@ -350,18 +350,3 @@ def audit_head(env: Environment):
     from ..registry.db import open_registry_url
 
     return audit.head(open_registry_url(env.registry_url))
-
-
-def witness_head(env: Environment, by: str) -> None:
-    """Keep the chain's head outside the database: in the state directory's
-    witness file and in the log of every hub here."""
-    from ..registry import audit
-    from ..registry.db import open_registry_url
-
-    head = audit.witness(open_registry_url(env.registry_url), env.layout.witness_file(), by)
-    if head is None:
-        return
-    line = f"[audit] head seq={head.seq} hash={head.hash} at={head.at} witnessed by {by}\n"
-    for log in env.layout.hub_logs():
-        with log.open("a", encoding="utf-8") as handle:
-            handle.write(line)

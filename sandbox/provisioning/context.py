@@ -102,6 +102,21 @@ class Environment:
     def registry_url(self) -> str:
         return self.registry_override or f"sqlite:///{self.layout.registry_db}"
 
+    def witness_head(self, by: str) -> None:
+        """Keep the audit chain's head outside the database: in the state
+        directory's witness file and in the log of every hub here. (Here, not in
+        actions: an import witnesses too and should not load the whole library.)"""
+        from ..registry import audit
+        from ..registry.db import open_registry_url
+
+        head = audit.witness(open_registry_url(self.registry_url), self.layout.witness_file(), by)
+        if head is None:
+            return
+        line = f"[audit] head seq={head.seq} hash={head.hash} at={head.at} witnessed by {by}\n"
+        for log in self.layout.hub_logs():
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+
     @property
     def jupyterhub_version(self) -> str:
         return version("jupyterhub")
