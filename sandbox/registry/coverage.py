@@ -30,10 +30,11 @@ import hashlib
 import io
 import json
 import pickle
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Column, Connection, DateTime, Integer, Table, inspect
@@ -48,8 +49,6 @@ RECORD = {
     table.name: table for table in (experiments, events, access_log, output_requests, output_events)
 }
 ORDER = {name: "id" for name in RECORD}
-# a batch smaller than this keeps the audit_seq index as it is (bulk_binding)
-BULK = 10_000
 FORM = 2  # of the bytes hashed per chunk; entries keep theirs
 
 
@@ -130,8 +129,12 @@ class Digest:
     _pending: list[tuple[Any, ...]] = field(default_factory=list)
 
     def add(self, rows: list[tuple[Any, ...]]) -> None:
-        """More rows (canonical tuples, ``audit_seq`` last)."""
-        pending = self._pending + rows if self._pending else rows
+        """More rows (canonical tuples, ``audit_seq`` last), in as many pieces
+        as come (an entry's rows may interleave with another's)."""
+        pending = self._pending
+        pending.extend(rows)
+        if len(pending) < CHUNK:
+            return
         whole = len(pending) - len(pending) % CHUNK
         for start in range(0, whole, CHUNK):
             self._chunk(pending[start : start + CHUNK])
@@ -179,47 +182,6 @@ def in_order(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: row[key]) if key in content_columns(table) else rows
 
 
-@contextmanager
-def bulk_binding(connection: Connection, table: Table, rows: int) -> Iterator[None]:
-    """Write ``rows`` new rows of ``table`` inside this block. On SQLite, when
-    they are at least ``BULK`` and outnumber the rows already there, the
-    table's indexes on ``audit_seq`` are dropped first and built again at the
-    end, in the same transaction: one build over the finished column costs
-    less than updating the b-tree row by row (a few percent of a million-row
-    import). Verify reads each entry's rows in ``audit_seq`` order, so the
-    indexes are back before the commit; other connections only see committed
-    states, index included, and an exception rolls the drop back with the
-    rows. PostgreSQL keeps its indexes: DROP INDEX would lock its readers out
-    until the commit."""
-    quote = connection.dialect.identifier_preparer.quote
-    saved: dict[str, str] = {}
-    if connection.dialect.name == "sqlite" and rows >= BULK:
-        held = connection.exec_driver_sql(f"SELECT COUNT(*) FROM {quote(table.name)}").scalar()
-        if rows > (held or 0):
-            saved = _binding_indexes(connection, table)
-    for name in saved:
-        connection.exec_driver_sql(f"DROP INDEX {quote(name)}")
-    yield
-    for sql in saved.values():
-        connection.exec_driver_sql(sql)
-
-
-def _binding_indexes(connection: Connection, table: Table) -> dict[str, str]:
-    """Name -> CREATE INDEX statement of ``table``'s indexes on ``audit_seq`` alone
-    (SQLite keeps each index's statement)."""
-    names = [
-        index["name"]
-        for index in inspect(connection).get_indexes(table.name)
-        if index["column_names"] == [SEQ] and index["name"]
-    ]
-    return {
-        name: connection.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
-        ).scalar_one()
-        for name in names
-    }
-
-
 @dataclass(frozen=True)
 class RowProblem:
     seq: int | None  # the entry concerned (None: the rows are on no entry)
@@ -250,7 +212,9 @@ def read(
     columns = columns or content_columns(table)
     quote = connection.dialect.identifier_preparer.quote
     listed = ", ".join(quote(c) for c in [*columns, SEQ])
-    order = f"{quote(SEQ)}, {quote(ORDER[table.name])}"
+    # key order: an entry's rows come in the order it hashed them, however
+    # they interleave with other entries' rows (no index on audit_seq needed)
+    order = quote(ORDER[table.name])
     # the driver's own cursor: plain tuples, no per-row work in Python for SQLite
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(f"SELECT {listed} FROM {quote(table.name)} ORDER BY {order}")
@@ -276,18 +240,9 @@ def read(
 
 
 def _by_entry(batch: list[tuple[Any, ...]]) -> Iterable[tuple[Any, list[tuple[Any, ...]]]]:
-    """Split rows sorted by ``audit_seq`` (their last value) into runs of one entry."""
-    start = 0
-    while start < len(batch):
-        seq = batch[start][-1]
-        if batch[-1][-1] == seq:  # the common case: the rest is one entry's
-            end = len(batch)
-        else:
-            end = start + 1
-            while batch[end][-1] == seq:
-                end += 1
-        yield seq, batch[start:end]
-        start = end
+    """Split rows into runs of one entry (``audit_seq`` is their last value)."""
+    for seq, rows in groupby(batch, key=itemgetter(-1)):
+        yield seq, list(rows)
 
 
 def _project(
