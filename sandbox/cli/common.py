@@ -120,9 +120,9 @@ class Options:
         return self.state_dir
 
     def env(self, **overrides: Any):
-        from ..provisioning.context import Environment
+        from ..provisioning.context import Context
 
-        return Environment.from_env(
+        return Context.from_env(
             state_dir=self.effective_state_dir, registry=self.registry, **overrides
         )
 

@@ -231,6 +231,3 @@ class Layout:
     def restored_config(self) -> Path:
         """Where ``sandbox restore`` puts the config directory of a backup."""
         return self.root / "restored-config"
-
-
-SECRET_NAMES = ("cookie_secret", "proxy_token", "cli_token", "user_password", "admin_password")

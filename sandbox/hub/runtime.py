@@ -1,6 +1,6 @@
 """Applied inside the hub process by ``jupyterhub_config.py``.
 
-Reads ``hub.json`` (rendered by ``hubconfig.hub_settings``) and the secret
+Reads ``hub.json`` (rendered by ``sandbox.hub.settings.hub_settings``) and the secret
 files it names, and installs the pre-spawn check.
 """
 

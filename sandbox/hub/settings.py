@@ -342,7 +342,7 @@ def hub_settings(
         {
             "name": REGISTRY_SERVICE,
             # JupyterHub routes services to TCP only: a loopback port picked at
-            # hub start (hubruntime.pick_service_ports); containers use its socket
+            # hub start (runtime.pick_service_ports); containers use its socket
             "url": f"http://127.0.0.1:{PICK_PORT}",
             "command": [
                 *guarded(inputs),

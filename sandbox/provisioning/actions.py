@@ -1,6 +1,6 @@
 """The library's front door: validate, plan, up, down, status.
 
-Each function takes paths and an ``Environment`` and returns data; the CLI
+Each function takes paths and an ``Context`` and returns data; the CLI
 only renders it. ``today`` is injectable for everything date-dependent.
 """
 
@@ -20,7 +20,7 @@ from ..host.layout import Layout
 from . import offboarding, revocation
 from . import plan as planning
 from .ansible import Progress, RunResult, extravars, record_applied, run_playbook
-from .context import Environment
+from .context import Context
 from .drift import drift
 from .purge import purge_plan
 from .status import SandboxStatus, sandbox_status
@@ -52,7 +52,7 @@ def validate(config_path: Path, today: date | None = None) -> Validated:
 
 
 def make_plan(
-    config_path: Path, env: Environment, sandbox: str | None = None, today: date | None = None
+    config_path: Path, env: Context, sandbox: str | None = None, today: date | None = None
 ) -> list[planning.SandboxPlan]:
     checked = validate(config_path, today)
     plans = planning.plan(checked.loaded, env, sandbox)
@@ -63,7 +63,7 @@ def make_plan(
     return plans
 
 
-def check_engine(plans: list[planning.SandboxPlan], env: Environment) -> None:
+def check_engine(plans: list[planning.SandboxPlan], env: Context) -> None:
     needs_docker = any(p.sandbox.spawner != "local" for p in plans)
     if not needs_docker or env.inventory is not None:
         return
@@ -77,7 +77,7 @@ def check_engine(plans: list[planning.SandboxPlan], env: Environment) -> None:
 
 def up(
     config_path: Path,
-    env: Environment,
+    env: Context,
     sandbox: str | None = None,
     progress: Progress | None = None,
     today: date | None = None,
@@ -130,12 +130,12 @@ def up(
     return UpResult(plans, run, revoked, homes)
 
 
-def homes_here(plan: planning.SandboxPlan, env: Environment) -> bool:
+def homes_here(plan: planning.SandboxPlan, env: Context) -> bool:
     """Home volumes this process can offboard: in this machine's engine."""
     return env.inventory is None and plan.sandbox.spawner != "local" and plan.image is not None
 
 
-def home_image(plan: planning.SandboxPlan, env: Environment) -> str:
+def home_image(plan: planning.SandboxPlan, env: Context) -> str:
     """The image to read homes with: the one the last `up` ran, else the plan's."""
     applied = planning.read_applied(env.layout.applied(plan.sandbox.name))
     ran = applied.get("image") if applied else None
@@ -145,7 +145,7 @@ def home_image(plan: planning.SandboxPlan, env: Environment) -> str:
 def offboard_homes(
     plan: planning.SandboxPlan,
     removed: list[str],
-    env: Environment,
+    env: Context,
     actor: str,
     today: date | None,
 ) -> list[offboarding.HomeAction]:
@@ -159,7 +159,7 @@ def offboard_homes(
     return actions
 
 
-def revoke(plan: planning.SandboxPlan, env: Environment, actor: str) -> list[revocation.Enforced]:
+def revoke(plan: planning.SandboxPlan, env: Context, actor: str) -> list[revocation.Enforced]:
     """End on the running hub what the plan revokes; record each revocation
     once, also when an earlier ``up`` failed after recording it."""
     found = revocation.revocations(plan.desired, plan.had)
@@ -177,7 +177,7 @@ def revoke(plan: planning.SandboxPlan, env: Environment, actor: str) -> list[rev
     return revocation.enforce(plan.sandbox, found, versions, plan.staged, env.layout, record)
 
 
-def _audit(env: Environment, actor: str, kind: str, plans, details: dict) -> None:
+def _audit(env: Context, actor: str, kind: str, plans, details: dict) -> None:
     from ..registry import audit
     from ..registry.db import open_registry_url
 
@@ -187,7 +187,7 @@ def _audit(env: Environment, actor: str, kind: str, plans, details: dict) -> Non
 
 def down(
     config_path: Path,
-    env: Environment,
+    env: Context,
     sandbox: str | None = None,
     purge: bool = False,
     progress: Progress | None = None,
@@ -243,7 +243,7 @@ def keep_access(layout: Layout, sandbox: str, purge: bool) -> None:
     layout.applied(sandbox).unlink(missing_ok=True)
 
 
-def status(config_path: Path, env: Environment, today: date | None = None) -> list[SandboxStatus]:
+def status(config_path: Path, env: Context, today: date | None = None) -> list[SandboxStatus]:
     loaded = load_config(config_path, verify_checksums=False)
     day = today or env.today()
     return [sandbox_status(s, env.layout, day) for s in loaded.config.sandboxes]
@@ -264,7 +264,7 @@ class Credentials:
         return self.user_password is not None or any(self.passwords.values())
 
 
-def credentials(config_path: Path, env: Environment, sandbox: str) -> Credentials:
+def credentials(config_path: Path, env: Context, sandbox: str) -> Credentials:
     """Logins of a shared-password or per-user-password sandbox, read from its
     0600 secret files."""
     from ..errors import InvalidInput
@@ -292,14 +292,14 @@ def credentials(config_path: Path, env: Environment, sandbox: str) -> Credential
     )
 
 
-def access_entries(env: Environment, sandbox: str | None = None, user: str | None = None):
+def access_entries(env: Context, sandbox: str | None = None, user: str | None = None):
     from ..registry.access_log import entries
     from ..registry.db import open_registry_url
 
     return entries(open_registry_url(env.registry_url), sandbox, user)
 
 
-def dataset_quality(loaded: LoadedConfig, dataset_id: str, env: Environment) -> dict:
+def dataset_quality(loaded: LoadedConfig, dataset_id: str, env: Context) -> dict:
     """The quality summary kept with the staged version, else checked now."""
     import json
 
@@ -316,7 +316,7 @@ def dataset_quality(loaded: LoadedConfig, dataset_id: str, env: Environment) -> 
     }
 
 
-def z2jh_values(config_path: Path, env: Environment, sandbox: str) -> dict:
+def z2jh_values(config_path: Path, env: Context, sandbox: str) -> dict:
     """Validated (policy included), then mapped onto the z2jh chart's values."""
     from .z2jh import values
 
@@ -326,14 +326,14 @@ def z2jh_values(config_path: Path, env: Environment, sandbox: str) -> dict:
     return values(result.sandbox, result.staged, image, result.desired["tier"])
 
 
-def record_export(env: Environment, actor: str, what: str, details: dict) -> None:
+def record_export(env: Context, actor: str, what: str, details: dict) -> None:
     from ..registry import audit
     from ..registry.db import open_registry_url
 
     audit.record(open_registry_url(env.registry_url), actor or "unknown", "export", what, details)
 
 
-def verify_audit(env: Environment, witness: Path | None = None):
+def verify_audit(env: Context, witness: Path | None = None):
     """The chain and every row it covers; compared with the heads in ``witness``
     (default: the state directory's witness file, when there is one)."""
     from ..registry import audit
@@ -345,7 +345,7 @@ def verify_audit(env: Environment, witness: Path | None = None):
     return audit.verify(open_registry_url(env.registry_url), heads), witness
 
 
-def audit_head(env: Environment):
+def audit_head(env: Context):
     from ..registry import audit
     from ..registry.db import open_registry_url
 

@@ -17,7 +17,7 @@ from ..host.layout import private_dir
 from ..host.secrets import HUB_SECRETS, password_secret
 from ..hub import identity
 from ..hub.settings import SANDBOX_HEADER, hub_api
-from .context import Environment
+from .context import Context
 from .images import DEFAULT_BASE, LOCAL_BASE
 from .offboarding import known_sandboxes
 from .plan import SandboxPlan
@@ -45,7 +45,7 @@ class RunResult:
     changed_tasks: list[str] = field(default_factory=list)
 
 
-def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
+def extravars(plans: list[SandboxPlan], env: Context) -> dict[str, Any]:
     """What the playbooks get: every path from the layout, every shared name
     from ``sandbox.host.names``; the roles build neither themselves."""
     layout = env.layout
@@ -86,7 +86,7 @@ def extravars(plans: list[SandboxPlan], env: Environment) -> dict[str, Any]:
     }
 
 
-def _dataset_vars(staged: StagedDataset, env: Environment) -> dict[str, Any]:
+def _dataset_vars(staged: StagedDataset, env: Context) -> dict[str, Any]:
     layout = env.layout
     marker = layout.staged_marker(staged.id, staged.version_key)
     entry: dict[str, Any] = {
@@ -104,7 +104,7 @@ def _dataset_vars(staged: StagedDataset, env: Environment) -> dict[str, Any]:
     return entry
 
 
-def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
+def _hub_vars(plan: SandboxPlan, env: Context) -> dict[str, Any]:
     name, layout = plan.sandbox.name, env.layout
     return {
         "name": name,
@@ -140,7 +140,7 @@ def _hub_vars(plan: SandboxPlan, env: Environment) -> dict[str, Any]:
 def run_playbook(
     playbook: str,
     variables: dict[str, Any],
-    env: Environment,
+    env: Context,
     progress: Progress | None = None,
 ) -> RunResult:
     """Run one playbook; raise ``ProvisionError`` naming the first failing task."""
@@ -220,7 +220,7 @@ def run_playbook(
     return result
 
 
-def _local_inventory(env: Environment, swarm: bool = False) -> dict[str, Any]:
+def _local_inventory(env: Context, swarm: bool = False) -> dict[str, Any]:
     host = {"ansible_connection": "local", "ansible_python_interpreter": env.python}
     inventory: dict[str, Any] = {"all": {"hosts": {"localhost": host}}}
     if swarm:  # a single-node swarm: this machine is its manager
@@ -236,7 +236,7 @@ def _failure_message(res: dict[str, Any]) -> str:
     return " | ".join(p for p in parts if p) or "failed"
 
 
-def record_applied(plans: list[SandboxPlan], env: Environment) -> None:
+def record_applied(plans: list[SandboxPlan], env: Context) -> None:
     for plan in plans:
         path = env.layout.applied(plan.sandbox.name)
         path.parent.mkdir(parents=True, exist_ok=True)

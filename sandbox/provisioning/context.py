@@ -27,7 +27,7 @@ def project_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class Environment:
+class Context:
     layout: Layout
     project: Path = field(default_factory=project_dir)
     python: str = sys.executable
@@ -44,7 +44,7 @@ class Environment:
         inventory: Path | None = None,
         ca_bundle: Path | None = None,
         registry: str | None = None,
-    ) -> Environment:
+    ) -> Context:
         bundle = ca_bundle or (
             Path(os.environ[CA_BUNDLE_ENV]) if os.environ.get(CA_BUNDLE_ENV) else None
         )

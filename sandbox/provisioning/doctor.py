@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..config.loader import LoadedConfig
-from .context import Environment
+from .context import Context
 from .ports import port_problem
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -43,7 +43,7 @@ def docker_engine() -> Check:
     return Check("docker", OK, f"Docker {version.get('Version', '?')} at {host}")
 
 
-def proxy(env: Environment) -> Check:
+def proxy(env: Context) -> Check:
     command = env.proxy_command
     if Path(command).exists() or shutil.which(command):
         return Check("proxy", OK, f"configurable-http-proxy: {command}")
@@ -52,7 +52,7 @@ def proxy(env: Environment) -> Check:
     )
 
 
-def disk(env: Environment) -> Check:
+def disk(env: Context) -> Check:
     root = env.layout.root
     probe = next((p for p in (root, *root.parents) if p.exists()), Path("/"))
     free = shutil.disk_usage(probe).free
@@ -60,14 +60,14 @@ def disk(env: Environment) -> Check:
     return Check("disk", status, f"{free / 1024**3:.1f} GiB free under {probe}")
 
 
-def clock(env: Environment, now: datetime | None = None) -> Check:
+def clock(env: Context, now: datetime | None = None) -> Check:
     moment = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     if env.clock_file:
         return Check("clock", WARN, f"{moment}; dates pinned to {env.today()} by {env.clock_file}")
     return Check("clock", OK, f"{moment} (expiry and agreements use {env.today()})")
 
 
-def ports(loaded: LoadedConfig, env: Environment) -> list[Check]:
+def ports(loaded: LoadedConfig, env: Context) -> list[Check]:
     checks = []
     for sandbox in loaded.config.sandboxes:
         problem = port_problem(sandbox, env.layout)
@@ -92,9 +92,7 @@ def authenticators(loaded: LoadedConfig) -> list[Check]:
     return checks
 
 
-def diagnose(
-    env: Environment, loaded: LoadedConfig | None, config_problem: str = ""
-) -> list[Check]:
+def diagnose(env: Context, loaded: LoadedConfig | None, config_problem: str = "") -> list[Check]:
     """Every check; the config's own (ports, authenticators) when it loads."""
     checks = [docker_engine(), proxy(env), disk(env), clock(env)]
     if loaded is None:

@@ -17,11 +17,11 @@ import requests
 
 from ..host.secrets import HUB_SECRETS
 from ..hub.settings import SANDBOX_HEADER, hub_api
-from .context import Environment
+from .context import Context
 from .plan import SandboxPlan
 
 
-def drift(plan: SandboxPlan, env: Environment) -> list[str]:
+def drift(plan: SandboxPlan, env: Context) -> list[str]:
     """What differs from the plan on this machine; empty when all is in place."""
     if plan.changes:
         return [f"{c.action} {c.kind} {c.name}" for c in plan.changes]

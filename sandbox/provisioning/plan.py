@@ -22,7 +22,7 @@ from ..governance.catalog import StagedDataset, staged_datasets
 from ..host.daemon import read_pid
 from ..host.layout import MAX_SOCKET_PATH, Layout
 from ..hub.settings import HubInputs, HubSettings, hub_settings, network_spec, user_mounts
-from .context import Environment
+from .context import Context
 from .images import ImageSpec, image_spec
 from .ports import check_port
 from .revocation import revocations
@@ -83,7 +83,7 @@ def digest(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPlan:
+def build(loaded: LoadedConfig, sandbox: Sandbox, env: Context) -> SandboxPlan:
     """Everything ``up`` needs for one sandbox, without touching the system."""
     staged = staged_datasets(loaded, sandbox, env.layout)
     image = (
@@ -122,7 +122,7 @@ def build(loaded: LoadedConfig, sandbox: Sandbox, env: Environment) -> SandboxPl
     return result
 
 
-def check_socket_paths(sandbox: Sandbox, env: Environment) -> None:
+def check_socket_paths(sandbox: Sandbox, env: Context) -> None:
     """A unix socket's path holds at most 107 bytes."""
     paths = [
         env.layout.server_socket(sandbox.name, "any user"),  # all of one length
@@ -244,7 +244,7 @@ def had_access(layout: Layout, sandbox: str) -> Desired | None:
 
 
 def plan(
-    loaded: LoadedConfig, env: Environment, only: str | None = None, today: date | None = None
+    loaded: LoadedConfig, env: Context, only: str | None = None, today: date | None = None
 ) -> list[SandboxPlan]:
     sandboxes = [loaded.config.sandbox(only)] if only else loaded.config.sandboxes
     plans = []

@@ -19,7 +19,7 @@ from typing import Any
 from ..config.loader import LoadedConfig
 from ..governance.catalog import staged_datasets
 from ..host.layout import Layout
-from .context import Environment
+from .context import Context
 from .plan import SandboxPlan, read_applied
 
 
@@ -80,7 +80,7 @@ def staged_copies(layout: Layout) -> list[Path]:
 
 
 def purge_plan(
-    loaded: LoadedConfig, plans: list[SandboxPlan], env: Environment, variables: dict[str, Any]
+    loaded: LoadedConfig, plans: list[SandboxPlan], env: Context, variables: dict[str, Any]
 ) -> dict[str, Any]:
     """Tell the playbook which staged copies to remove with each hub; return
     what is purged, for the audit entry of `down`."""

@@ -33,7 +33,7 @@ from ..governance.catalog import staged_datasets
 from ..host.layout import Layout
 from ..host.names import STAGED_MARKER
 from ..host.staging import remove
-from .context import Environment
+from .context import Context
 from .plan import read_applied
 from .purge import provisioned, staged_copies
 
@@ -86,7 +86,7 @@ def manifest_digest(copy: Path) -> str:
         return ""
 
 
-def users_of_copies(loaded: LoadedConfig, env: Environment) -> dict[Path, list[str]]:
+def users_of_copies(loaded: LoadedConfig, env: Context) -> dict[Path, list[str]]:
     """staged copy -> the sandboxes that use it (provisioned here, or configured)."""
     used: dict[Path, set[str]] = {}
     for name in provisioned(env.layout):
@@ -103,7 +103,7 @@ def transfer_mark(copy: Path) -> Path:
     return copy.with_name(copy.name + ".transfer")
 
 
-def staged_versions(loaded: LoadedConfig, env: Environment) -> list[StagedVersion]:
+def staged_versions(loaded: LoadedConfig, env: Context) -> list[StagedVersion]:
     users = users_of_copies(loaded, env)
     found = []
     for copy in staged_copies(env.layout):
@@ -139,7 +139,7 @@ def staged_versions(loaded: LoadedConfig, env: Environment) -> list[StagedVersio
     return found
 
 
-def past_retention(loaded: LoadedConfig, env: Environment, today: date) -> list[StagedVersion]:
+def past_retention(loaded: LoadedConfig, env: Context, today: date) -> list[StagedVersion]:
     return [v for v in staged_versions(loaded, env) if v.until is not None and v.until <= today]
 
 
@@ -158,7 +158,7 @@ def note_destroyed(layout: Layout, version: StagedVersion, today: date) -> None:
 
 
 def apply_retention(
-    loaded: LoadedConfig, env: Environment, today: date, actor: str
+    loaded: LoadedConfig, env: Context, today: date, actor: str
 ) -> list[tuple[StagedVersion, str]]:
     """Destroy or mark each version past its period; return (version, what was done)."""
     from ..registry import audit
@@ -198,11 +198,11 @@ def apply_retention(
     return done
 
 
-def unused_versions(loaded: LoadedConfig, env: Environment) -> list[StagedVersion]:
+def unused_versions(loaded: LoadedConfig, env: Context) -> list[StagedVersion]:
     return [v for v in staged_versions(loaded, env) if not v.users]
 
 
-def prune(loaded: LoadedConfig, env: Environment, actor: str) -> list[StagedVersion]:
+def prune(loaded: LoadedConfig, env: Context, actor: str) -> list[StagedVersion]:
     """Remove the staged versions no sandbox uses; one audit entry each."""
     from ..registry import audit
     from ..registry.db import open_registry_url

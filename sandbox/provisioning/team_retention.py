@@ -21,7 +21,7 @@ from typing import Any
 from ..config.loader import LoadedConfig
 from ..config.model import Sandbox, add_period
 from ..host import volumes
-from .context import Environment
+from .context import Context
 from .plan import read_applied
 
 EPOCH = date(2000, 1, 1)  # periods are compared by where they lead from one day
@@ -81,7 +81,7 @@ def strictest_destroy(loaded: LoadedConfig, sandbox: Sandbox, group: str) -> tup
     return period, basis, dataset
 
 
-def team_files_past(loaded: LoadedConfig, env: Environment, today: date) -> list[TeamFiles]:
+def team_files_past(loaded: LoadedConfig, env: Context, today: date) -> list[TeamFiles]:
     """Per team folder of this machine's sandboxes, its files past retention."""
     if env.inventory is not None:
         return []
@@ -112,7 +112,7 @@ def team_files_past(loaded: LoadedConfig, env: Environment, today: date) -> list
 
 
 def apply_team_retention(
-    loaded: LoadedConfig, env: Environment, today: date, actor: str
+    loaded: LoadedConfig, env: Context, today: date, actor: str
 ) -> list[dict[str, Any]]:
     """Remove the files past retention; one audit entry per folder."""
     from ..registry import audit

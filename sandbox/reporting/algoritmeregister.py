@@ -61,9 +61,6 @@ MAX_LENGTH = {
     **dict.fromkeys(("impacttoetsen", "source_data", "tags"), 2500),
     "methods_and_models": 5000,
 }
-# Fields with "allowed_html_tags" (div br p ul ol li): the register shows them as HTML.
-# Every other text field is plain: the register strips its markup.
-HTML_FIELDS = frozenset(name for name, limit in MAX_LENGTH.items() if limit >= 2500)
 # "permitted_values" of the enum fields, and of the array field "category".
 PERMITTED = {
     "status": ("In ontwikkeling", "In gebruik", "Buiten gebruik"),

@@ -18,7 +18,7 @@ from sandbox.errors import InvalidInput
 from sandbox.governance.catalog import staged_dataset
 from sandbox.host.layout import Layout
 from sandbox.provisioning import plan as planning
-from sandbox.provisioning.context import Environment
+from sandbox.provisioning.context import Context
 
 
 def stage(copy: Path, retention: dict, staged_at: str) -> None:
@@ -103,7 +103,7 @@ def test_a_destroyed_version_is_not_staged_again_by_the_next_plan_or_up(state):
     destroyed = json.loads(state["layout"].retention_destroyed().read_text())
     assert destroyed[f"woz-2024/{state['current'].name}"]["destroyed_on"] == "2034-07-01"
     loaded = load_config(state["config"], verify_checksums=False)
-    env = Environment(layout=state["layout"])
+    env = Context(layout=state["layout"])
     with pytest.raises(InvalidInput, match=r"woz-2024 version .* was destroyed on 2034-07-01"):
         planning.plan(loaded, env, "demo")
 

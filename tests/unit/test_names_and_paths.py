@@ -21,7 +21,7 @@ from sandbox.host import names
 from sandbox.host.layout import Layout
 from sandbox.hub.settings import HubInputs, hub_settings, network_spec
 from sandbox.provisioning.ansible import extravars
-from sandbox.provisioning.context import Environment
+from sandbox.provisioning.context import Context
 from sandbox.provisioning.plan import build
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -236,7 +236,7 @@ def test_the_playbooks_spell_no_shared_name_and_build_no_path():
 def variables(loaded, tmp_path: Path) -> dict[str, Any]:
     """What `sandbox up` passes for a docker sandbox without network, one with
     its own bridge, a swarm one and a local one."""
-    env = Environment(layout=Layout(tmp_path / "state"))
+    env = Context(layout=Layout(tmp_path / "state"))
     demo = loaded.config.sandbox("demo")
     sandboxes = [
         demo,

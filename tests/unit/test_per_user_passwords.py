@@ -20,7 +20,7 @@ from sandbox.host.secrets import ensure_secrets, password_secret
 from sandbox.hub.password_login import PerUserPasswordAuthenticator
 from sandbox.hub.settings import HubInputs, hub_settings
 from sandbox.provisioning.ansible import _hub_vars
-from sandbox.provisioning.context import Environment
+from sandbox.provisioning.context import Context
 from sandbox.provisioning.plan import build
 
 
@@ -64,7 +64,7 @@ def test_the_demo_uses_per_user_passwords(demo_copy: Path):
 
 
 def test_up_makes_a_password_file_per_user(demo_copy: Path, tmp_path: Path):
-    env = Environment(Layout(tmp_path / "state"))
+    env = Context(Layout(tmp_path / "state"))
     loaded = load_config(demo_copy)
     plan = build(loaded, loaded.config.sandbox("demo"), env)
     names = _hub_vars(plan, env)["password_secrets"]

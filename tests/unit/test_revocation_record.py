@@ -12,7 +12,7 @@ from sandbox.config.model import Sandbox
 from sandbox.errors import ProvisionError
 from sandbox.host.layout import Layout
 from sandbox.provisioning import actions, revocation
-from sandbox.provisioning.context import Environment
+from sandbox.provisioning.context import Context
 
 
 class FakeHub:
@@ -43,14 +43,14 @@ def recorded(monkeypatch) -> list[str]:
     return users
 
 
-def removing_three(tmp_path: Path) -> tuple[SimpleNamespace, Environment]:
+def removing_three(tmp_path: Path) -> tuple[SimpleNamespace, Context]:
     """A plan that removes alice, bob and carol (whose deletion fails)."""
     model = Sandbox.model_validate({"name": "demo", "groups": [{"name": "g", "members": ["dave"]}]})
     had = {"users": ["alice", "bob", "carol", "dave"], "grants": {}, "datasets": {}}
     plan = SimpleNamespace(
         sandbox=model, desired={"users": ["dave"], "grants": {}}, had=had, staged={}
     )
-    return plan, Environment(layout=Layout(tmp_path))
+    return plan, Context(layout=Layout(tmp_path))
 
 
 def test_the_users_revoked_before_one_that_fails_are_recorded(tmp_path: Path, recorded):

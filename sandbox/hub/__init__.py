@@ -1,0 +1,1 @@
+"""The hub process: its settings (hub.json), runtime, spawners, login, pages and templates."""
