@@ -114,13 +114,14 @@ SANDBOX_YAML: dict[str, str | Extra] = {
     "members (member: DNs, memberUid: names).",
     "sandboxes[].airlock": "The output airlock: how big a request may be and the "
     "disclosure rules its tables are checked against (ACRO's defaults).",
-    "sandboxes[].airlock.max_bytes": "The largest file or folder one request may take out, "
-    "in bytes (default 100 MiB).",
+    "sandboxes[].airlock.max_bytes": "The largest file or folder one request may take out: "
+    "a size like 100M or 1G (as resources.memory) or a number of bytes (default 100M).",
     "sandboxes[].airlock.threshold": "A table cell made by fewer rows than this fails the check.",
     "sandboxes[].airlock.p_ratio": "The p-ratio rule: a cell fails when its total minus its "
     "two largest contributions is less than this share of the largest.",
     "sandboxes[].airlock.nk": "The N-K dominance rule as [n, k]: a cell fails when its n "
-    "largest contributions make k (0-1) or more of its total.",
+    "largest contributions make k (0-1) or more of its total. n is 1 or 2 (a table's "
+    "evidence keeps each cell's two largest contributions); a larger n is refused.",
     "sandboxes[].offboarding": "What happens to a user's home when they leave: when a user "
     "removed from every group has been gone for grace, and at `down --purge`.",
     "sandboxes[].offboarding.homes": "archive: a 0600 tarball with its sha256 in the state "
