@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
@@ -36,6 +36,9 @@ from . import access, openapi, pages
 from . import outputs as airlock_pages
 from .access import Caller
 from .pages import Language
+
+if TYPE_CHECKING:
+    from ...hub.settings import HubSettings, RegistrySettings
 
 WITNESS_CHECK_MS = 3600 * 1000  # hourly: is a day gone since the last witnessed head?
 # Containers connect as uid 1000; on the host only root can reach the folder.
@@ -337,7 +340,7 @@ class PageHandler(Base):
 
 
 def make_app(
-    config: dict[str, Any],
+    config: RegistrySettings,
     engine: Engine,
     prefix: str,
     today: Callable[[], date] | None = None,
@@ -370,7 +373,7 @@ def make_app(
 
 
 def main(argv: list[str]) -> int:
-    settings = json.loads(Path(argv[0]).read_text())
+    settings: HubSettings = json.loads(Path(argv[0]).read_text())  # hub.json
     config = settings["registry"]
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/registry/")
     engine = open_registry_url(config["registry_url"])
