@@ -105,15 +105,18 @@ def supervise(command: list[str], env: dict[str, str]) -> None:
             child.wait()
 
 
-def stop(pidfile: Path) -> str:
+def stop(pidfile: Path, only: str = "") -> str:
+    """Stop the process of ``pidfile``; with ``only``, only if its command line
+    names ``only`` (a stale pidfile may hold a pid reused by another program)."""
     pid = read_pid(pidfile)
-    if not pid:
+    if not pid or (only and only not in _command_line(pid)):
         pidfile.unlink(missing_ok=True)
         return "stopped"
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT + 5
     while time.monotonic() < deadline:
-        if not read_pid(pidfile) and not _alive(pid):
+        if not _alive(pid):
+            pidfile.unlink(missing_ok=True)
             return "stopped"
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
@@ -121,12 +124,28 @@ def stop(pidfile: Path) -> str:
     return "stopped"
 
 
+def _command_line(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
 def _alive(pid: int) -> bool:
+    """Running (an exited process its parent has not reaped yet is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pidfile", type=Path, required=True)
     parser.add_argument("--logfile", type=Path)
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--only", default="", help="stop: only a process whose command names this")
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
@@ -144,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         print("running" if read_pid(args.pidfile) else "stopped")
         return 0
     if args.action in ("stop", "restart"):
-        result = stop(args.pidfile)
+        result = stop(args.pidfile, args.only)
         if args.action == "stop":
             print(result)
             return 0

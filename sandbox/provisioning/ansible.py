@@ -117,6 +117,7 @@ def _hub_vars(plan: SandboxPlan, env: Context) -> dict[str, Any]:
         "settings_file": str(layout.hub_settings(name)),
         "loader": str(layout.hub_loader(name)),
         "pidfile": str(layout.pidfile(name)),
+        "proxy_pidfile": str(layout.proxy_pidfile(name)),
         "logfile": str(layout.logfile(name)),
         "health_url": hub_api(plan.sandbox) + "/",
         # the header naming the sandbox, as Ansible's uri module returns it

@@ -10,6 +10,7 @@ import os
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,17 @@ def test_up_fails_when_another_sandboxs_hub_answers_on_the_port(tmp_path_factory
     finally:
         pidfile.unlink(missing_ok=True)
         subprocess.run([SANDBOX_BIN, "down"], env=env, capture_output=True, timeout=300)
+    # down stops what this hub started, its proxy too (found by its pidfile)
+    assert not processes_naming(str(state)), processes_naming(str(state))
+
+
+def processes_naming(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in command:
+            found.append(command)
+    return found
