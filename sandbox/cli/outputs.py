@@ -88,7 +88,9 @@ def outputs_show(opts: Options, request_id: str, as_json: bool):
     click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
 
 
-def _review(opts: Options, request_id: str, decision: str, reason: str, override: bool) -> None:
+def _as_steward(opts: Options, request_id: str):
+    """The registry, the request's airlock and SANDBOX_ACTOR, who must be a
+    steward of the request's sandbox."""
     from ..errors import InvalidInput
     from ..registry import outputs as record
 
@@ -101,9 +103,22 @@ def _review(opts: Options, request_id: str, decision: str, reason: str, override
             f"{actor} is not a steward of sandbox {view.request.sandbox} "
             "(set SANDBOX_ACTOR to the steward who reviews)"
         )
+    return engine, lock, actor
+
+
+def _review(opts: Options, request_id: str, decision: str, reason: str, override: bool) -> None:
+    from ..registry import outputs as record
+
+    engine, lock, actor = _as_steward(opts, request_id)
     view = record.review(engine, lock, request_id, actor, decision, reason, override)
     needed = view.approvals_needed
     click.echo(f"{request_id}: {view.state} ({len(view.approvers)}/{needed} approvals)")
+    failure = record.release_failure(view)
+    if failure is not None:
+        raise record.ReleaseFailed(
+            f"{request_id}: approved, but its release failed ({failure}); once the cause is"
+            f" fixed, `sandbox outputs release {request_id}` releases it"
+        )
 
 
 @outputs.command("approve")
@@ -126,6 +141,20 @@ def outputs_approve(opts: Options, request_id: str, reason: str, override: bool)
 def outputs_reject(opts: Options, request_id: str, reason: str):
     """Reject a request; one rejection ends it."""
     _review(opts, request_id, "reject", reason, False)
+
+
+@outputs.command("release")
+@click.argument("request_id")
+@pass_options
+def outputs_release(opts: Options, request_id: str):
+    """Release again an approved request whose release failed (a full disk,
+    a permission), as the steward SANDBOX_ACTOR (or you); the copy is checked
+    against its sha256s first, as at every release."""
+    from ..registry import outputs as record
+
+    engine, lock, actor = _as_steward(opts, request_id)
+    view = record.release(engine, lock, request_id, actor)
+    click.echo(f"{request_id}: {view.state}")
 
 
 @outputs.command("log")

@@ -7,7 +7,9 @@ said of them; every later step is an event. Its state follows from them, as
 its checks ran (at the request) and while it waits for reviews; ``approved``
 when enough distinct stewards approved (two from tier 2), which releases it at
 once (``released``), or ``refused`` when the airlock copy no longer matches;
-``rejected`` at the first rejection.
+``rejected`` at the first rejection. A release that fails on the host (a full
+disk, a permission) is recorded (``release-failed``) and leaves the request
+``approved``, the one state ``release`` retries.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, SandboxError
 from ..governance import disclosure
 from ..host import airlock
 from . import audit
@@ -41,6 +43,10 @@ class UnknownRequest(InvalidInput):
 
 class ReviewRefused(InvalidInput):
     pass
+
+
+class ReleaseFailed(SandboxError):
+    """An approved request could not be copied to the outbox; it stays approved."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ class Event:
     request: str
     at: datetime
     actor: str
-    kind: str  # approve | reject | release | refuse | download
+    kind: str  # approve | reject | release | release-failed | refuse | download
     reason: str = ""
     override: bool = False
     details: dict[str, Any] = field(default_factory=dict)
@@ -378,7 +384,11 @@ def manifest(view: View, at: datetime) -> dict[str, Any]:
     }
 
 
-def _release(engine: Engine, lock: Airlock, view: View, at: datetime) -> None:
+def _release(
+    engine: Engine, lock: Airlock, view: View, at: datetime, actor: str = "airlock"
+) -> None:
+    """Release ``view`` to the outbox and record what happened: released,
+    refused (a changed copy) or release-failed (the host could not copy it)."""
     rid = view.request.id
     try:
         airlock.release(
@@ -389,11 +399,39 @@ def _release(engine: Engine, lock: Airlock, view: View, at: datetime) -> None:
             manifest(view, at),
         )
     except airlock.Tampered as exc:
-        _append(engine, Event(rid, at, "airlock", "refuse", str(exc)))
+        _append(engine, Event(rid, at, actor, "refuse", str(exc)))
         return
-    _append(
-        engine, Event(rid, at, "airlock", "release", details={"outbox": str(lock.outbox / rid)})
-    )
+    except OSError as exc:
+        _append(engine, Event(rid, at, actor, "release-failed", str(exc)))
+        return
+    _append(engine, Event(rid, at, actor, "release", details={"outbox": str(lock.outbox / rid)}))
+
+
+def release_failure(view: View) -> str | None:
+    """Why the last release of an approved request failed (None: it did not)."""
+    if view.state != APPROVED:
+        return None
+    failed = [e for e in view.events if e.kind == "release-failed"]
+    return failed[-1].reason if failed else None
+
+
+def release(
+    engine: Engine, lock: Airlock, request_id: str, actor: str, now: datetime | None = None
+) -> View:
+    """Retry the release of an approved request whose release failed, as
+    ``actor`` (a steward); raise ``ReleaseFailed`` if it fails again."""
+    view = get(engine, request_id)
+    if view.state != APPROVED:
+        raise InvalidInput(
+            f"{request_id} is {view.state}: only an approved request whose release failed"
+            " is released again"
+        )
+    _release(engine, lock, view, as_utc(now or datetime.now(UTC)), actor)
+    view = get(engine, request_id)
+    failure = release_failure(view)
+    if failure is not None:
+        raise ReleaseFailed(f"{request_id}: the release failed again ({failure}); still approved")
+    return view
 
 
 def download(

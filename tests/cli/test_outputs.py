@@ -118,3 +118,29 @@ def test_a_sandbox_not_provisioned_here_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("SANDBOX_STATE_DIR", str(tmp_path / "empty"))
     answer = sandbox(monkeypatch, "erin", "outputs", "approve", "OUT-0009", "--reason", "ok")
     assert answer.exit_code == 2 and "unknown output request" in answer.output
+
+
+def test_a_failed_release_says_so_and_a_steward_releases_it_again(state, monkeypatch):
+    outbox = state.outbox_dir("demo")
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    outbox.write_text("a file where the outbox folder should be")  # the release cannot copy
+    for actor in ("erin", "frank"):
+        answer = sandbox(
+            monkeypatch, actor, "outputs", "approve", "OUT-0001", "--override", "--reason", "ok"
+        )
+    assert answer.exit_code == 1 and "approved (2/2 approvals)" in answer.output
+    assert "its release failed" in answer.output
+    assert "sandbox outputs release OUT-0001" in answer.output
+    assert "Traceback" not in answer.output
+    not_steward = sandbox(monkeypatch, "alice", "outputs", "release", "OUT-0001")
+    assert not_steward.exit_code == 2 and "is not a steward" in not_steward.output
+    again = sandbox(monkeypatch, "erin", "outputs", "release", "OUT-0001")
+    assert again.exit_code == 1 and "failed again" in again.output
+    outbox.unlink()
+    released = sandbox(monkeypatch, "erin", "outputs", "release", "OUT-0001")
+    assert released.exit_code == 0 and "OUT-0001: released" in released.output
+    assert (outbox / "OUT-0001" / "t.csv").read_text() == CROSSTAB
+    log = json.loads(sandbox(monkeypatch, "carol", "outputs", "log", "--json").output)
+    assert [line["kind"] for line in log][-3:] == ["release-failed", "release-failed", "release"]
+    done = sandbox(monkeypatch, "erin", "outputs", "release", "OUT-0001")
+    assert done.exit_code == 2 and "is released" in done.output

@@ -4,6 +4,7 @@ requested bytes, and every step is on the audit chain."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -239,3 +240,41 @@ def test_one_steward_counts_once_however_often_recorded(engine, home, tmp_path):
     view = outputs.get(engine, rid)
     assert (view.approvers, view.approvals_needed) == (["erin"], 2)
     assert outputs.review(engine, lock, rid, "frank", "approve").state == "released"
+
+
+def test_a_release_that_failed_on_the_host_is_recorded_and_retried(
+    engine, home, tmp_path, monkeypatch
+):
+    lock = lock_for(tmp_path)
+    rid = outputs.request(engine, lock, home, "alice", "results/safe.csv", "x").request.id
+    outputs.review(engine, lock, rid, "erin", "approve")
+    copy_out = airlock.release
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(airlock, "release", disk_full)
+    view = outputs.review(engine, lock, rid, "frank", "approve")
+    assert view.state == "approved"
+    assert "No space left" in (outputs.release_failure(view) or "")
+    assert not (lock.outbox / rid).exists()
+    with pytest.raises(outputs.ReviewRefused, match="already approved"):
+        outputs.review(engine, lock, rid, "gina", "approve")
+    with pytest.raises(outputs.ReleaseFailed, match="failed again"):
+        outputs.release(engine, lock, rid, "erin")
+    monkeypatch.setattr(airlock, "release", copy_out)
+    view = outputs.release(engine, lock, rid, "erin")
+    assert view.state == "released" and outputs.release_failure(view) is None
+    assert (lock.outbox / rid / "safe.csv").read_text() == SAFE
+    assert [(e.actor, e.kind) for e in view.events] == [
+        ("erin", "approve"),
+        ("frank", "approve"),
+        ("airlock", "release-failed"),
+        ("erin", "release-failed"),
+        ("erin", "release"),
+    ]
+    assert len(audit.entries(engine, "output-release-failed")) == 2
+    assert [e["actor"] for e in audit.entries(engine, "output-release")] == ["erin"]
+    assert audit.verify(engine).ok
+    with pytest.raises(InvalidInput, match="is released: only an approved request"):
+        outputs.release(engine, lock, rid, "erin")
