@@ -92,6 +92,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "justification": "Justification", "approve": "Approve", "reject": "Reject",
         "override": "Override the failed checks (say why)",
         "download": "download", "preview": "Preview", "no_requests": "No output requests.",
+        # an output request's state (registry/outputs.py STATES; the API keeps these names)
+        "output_requested": "requested", "output_checked": "checked",
+        "output_approved": "approved, not released", "output_rejected": "rejected",
+        "output_released": "released", "output_refused": "refused at release",
     },
     "nl": {
         # shown by more than one package
@@ -172,6 +176,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "justification": "Onderbouwing", "approve": "Goedkeuren", "reject": "Afwijzen",
         "override": "Negeer de gefaalde controles (zeg waarom)",
         "download": "downloaden", "preview": "Voorbeeld", "no_requests": "Geen uitvoeraanvragen.",
+        # an output request's state (registry/outputs.py STATES; the API keeps these names)
+        "output_requested": "aangevraagd", "output_checked": "gecontroleerd",
+        "output_approved": "goedgekeurd, niet vrijgegeven", "output_rejected": "afgewezen",
+        "output_released": "vrijgegeven", "output_refused": "geweigerd bij vrijgave",
     },
 }  # fmt: skip
 

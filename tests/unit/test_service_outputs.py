@@ -1,8 +1,8 @@
-"""The airlock's two-person rule at the registry service, in process: a user
-who is both analyst and steward requests an output and cannot approve or
-reject it herself (403, nothing recorded); another steward can. make_app on a
-loopback port with a real SQLite registry, the user in a test header (the hub
-would have authenticated her)."""
+"""The airlock at the registry service, in process: a user who is both analyst
+and steward requests an output and cannot approve or reject it herself (403,
+nothing recorded); another steward can. The pages name the states in the
+sandbox's language. make_app on a loopback port with a real SQLite registry,
+the user in a test header (the hub would have authenticated her)."""
 
 from __future__ import annotations
 
@@ -131,3 +131,15 @@ def test_an_analyst_who_is_a_steward_cannot_review_her_own_request(server):
         "checked",
         1,
     )
+
+
+def test_the_pages_name_a_requests_state_in_dutch(server):
+    asked = server("POST", API + "outputs", "erin", {"path": "t.csv", "justification": "table 3"})
+    rid = json.loads(asked.body)["id"]
+    listed = server("GET", f"{ROOT}outputs?lang=nl", "frank").body.decode()
+    assert "<td class='state'>gecontroleerd</td>" in listed and ">checked<" not in listed
+    detail = server("GET", f"{ROOT}outputs/{rid}?lang=nl", "frank").body.decode()
+    assert f"{rid}: t.csv (gecontroleerd)" in detail and "data-state='checked'" in detail
+    assert json.loads(server("GET", f"{API}outputs/{rid}", "frank").body)["state"] == "checked"
+    english = server("GET", f"{ROOT}outputs/{rid}?lang=en", "frank").body.decode()
+    assert f"{rid}: t.csv (checked)" in english

@@ -457,6 +457,7 @@ def test_an_experiment_page_lists_its_output_requests():
     detail = pages.experiment(view(), ROOT, NL, linked)
     assert "<table id='experiment-outputs'>" in detail
     assert f"href='{ROOT}outputs/OUT-0003'" in detail and "Uitvoer" in detail
+    assert "<td class='state' data-state='released'>vrijgegeven</td>" in detail
     assert "experiment-outputs" not in pages.experiment(view(), ROOT, NL)
 
 
