@@ -1,12 +1,14 @@
 """The airlock at the registry service, in process: a user who is both analyst
 and steward requests an output and cannot approve or reject it herself (403,
-nothing recorded); another steward can. The pages name the states in the
+nothing recorded); another steward can. Stewards see a requested image, by
+its bytes, and no one else fetches it; the pages name the states in the
 sandbox's language. make_app on a loopback port with a real SQLite registry,
 the user in a test header (the hub would have authenticated her)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 from collections.abc import Iterator
@@ -23,13 +25,17 @@ from sandbox.host.layout import Layout
 from sandbox.hub.settings import HubInputs, registry_settings
 from sandbox.provisioning.plan import catalog_summary
 from sandbox.registry.db import open_registry_url
-from sandbox.registry.service import app
+from sandbox.registry.service import app, outputs
 
 PROJECT = Path(__file__).resolve().parents[2]
 ROOT = "/services/registry/"
 API = ROOT + "api/"
 USER = "X-Test-User"
 SAFE = "wijk,klasse,aantal\nA,<1945,12\nA,>1945,15\nB,<1945,40\n"
+PNG = base64.b64decode(  # one pixel
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+SVG = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +72,9 @@ def server(tmp_path: Path) -> Iterator[Any]:
     homes = tmp_path / "homes"
     (homes / "erin").mkdir(parents=True)
     (homes / "erin" / "t.csv").write_text(SAFE)
+    (homes / "alice").mkdir()
+    (homes / "alice" / "plot.png").write_bytes(PNG)
+    (homes / "alice" / "drawing.png").write_bytes(SVG)  # an SVG named as a PNG
     config["airlock"]["homes_dir"] = str(homes)
     engine = open_registry_url(f"sqlite:///{tmp_path / 'r.sqlite'}")
     loop = asyncio.new_event_loop()
@@ -131,6 +140,38 @@ def test_an_analyst_who_is_a_steward_cannot_review_her_own_request(server):
         "checked",
         1,
     )
+
+
+def test_stewards_preview_a_requested_image_and_no_one_else_fetches_it(server):
+    asked = server("POST", API + "outputs", "alice", {"path": "plot.png", "justification": "fig"})
+    assert asked.code == 201, asked.body
+    rid = json.loads(asked.body)["id"]
+    image = f"{ROOT}outputs/{rid}/images/plot.png"
+    page = server("GET", f"{ROOT}outputs/{rid}", "frank").body.decode()
+    assert f"<img class='preview' src='{image}'" in page
+    shown = server("GET", image, "frank")
+    assert shown.code == 200 and shown.body == PNG
+    assert shown.headers["Content-Type"] == "image/png"
+    assert shown.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in shown.headers["Content-Security-Policy"]
+    # a plain analyst who is not the requester, the requester herself, a manager
+    for user in ("bob", "alice", "carol"):
+        assert server("GET", image, user).code == 403, user
+    assert "<img" not in server("GET", f"{ROOT}outputs/{rid}", "alice").body.decode()
+    assert server("GET", f"{ROOT}outputs/{rid}/images/other.png", "frank").code == 404
+
+
+def test_an_image_is_known_by_its_bytes_not_its_name(server):
+    asked = server(
+        "POST", API + "outputs", "alice", {"path": "drawing.png", "justification": "fig"}
+    )
+    rid = json.loads(asked.body)["id"]
+    assert "<img" not in server("GET", f"{ROOT}outputs/{rid}", "frank").body.decode()
+    assert server("GET", f"{ROOT}outputs/{rid}/images/drawing.png", "frank").code == 404
+    assert outputs.image_type(PNG) == "image/png"
+    assert outputs.image_type(b"\xff\xd8\xff\xe0\x00\x10JFIF") == "image/jpeg"
+    assert outputs.image_type(b"GIF89a\x01\x00") == outputs.image_type(b"GIF87a") == "image/gif"
+    assert outputs.image_type(SVG) is None and outputs.image_type(b"") is None
 
 
 def test_the_pages_name_a_requests_state_in_dutch(server):

@@ -5,10 +5,12 @@ the caller's roles in this sandbox."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jupyterhub.utils import url_path_join
 from markupsafe import Markup
@@ -25,6 +27,19 @@ from .access import Caller
 PREVIEW_ROWS = 20
 DOWNLOAD_ROLES = frozenset({"manager", "admin"})
 SEE_ALL_ROLES = frozenset({"steward", "manager", "admin"})
+# an image is previewed by what its first bytes say, never by its name; SVG is
+# not among them: it is a document that can carry script (docs/airlock.md)
+IMAGE_TYPES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+IMAGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
+}
 
 
 def may_see(who: Caller, view: View) -> bool:
@@ -33,6 +48,17 @@ def may_see(who: Caller, view: View) -> bool:
 
 def may_download(who: Caller, view: View) -> bool:
     return view.request.requester == who.name or bool(who.roles & DOWNLOAD_ROLES)
+
+
+def may_preview_images(who: Caller) -> bool:
+    """Image previews serve the airlock copy itself: to the stewards who
+    review, not to everyone who may see the request."""
+    return "steward" in who.roles
+
+
+def image_type(head: bytes) -> str | None:
+    """The Content-Type of a PNG, JPEG or GIF by its magic bytes (else None)."""
+    return next((kind for magic, kind in IMAGE_TYPES if head.startswith(magic)), None)
 
 
 def home_of(settings: dict[str, Any], user: str) -> Path:
@@ -164,12 +190,18 @@ def routes(api_base: type, page_base: type, prefix: str, api: str) -> list[tuple
             for entry, check in zip(
                 view.request.files, view.request.checks.get("files", []), strict=False
             ):
+                image = may_preview_images(who) and image_type(_head(copy / entry["path"]))
                 files.append(
                     {
                         **entry,
                         **check,
                         "href": self.url("outputs", view.request.id, "files", entry["path"]),
                         "preview": preview(copy / entry["path"]),
+                        "image": self.url(
+                            "outputs", view.request.id, "images", quote(entry["path"])
+                        )
+                        if image
+                        else "",
                         "downloadable": entry["path"] in handed_out,
                     }
                 )
@@ -205,14 +237,47 @@ def routes(api_base: type, page_base: type, prefix: str, api: str) -> list[tuple
             self.set_header("Content-Disposition", f'attachment; filename="{Path(name).name}"')
             self.finish(path.read_bytes())
 
+    class ImageHandler(OutputsMixin, page_base):
+        @web.authenticated
+        def get(self, request_id: str, name: str) -> None:
+            who = self.caller()
+            if who is None or not may_preview_images(who):
+                raise web.HTTPError(403, "only stewards preview the airlock's images")
+            view = self.visible(who, request_id)
+            entry = next((f for f in view.request.files if f["path"] == name), None)
+            if entry is None:
+                raise web.HTTPError(404, f"{request_id} has no file {name!r}")
+            try:
+                data = (self.airlock.copies / request_id / name).read_bytes()
+            except OSError:
+                raise web.HTTPError(404, f"{request_id}: {name} is not in the airlock") from None
+            kind = image_type(data)
+            if kind is None:
+                raise web.HTTPError(404, f"{name} is not a PNG, JPEG or GIF image")
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                raise web.HTTPError(409, f"{name}: changed since the request (sha256 differs)")
+            self.set_header("Content-Type", kind)
+            for header, value in IMAGE_HEADERS.items():
+                self.set_header(header, value)
+            self.finish(data)
+
     return [
         (url_path_join(api, "outputs"), OutputsHandler),
         (url_path_join(api, r"outputs/([^/]+)"), OutputHandler),
         (url_path_join(api, r"outputs/([^/]+)/reviews"), ReviewsHandler),
         (url_path_join(prefix, "outputs"), PagesHandler),
         (url_path_join(prefix, r"outputs/([^/]+)/files/(.+)"), DownloadHandler),
+        (url_path_join(prefix, r"outputs/([^/]+)/images/(.+)"), ImageHandler),
         (url_path_join(prefix, r"outputs/([^/]+)"), PagesHandler),
     ]
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(8)
+    except OSError:
+        return b""
 
 
 def preview(path: Path) -> list[list[str]] | None:
