@@ -96,6 +96,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "output_requested": "requested", "output_checked": "checked",
         "output_approved": "approved, not released", "output_rejected": "rejected",
         "output_released": "released", "output_refused": "refused at release",
+        # the DCAT-AP-DONL catalog's own title and description (governance/dcat.py)
+        "dcat_catalog_title": "Data catalog {name}",
+        "dcat_catalog_description": "Curated datasets for the data sandboxes of {name}.",
     },
     "nl": {
         # shown by more than one package
@@ -180,6 +183,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "output_requested": "aangevraagd", "output_checked": "gecontroleerd",
         "output_approved": "goedgekeurd, niet vrijgegeven", "output_rejected": "afgewezen",
         "output_released": "vrijgegeven", "output_refused": "geweigerd bij vrijgave",
+        "dcat_catalog_title": "Datacatalogus {name}",
+        "dcat_catalog_description": "Gecureerde datasets voor de data-sandboxes van {name}.",
     },
 }  # fmt: skip
 

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from ..config.loader import LoadedCard, LoadedConfig
 from ..config.model import DataCard, DataFile, LegalBasis, Organisation
 from ..errors import ConfigError, Problem
+from ..texts import text
 from .policy import dataset_tier
 
 JsonLd = dict[str, Any]
@@ -128,14 +129,16 @@ def catalog_jsonld(loaded: LoadedConfig, generated_at: datetime | None = None) -
         )
     catalog = organisation.catalog_url.rstrip("/")
     lang = organisation.language
+    written = "en" if lang == "en" else "nl"
     name = organisation.name
     node: JsonLd = {
         "@context": CONTEXT,
         "@id": catalog,
         "@type": "dcat:Catalog",
         "dct:identifier": _typed(catalog, "anyURI"),
-        "dct:title": _text(f"Datacatalogus {name}", lang),
-        "dct:description": _text(f"Gecureerde datasets voor de data-sandboxes van {name}.", lang),
+        # our own words: English or Dutch (texts.py), tagged with the language written
+        "dct:title": _text(text(written, "dcat_catalog_title", name=name), written),
+        "dct:description": _text(text(written, "dcat_catalog_description", name=name), written),
         "dct:publisher": _organisation(organisation),
         "dct:language": _language(lang),
         "dct:modified": _typed(when.isoformat(timespec="seconds"), "dateTime"),

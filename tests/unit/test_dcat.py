@@ -182,6 +182,28 @@ def test_english_metadata_has_en_literals_and_the_eng_language(
     assert shacl_messages(graph, shapes) == []
 
 
+@pytest.mark.parametrize(
+    "language, title, tag",
+    [("en", "Data catalog", "en"), ("nl", "Datacatalogus", "nl"), ("de", "Datacatalogus", "nl")],
+)
+def test_the_catalogs_own_words_are_tagged_with_the_language_they_are_in(
+    loaded: LoadedConfig, language: str, title: str, tag: str
+):
+    """The catalog's title and description are ours, in English or Dutch: tagged
+    with the language they are written in, whatever the organisation's is."""
+    organisation = loaded.config.organisation.model_copy(update={"language": language})
+    config = dataclasses.replace(
+        loaded, config=loaded.config.model_copy(update={"organisation": organisation})
+    )
+    graph = Graph().parse(
+        data=json.dumps(catalog_jsonld(config, generated_at=WHEN)), format="json-ld"
+    )
+    catalog = URIRef(CATALOG)
+    name = loaded.config.organisation.name
+    assert one(graph, catalog, DCT.title) == Literal(f"{title} {name}", lang=tag)
+    assert one(graph, catalog, DCT.description).language == tag
+
+
 @pytest.mark.parametrize("identifier", sorted(EXPECTED))
 def test_distribution_per_file_with_sha256(loaded: LoadedConfig, graph: Graph, identifier: str):
     card = loaded.cards[identifier].card
