@@ -66,8 +66,11 @@ test: $(VENV)/.installed node_modules/.installed system-deps
 	$(BIN)/pytest -m "not drill" tests/integration tests/e2e $(PYTEST_ARGS)
 	$(BIN)/pytest -m drill tests/integration $(PYTEST_ARGS)
 
+# Two workers for two cores (tests/conftest.py keeps the tests that import
+# ACRO, jsonschema or JupyterHub each on one worker); schemathesis's pytest
+# plugin (a second to load) serves only the integration tests.
 test-fast: $(VENV)/.installed
-	HYPOTHESIS_PROFILE=fast $(BIN)/pytest -n 2 tests/unit tests/cli $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=fast $(BIN)/pytest -n 2 -p no:schemathesis tests/unit tests/cli $(PYTEST_ARGS)
 
 # Benchmarks: every figure beside its floor (bench/results.json).
 bench: $(VENV)/.installed node_modules/.installed system-deps

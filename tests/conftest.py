@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 
 PROJECT = Path(__file__).resolve().parent.parent
 REQUIRED = os.environ.get("SANDBOX_REQUIRE_DOCKER") == "1"
@@ -28,10 +27,66 @@ DRILLS = os.environ.get("SANDBOX_RUN_DRILLS") == "1"
 # the hubs behind identity providers: session fixtures shared by integration and e2e tests
 pytest_plugins = ["tests.identity_hubs"]
 
-# Property-based tests: 150 examples each; `make test-fast` uses a few.
-settings.register_profile("default", max_examples=150, deadline=None)
-settings.register_profile("fast", max_examples=20, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Property-based tests: 150 examples each; `make test-fast` uses a few. Set
+    before any test module is imported (some read settings() at import). The
+    xdist controller runs no test and skips Hypothesis (a second to import)."""
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    from hypothesis import settings
+
+    settings.register_profile("default", max_examples=150, deadline=None)
+    settings.register_profile("fast", max_examples=20, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# Tests that import a library costing a second or more (ACRO and pandas,
+# jsonschema, JupyterHub) do so inside the test, and one xdist worker runs each
+# group, so only that worker pays for the import. xdist's own `--dist loadgroup`
+# would read xdist_group marks, but under pytest 9.2 it silently stops grouping
+# (pytest-xdist issue 1386): the groups are node-id prefixes here instead.
+IMPORT_GROUPS = {
+    "acro": (
+        "tests/unit/test_disclosure_acro.py::",
+        "tests/unit/test_disclosure_evidence.py::",
+        "tests/unit/test_disclosure_suppression.py::",
+        "tests/unit/test_disclosure.py::test_parquet_and_xlsx_tables_are_read",
+    ),
+    "jsonschema": (
+        "tests/unit/test_algoritmeregister.py::",
+        "tests/cli/test_experiments.py::test_export_algoritmeregister",
+        "tests/cli/test_commands.py::test_schema_describes_the_yaml",
+    ),
+    "jupyterhub": (
+        "tests/unit/test_container_spawners.py::",
+        "tests/unit/test_partners.py::test_a_start_after_the_agreement_ended_is_refused",
+        "tests/unit/test_partners.py::test_whoever_the_provider_puts_in_a_partner_group_",
+        "tests/unit/test_per_user_passwords.py::test_a_login_needs_the_users_own_password",
+    ),
+}
+
+
+def import_group(nodeid: str) -> str | None:
+    for group, prefixes in IMPORT_GROUPS.items():
+        if nodeid.startswith(prefixes):
+            return group
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: absent under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`-n N` (xdist's default `--dist load`): each test on its own, except the
+    IMPORT_GROUPS, each a unit of work for one worker."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ImportGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return import_group(nodeid) or nodeid
+
+    return ImportGroupScheduling(config, log)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -226,6 +281,25 @@ def postgres_database():
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite registry at the newest migration, made once per worker:
+    tests that only need an empty registry copy it (a fresh file runs every
+    migration, tens of milliseconds each time)."""
+    from sandbox.registry.db import open_registry_url
+
+    path = tmp_path_factory.mktemp("migrated") / "registry.sqlite"
+    open_registry_url(f"sqlite:///{path}").dispose()  # the last close folds the WAL in
+    return path
+
+
+def copy_registry(template: Path, target: Path) -> Path:
+    """A private copy of ``migrated_registry`` at ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, target)
+    return target
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

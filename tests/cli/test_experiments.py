@@ -9,12 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import cli
-from tests.algoritmeregister_schema import register_validator, violations
+from tests.conftest import copy_registry
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch):
+def run(tmp_path: Path, monkeypatch, migrated_registry: Path):
     monkeypatch.setenv("SANDBOX_STATE_DIR", str(tmp_path / "state"))
+    copy_registry(migrated_registry, tmp_path / "state" / "registry.sqlite")  # empty, migrated
     monkeypatch.setenv("SANDBOX_ACTOR", "carol")
     runner = CliRunner()
 
@@ -152,6 +153,8 @@ def test_report_bad_arguments(run, args, message):
 
 def test_export_algoritmeregister(run, tmp_path: Path, monkeypatch):
     """The demo organisation's register file passes the standard 1.0 with no violation."""
+    from tests.algoritmeregister_schema import register_validator, violations
+
     project = Path(__file__).resolve().parents[2]
     monkeypatch.setenv("SANDBOX_CONFIG", str(project / "config" / "sandbox.yaml"))
     gate = ("--human-intervention", "a tax officer decides", "--risks", "bias")

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from sandbox.cli import cli
 from sandbox.config.scaffold import scaffold
+from tests.conftest import copy_registry
 
 PROJECT = Path(__file__).resolve().parents[2]
 DEMO = PROJECT / "config" / "sandbox.yaml"
@@ -20,9 +21,10 @@ KNOWN_HINT = "--force records them anyway, for history from elsewhere"
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch):
+def run(tmp_path: Path, monkeypatch, migrated_registry: Path):
     """The CLI with the demo configuration (-c) and a registry of this test's own."""
     monkeypatch.setenv("SANDBOX_STATE_DIR", str(tmp_path / "state"))
+    copy_registry(migrated_registry, tmp_path / "state" / "registry.sqlite")  # empty, migrated
     monkeypatch.setenv("SANDBOX_ACTOR", "carol")
     monkeypatch.delenv("SANDBOX_CONFIG", raising=False)
     runner = CliRunner()

@@ -13,8 +13,8 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jsonschema
 import pytest
 
 from sandbox.config.loader import LoadedConfig, load_config
@@ -22,7 +22,12 @@ from sandbox.errors import ConfigError
 from sandbox.registry.lifecycle import Event, Experiment
 from sandbox.registry.store import ExperimentView
 from sandbox.reporting import algoritmeregister as ar
-from tests.algoritmeregister_schema import register_validator, violations
+
+if TYPE_CHECKING:
+    import jsonschema
+
+# jsonschema (2 s to import: its IRI format checker builds a grammar) loads in the
+# tests that validate, not at collection (IMPORT_GROUPS in tests/conftest.py)
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sandbox.yaml"
 PATH = ("approved", "exploring", "validated", "in_production", "retired")
@@ -310,7 +315,15 @@ def test_check_applies_enums_and_groupings():
 
 @pytest.fixture(scope="module")
 def register_schema() -> jsonschema.protocols.Validator:
+    from tests.algoritmeregister_schema import register_validator
+
     return register_validator()
+
+
+def violations(validator: jsonschema.protocols.Validator, record: dict) -> list[str]:
+    from tests.algoritmeregister_schema import violations as found
+
+    return found(validator, record)
 
 
 def test_the_schema_is_the_standard_1_0(register_schema):

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from jupyterhub.objects import Server
-
 from sandbox.host.layout import Layout
-from sandbox.hub.spawner import SandboxDockerSpawner, SandboxSwarmSpawner
+
+# the spawners (JupyterHub, DockerSpawner: a second to import) load in the tests,
+# not at collection (IMPORT_GROUPS in tests/conftest.py)
 
 
 def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():
+    from sandbox.hub.spawner import SandboxSwarmSpawner
+
     spawner = SandboxSwarmSpawner(
         volumes={"sandbox-demo-home-{username}": "/home/jovyan"},
         read_only_volumes={"/srv/state/datasets/woz/1": "/data/woz"},
@@ -40,6 +42,8 @@ def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():
 
 
 def test_docker_calls_of_different_users_run_in_parallel():
+    from sandbox.hub.spawner import SandboxDockerSpawner, SandboxSwarmSpawner
+
     # DockerSpawner's own executor has one thread for every user's calls
     first, second = SandboxDockerSpawner(), SandboxSwarmSpawner()
     assert first.executor is second.executor
@@ -51,6 +55,8 @@ def test_start_returns_once_the_server_listens_or_after_http_timeout():
     import socket
     import tempfile
     import time
+
+    from sandbox.hub.spawner import SandboxDockerSpawner
 
     async def scenario(state: str) -> tuple[float, float]:
         spawner = SandboxDockerSpawner(http_timeout=2, state_dir=state, sandbox_name="d")
@@ -79,6 +85,10 @@ def test_a_socket_server_keeps_its_exact_url():
     """JupyterHub stores a server's address as proto/ip/port: for a socket it
     lower-cases the path and appends ":80". The spawner gives every Server
     object the socket's exact URL back, also one rebuilt after a hub restart."""
+    from jupyterhub.objects import Server
+
+    from sandbox.hub.spawner import SandboxDockerSpawner
+
     spawner = SandboxDockerSpawner(state_dir="/Srv/State", sandbox_name="demo")
     spawner.user = SimpleNamespace(name="alice")
     socket = Layout(Path("/Srv/State")).server_socket("demo", "alice")
@@ -93,6 +103,8 @@ def test_a_socket_server_keeps_its_exact_url():
 
 
 def test_a_member_gets_her_groups_team_folders_read_write_and_nobody_elses():
+    from sandbox.hub.spawner import SandboxSwarmSpawner
+
     spawner = SandboxSwarmSpawner(
         state_dir="/srv/state",
         sandbox_name="demo",
@@ -111,6 +123,8 @@ def test_a_member_gets_her_groups_team_folders_read_write_and_nobody_elses():
 
 
 def test_with_an_identity_provider_the_team_folders_follow_the_login_groups():
+    from sandbox.hub.spawner import SandboxDockerSpawner
+
     spawner = SandboxDockerSpawner(
         team_folders={"belastingen": "v-b", "wonen": "v-w"},
         member_groups={"alice": ["belastingen"]},

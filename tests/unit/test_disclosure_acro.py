@@ -4,17 +4,24 @@ crosstabs and pivot tables (acro 1.0.2, run here beside them)."""
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import io
 import itertools
 import logging
 import random
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pytest
-from acro import ACRO
 
 from sandbox.governance import disclosure
 from sandbox.governance.disclosure import Cell, Rules
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas and acro load in the tests that use them, not at collection (one xdist
+# worker runs them: IMPORT_GROUPS in tests/conftest.py)
 
 ACRO_NAMES = {
     "MinimumThresholdCheck": "threshold",
@@ -28,6 +35,8 @@ KLASSE = ["<1945", "1945-1990", ">1990"]
 
 def microdata(seed: int, negatives: bool = False) -> pd.DataFrame:
     """Cells of every size around the threshold, some dominated, one empty."""
+    import pandas as pd
+
     chance = random.Random(seed)
     rows = []
     for wijk, klasse in itertools.product(WIJK, KLASSE):
@@ -48,8 +57,22 @@ def microdata(seed: int, negatives: bool = False) -> pd.DataFrame:
     return frame
 
 
+def quiet_acro():
+    """ACRO's output unprinted, and its debug lines (f-strings, built even when
+    not logged) without rendering whole DataFrames: display options only."""
+    import pandas as pd
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+    stack.enter_context(pd.option_context("display.max_rows", 1, "display.max_columns", 1))
+    return stack
+
+
 def acro_verdicts(frame: pd.DataFrame, kind: str, aggfunc: str | None) -> tuple[dict, str]:
-    with contextlib.redirect_stdout(io.StringIO()):
+    from acro import ACRO
+
+    with quiet_acro():
         acro = ACRO(suppress=False)
         logging.getLogger("acro").setLevel(logging.ERROR)
         if kind == "crosstab":
@@ -67,6 +90,18 @@ def acro_verdicts(frame: pd.DataFrame, kind: str, aggfunc: str | None) -> tuple[
             flags = {ACRO_NAMES[x.strip()] for x in text.split(";") if x.strip() in ACRO_NAMES}
             verdicts[(str(row), str(label))] = flags
     return verdicts, record.status
+
+
+@functools.cache
+def _verdicts_on_microdata(seed: int, kind: str, aggfunc: str | None) -> tuple[dict, str]:
+    return acro_verdicts(microdata(seed), kind, aggfunc)
+
+
+def acro_verdicts_on_microdata(seed: int, kind: str, aggfunc: str | None) -> tuple[dict, str]:
+    """ACRO's verdicts on ``microdata(seed)``: asked for by these tests and by
+    test_disclosure_evidence for the same tables, so run once per worker."""
+    verdicts, status = _verdicts_on_microdata(seed, kind, aggfunc)
+    return copy.deepcopy(verdicts), status
 
 
 def our_verdicts(frame: pd.DataFrame, aggfunc: str | None) -> tuple[dict, str]:
@@ -98,7 +133,7 @@ def our_verdicts(frame: pd.DataFrame, aggfunc: str | None) -> tuple[dict, str]:
 )
 def test_same_verdicts_as_acro(seed: int, kind: str, aggfunc: str | None):
     frame = microdata(seed)
-    theirs, their_status = acro_verdicts(frame, kind, aggfunc)
+    theirs, their_status = acro_verdicts_on_microdata(seed, kind, aggfunc)
     ours, our_status = our_verdicts(frame, aggfunc)
     assert len(theirs) == len(WIJK) * len(KLASSE)
     assert {k: v for k, v in ours.items() if k in theirs} == theirs
@@ -124,6 +159,8 @@ def test_a_negative_value_makes_both_say_review(aggfunc: str):
         for _ in range(20)
     ]
     rows[0] = ("A", "<1945", -5000.0)
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=["wijk", "klasse", "woz"])
     _, their_status = acro_verdicts(frame, "pivot", aggfunc)
     _, our_status = our_verdicts(frame, aggfunc)

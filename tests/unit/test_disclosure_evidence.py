@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.governance import disclosure
-from tests.unit.test_disclosure_acro import acro_verdicts, microdata
+from tests.unit.test_disclosure_acro import acro_verdicts_on_microdata, microdata
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "images" / "notebook" / "sandbox_client"))
 from sandbox_client import outputs
@@ -30,7 +30,9 @@ def test_the_airlock_checks_a_notebook_table_as_acro_checks_the_microdata(
     evidence = Path(str(path) + disclosure.EVIDENCE_SUFFIX)
     assert json.loads(evidence.read_text())["format"] == disclosure.EVIDENCE_FORMAT
     check = disclosure.check_file(path, "table.csv", disclosure.Rules(), set(), evidence)
-    theirs, their_status = acro_verdicts(frame, "crosstab", None if aggfunc == "count" else aggfunc)
+    theirs, their_status = acro_verdicts_on_microdata(
+        seed, "crosstab", None if aggfunc == "count" else aggfunc
+    )
     ours = {key: set() for key in theirs}
     for finding in check.findings:
         for cell in finding.cells:

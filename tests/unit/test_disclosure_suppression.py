@@ -4,24 +4,22 @@ a crash; sandbox_client.outputs.table(suppress=True) blanks what ACRO blanks."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import sys
 from pathlib import Path
 
 import pytest
-from acro import ACRO
 
 from sandbox.governance import disclosure
 from sandbox.governance.disclosure import Cell, Rules
-from tests.unit.test_disclosure_acro import microdata
+from tests.unit.test_disclosure_acro import microdata, quiet_acro
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "images" / "notebook" / "sandbox_client"))
 from sandbox_client import outputs
 
 RULES = Rules()
+# acro and pandas load in the tests that use them (see test_disclosure_acro)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -174,7 +172,9 @@ def test_table_suppress_blanks_dominated_sums_by_hand(tmp_path: Path):
 
 
 def acro_blanks(frame, aggfunc: str) -> set[tuple[str, str]]:
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    from acro import ACRO
+
+    with quiet_acro():
         acro = ACRO(suppress=True)
         logging.getLogger("acro").setLevel(logging.ERROR)
         values = None if aggfunc == "count" else frame.woz

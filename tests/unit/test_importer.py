@@ -18,6 +18,7 @@ from sandbox.registry import store
 from sandbox.registry.db import open_registry_url
 from sandbox.registry.importer import ImportResult, import_file
 from sandbox.registry.lifecycle import Event, Experiment
+from tests.conftest import copy_registry
 
 T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
 
@@ -87,7 +88,8 @@ def write(path: Path, lines: list[dict[str, Any] | str]) -> Path:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def engine(tmp_path: Path, migrated_registry: Path) -> Iterator[Engine]:
+    copy_registry(migrated_registry, tmp_path / "r.sqlite")
     engine = open_registry_url(f"sqlite:///{tmp_path}/r.sqlite")
     yield engine
     engine.dispose()

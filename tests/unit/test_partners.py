@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 from tornado import web
@@ -14,8 +15,11 @@ from tornado import web
 from sandbox.config.model import ExternalMember, Group
 from sandbox.governance.policy import evaluate, partner_listing, partner_refusal
 from sandbox.hub.settings import partner_agreements, partner_groups
-from sandbox.hub.spawner import GovernedMounts
 from tests.unit.test_policy import TODAY, assert_located, build, card, line_of
+
+if TYPE_CHECKING:
+    from sandbox.hub.spawner import GovernedMounts
+
 
 PARTNER = {
     "name": "k.devries",
@@ -87,6 +91,8 @@ def test_partner_refusal_counts_the_last_day_as_valid():
 
 
 def spawner_for(user: str, partners: dict) -> GovernedMounts:
+    from sandbox.hub.spawner import GovernedMounts
+
     mounts = GovernedMounts(partners=partners, sandbox_name="lab")
     mounts.user = SimpleNamespace(name=user)  # type: ignore[attr-defined]
     mounts.log = logging.getLogger("test")  # type: ignore[attr-defined]
@@ -156,6 +162,7 @@ def test_a_group_agreement_needs_its_organisation():
 
 def test_whoever_the_provider_puts_in_a_partner_group_starts_nothing_after_it_ended():
     from sandbox.config.model import Sandbox
+    from sandbox.hub.spawner import GovernedMounts
 
     sandbox = Sandbox.model_validate({"name": "lab", "auth": OIDC, "groups": [GGD_GROUP]})
     spawner = GovernedMounts(partner_groups=partner_groups(sandbox), sandbox_name="lab")

@@ -17,7 +17,6 @@ from sandbox.config.loader import load_config
 from sandbox.governance.catalog import staged_datasets
 from sandbox.host.layout import Layout
 from sandbox.host.secrets import ensure_secrets, password_secret
-from sandbox.hub.password_login import PerUserPasswordAuthenticator
 from sandbox.hub.settings import HubInputs, hub_settings
 from sandbox.provisioning.ansible import _hub_vars
 from sandbox.provisioning.context import Context
@@ -25,6 +24,9 @@ from sandbox.provisioning.plan import build
 
 
 def login(folder: Path, name: str, password: str) -> str | None:
+    # JupyterHub's authenticator: a second to import, so not at collection
+    from sandbox.hub.password_login import PerUserPasswordAuthenticator
+
     authenticator = PerUserPasswordAuthenticator(passwords_dir=str(folder))
     answer = authenticator.authenticate(None, {"username": name, "password": password})
     return asyncio.run(answer)
