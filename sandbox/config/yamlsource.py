@@ -44,6 +44,13 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, except that a date which does not exist stays text."""
 
 
+class _FastLoader(getattr(yaml, "CSafeLoader", _Loader)):  # type: ignore[misc]
+    """The same on libyaml (a tenth of the time) where PyYAML has it. Only for
+    documents it reads without error: its error messages differ from PyYAML's,
+    which ours add their hints to, so a document with an error is read again
+    by ``_Loader``."""
+
+
 def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     try:
         return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
@@ -52,6 +59,7 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+_FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
 @dataclass
@@ -94,8 +102,10 @@ def load_yaml(path: Path, display_path: str | None = None) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(shown, None, "", f"cannot read: {exc}")]) from None
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # safe: _Loader is a SafeLoader
+        try:
+            node, data = _compose_and_construct(text, _FastLoader)
+        except Exception:  # read again for PyYAML's own error (and our hint to it)
+            node, data = _compose_and_construct(text, _Loader)
     except yaml.MarkedYAMLError as exc:
         raise ConfigError([syntax_problem(shown, text, exc)]) from None
     except yaml.reader.ReaderError as exc:
@@ -109,6 +119,16 @@ def load_yaml(path: Path, display_path: str | None = None) -> YamlDocument:
     if node is not None:
         _index(node, (), doc)
     return doc
+
+
+def _compose_and_construct(text: str, kind: type) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for line numbers) and its data, parsed once."""
+    loader = kind(text)
+    try:
+        node = loader.get_single_node()
+        return node, None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def syntax_problem(shown: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
@@ -151,5 +171,5 @@ def _index(node: yaml.Node, loc: Loc, doc: YamlDocument) -> None:
         for index, item in enumerate(node.value):
             doc.lines[(*loc, index)] = item.start_mark.line + 1
             _index(item, (*loc, index), doc)
-    elif isinstance(node, yaml.ScalarNode) and node.style is None:
+    elif isinstance(node, yaml.ScalarNode) and not node.style:  # plain: None, or "" (libyaml)
         doc.plain[loc] = node.value
