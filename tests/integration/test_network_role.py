@@ -29,6 +29,7 @@ def run_tasks(tmp_path: Path, tasks: str, network: dict, purge: bool) -> None:
         "name": "nettest",
         "network": network,
         "pidfile": str(tmp_path / "none.pid"),
+        "proxy_pidfile": str(tmp_path / "none-proxy.pid"),
         "sockets_dir": str(tmp_path / "sockets"),
         "home_volume_prefix": names.home_volume_prefix("nettest"),
     }
