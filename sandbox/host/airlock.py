@@ -208,7 +208,18 @@ def release(
         for path in sorted(staging.rglob("*"), reverse=True):
             path.chmod(0o500 if path.is_dir() else 0o400)
         staging.chmod(0o500)
+        if outbox.exists():
+            # left by a release whose record then failed: made again from the checked copy
+            _remove_read_only(outbox)
         os.replace(staging, outbox)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _remove_read_only(folder: Path) -> None:
+    """Remove an outbox folder whose folders are 0500 and files 0400."""
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o700)
+    shutil.rmtree(folder)

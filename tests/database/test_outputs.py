@@ -278,3 +278,24 @@ def test_a_release_that_failed_on_the_host_is_recorded_and_retried(
     assert audit.verify(engine).ok
     with pytest.raises(InvalidInput, match="is released: only an approved request"):
         outputs.release(engine, lock, rid, "erin")
+
+
+def test_an_outbox_left_by_a_release_not_recorded_is_made_again(engine, home, tmp_path):
+    """The outbox folder was written but recording the release failed: the
+    retry makes the folder again from the checked copy instead of failing on it."""
+    lock = lock_for(tmp_path)
+    rid = outputs.request(engine, lock, home, "alice", "results/safe.csv", "x").request.id
+    outputs.review(engine, lock, rid, "erin", "approve")
+    left = lock.outbox / rid
+    (left / "sub").mkdir(parents=True)
+    (left / "safe.csv").write_text("half written\n")
+    (left / "sub" / "stray.txt").write_text("not requested\n")
+    for path in (left / "safe.csv", left / "sub" / "stray.txt"):
+        path.chmod(0o400)
+    for folder in (left / "sub", left):
+        folder.chmod(0o500)
+    view = outputs.review(engine, lock, rid, "frank", "approve")
+    assert view.state == "released" and outputs.release_failure(view) is None
+    assert sorted(p.name for p in left.iterdir()) == sorted(["safe.csv", airlock.MANIFEST])
+    assert (left / "safe.csv").read_text() == SAFE
+    assert audit.verify(engine).ok
