@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,7 +53,10 @@ def test_up_fails_when_another_sandboxs_hub_answers_on_the_port(tmp_path_factory
     state = tmp_path / "state"
     pidfile = Layout(state).proxy_pidfile("first")
     pidfile.parent.mkdir(parents=True)
-    pidfile.write_text(str(os.getpid()))  # a live pid the state dir takes for its proxy
+    # a live pid the state dir takes for its proxy: a stand-in process, since the
+    # hub, still starting after up failed, kills whatever pid its proxy pidfile names
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    pidfile.write_text(str(stand_in.pid))
     env = {
         **os.environ,
         "SANDBOX_CONFIG": str(config),
@@ -69,6 +73,8 @@ def test_up_fails_when_another_sandboxs_hub_answers_on_the_port(tmp_path_factory
         assert "jupyterhub.log" in said and "Traceback" not in up.stderr
     finally:
         pidfile.unlink(missing_ok=True)
+        stand_in.kill()
+        stand_in.wait()
         subprocess.run([SANDBOX_BIN, "down"], env=env, capture_output=True, timeout=300)
     # down stops what this hub started, its proxy too (found by its pidfile)
     assert not processes_naming(str(state)), processes_naming(str(state))
