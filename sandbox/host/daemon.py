@@ -36,6 +36,21 @@ def read_pid(pidfile: Path) -> int | None:
     return pid
 
 
+def running_as(pidfile: Path, program: str) -> int | None:
+    """The live pid ``pidfile`` names if that process's command line names
+    ``program``: a pidfile left behind may name a pid since reused by another."""
+    pid = read_pid(pidfile)
+    return pid if pid and program in _command_line(pid) else None
+
+
+def forget_foreign(pidfile: Path, program: str) -> None:
+    """Remove ``pidfile`` unless it names a live ``program``. JupyterHub kills
+    whatever live pid its proxy pidfile names at start, taking it for a
+    leftover proxy; a reused pid would be some other program."""
+    if pidfile.exists() and not running_as(pidfile, program):
+        pidfile.unlink(missing_ok=True)
+
+
 def start(pidfile: Path, logfile: Path, command: list[str], env: dict[str, str]) -> str:
     if read_pid(pidfile):
         return "running"
@@ -108,8 +123,8 @@ def supervise(command: list[str], env: dict[str, str]) -> None:
 def stop(pidfile: Path, only: str = "") -> str:
     """Stop the process of ``pidfile``; with ``only``, only if its command line
     names ``only`` (a stale pidfile may hold a pid reused by another program)."""
-    pid = read_pid(pidfile)
-    if not pid or (only and only not in _command_line(pid)):
+    pid = running_as(pidfile, only)
+    if not pid:
         pidfile.unlink(missing_ok=True)
         return "stopped"
     os.kill(pid, signal.SIGTERM)

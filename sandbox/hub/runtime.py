@@ -16,6 +16,8 @@ from typing import Any
 from jupyterhub.utils import random_port
 from tornado import web
 
+from ..host.daemon import forget_foreign
+from ..host.layout import PROXY
 from .identity import configure_identity
 from .pages import TEMPLATES
 from .settings import PICK_PORT, HubSettings
@@ -56,6 +58,9 @@ def configure(c: Any, settings_path: str | Path) -> HubSettings:
         settings["sandbox"], settings["expires"], clock(settings.get("clock_file"))
     )
     pick_service_ports(c.JupyterHub.services)
+    proxy_pidfile = settings["traitlets"].get("ConfigurableHTTPProxy", {}).get("pid_file")
+    if proxy_pidfile:
+        forget_foreign(Path(proxy_pidfile), PROXY)
     return settings
 
 

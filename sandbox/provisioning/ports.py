@@ -3,7 +3,8 @@
 A port another program listens on makes the new hub give up (EADDRINUSE)
 while whatever holds the port answers in its place, so ``plan`` (and ``up``,
 which plans first) refuses it. "Our own" is what this state directory
-records: a live hub or proxy pid of the same sandbox.
+records: a live hub pid of the same sandbox, or a live configurable-http-proxy
+its proxy pidfile names.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import socket
 
 from ..config.model import Sandbox
 from ..errors import InvalidInput
-from ..host.daemon import read_pid
-from ..host.layout import Layout
+from ..host.daemon import read_pid, running_as
+from ..host.layout import PROXY, Layout
 
 FIRST_PORT = 8000
 
@@ -33,7 +34,9 @@ def listening(ip: str, port: int) -> bool:
 
 
 def own_hub_runs(sandbox: str, layout: Layout) -> bool:
-    return bool(read_pid(layout.pidfile(sandbox)) or read_pid(layout.proxy_pidfile(sandbox)))
+    return bool(
+        read_pid(layout.pidfile(sandbox)) or running_as(layout.proxy_pidfile(sandbox), PROXY)
+    )
 
 
 def port_problem(sandbox: Sandbox, layout: Layout) -> str | None:

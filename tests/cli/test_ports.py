@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,14 +61,23 @@ def test_validate_warns(config: Path, taken: int):
     assert f"warning: sandbox demo: port {taken} on 127.0.0.1 is in use" in result.stderr
 
 
-def test_the_port_of_this_sandboxs_own_running_hub_is_fine(config: Path, state_dir: Path):
-    import os
-
+def test_the_port_of_this_sandboxs_own_running_proxy_is_fine(config: Path, state_dir: Path):
     pidfile = Layout(state_dir).proxy_pidfile("demo")
     pidfile.parent.mkdir(parents=True)
-    pidfile.write_text(str(os.getpid()))  # a live pid: "our proxy holds it"
-    result = CliRunner().invoke(cli, ["-c", str(config), "plan", "--json"])
-    assert result.exit_code == 0, result.output
+    proxy = subprocess.Popen(  # a live process whose command names the proxy
+        [sys.executable, "-c", "import time; time.sleep(60)", "configurable-http-proxy"]
+    )
+    try:
+        pidfile.write_text(str(proxy.pid))
+        result = CliRunner().invoke(cli, ["-c", str(config), "plan", "--json"])
+        assert result.exit_code == 0, result.output
+        # a live pid of another program (a reused pid) is not our proxy
+        pidfile.write_text(str(os.getpid()))
+        result = CliRunner().invoke(cli, ["-c", str(config), "plan", "--json"])
+        assert result.exit_code == 2 and "in use by another program" in result.stderr
+    finally:
+        proxy.kill()
+        proxy.wait()
 
 
 def test_init_picks_a_free_port(tmp_path: Path, taken: int):

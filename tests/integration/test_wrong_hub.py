@@ -1,7 +1,7 @@
 """`up` checks that the hub answering on the sandbox's port is this sandbox's:
 here another program holds the port and answers as the hub of sandbox
-`other` (the state directory's stale pid makes the port check pass, as a
-reused pid would), and `up` fails with exit 1 naming it, with the end of
+`other` (a stand-in "proxy" in the state directory's pidfile makes the port
+check pass), and `up` fails with exit 1 naming it, with the end of
 this hub's log. A real Ansible run and a real hub; no Docker needed."""
 
 from __future__ import annotations
@@ -53,9 +53,10 @@ def test_up_fails_when_another_sandboxs_hub_answers_on_the_port(tmp_path_factory
     state = tmp_path / "state"
     pidfile = Layout(state).proxy_pidfile("first")
     pidfile.parent.mkdir(parents=True)
-    # a live pid the state dir takes for its proxy: a stand-in process, since the
-    # hub, still starting after up failed, kills whatever pid its proxy pidfile names
-    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    # a live process the state dir takes for its proxy (its command names it)
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)", "configurable-http-proxy"]
+    )
     pidfile.write_text(str(stand_in.pid))
     env = {
         **os.environ,

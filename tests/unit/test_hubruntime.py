@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -43,9 +46,32 @@ def test_configure_applies_settings_and_reads_secrets(tmp_path: Path, monkeypatc
     assert c.JupyterHub.services[0]["api_token"] == (secrets / "cli_token").read_text().strip()
     password = (secrets / "user_password").read_text().strip()
     assert c.SharedPasswordAuthenticator.user_password == password
-    import os
-
     assert os.environ["CONFIGPROXY_AUTH_TOKEN"] == (secrets / "proxy_token").read_text().strip()
+
+
+def test_a_proxy_pidfile_naming_another_program_is_forgotten(tmp_path: Path, monkeypatch):
+    """JupyterHub kills the live pid its proxy pidfile names at start: a pid
+    since reused by another program must not be that pid."""
+    monkeypatch.delenv("CONFIGPROXY_AUTH_TOKEN", raising=False)
+    pidfile = tmp_path / "proxy.pid"
+    traitlets = {"ConfigurableHTTPProxy": {"pid_file": str(pidfile)}}
+    settings = write_settings(tmp_path)
+    loaded = json.loads(settings.read_text())
+    loaded["traitlets"].update(traitlets)
+    settings.write_text(json.dumps(loaded))
+    pidfile.write_text(str(os.getpid()))  # live, but pytest, not a proxy
+    configure(Config(), settings)
+    assert not pidfile.exists()
+    proxy = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "configurable-http-proxy"]
+    )
+    try:
+        pidfile.write_text(str(proxy.pid))
+        configure(Config(), settings)
+        assert pidfile.read_text() == str(proxy.pid)  # a proxy: JupyterHub's to stop
+    finally:
+        proxy.kill()
+        proxy.wait()
 
 
 def test_pre_spawn_hook_refuses_after_expiry():
