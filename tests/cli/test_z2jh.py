@@ -40,9 +40,16 @@ def test_tier_2_gets_no_egress_hardening_and_culling(demo_copy: Path, tmp_path: 
     egress = single["networkPolicy"]["egressAllowRules"]
     assert single["networkPolicy"]["enabled"] is True
     assert not any(egress.values())
-    security = single["extraContainerConfig"]["securityContext"]
+    # where KubeSpawner merges it into the container's securityContext
+    security = values["hub"]["config"]["KubeSpawner"]["container_security_context"]
     assert security["capabilities"]["drop"] == ["ALL"]
     assert security["allowPrivilegeEscalation"] is False and security["runAsUser"] == 1000
+    assert security["runAsNonRoot"] is True
+    assert single["uid"] == 1000 and single["allowPrivilegeEscalation"] is False
+    # a pod-level securityContext would drop fsGroup (extraPodConfig replaces it
+    # whole) or, with runAsNonRoot, stop the chart's root init container
+    assert "extraPodConfig" not in single
+    assert "pod_security_context" not in values["hub"]["config"]["KubeSpawner"]
     assert single["memory"]["limit"] == 2 * 1024**3 and single["cpu"]["limit"] == 1.0
     assert values["cull"] == {"enabled": True, "timeout": 3600, "every": 600}
     assert "registry" in values["hub"]["services"]
