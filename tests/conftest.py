@@ -164,6 +164,24 @@ def live_restore_off():
             reload(True)
 
 
+@contextmanager
+def stand_in_process(name: str):
+    """A live process whose command line names ``name`` (as a proxy's names
+    configurable-http-proxy), returned once /proc shows that command line:
+    right after the fork it still shows the parent's."""
+    import time
+
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", name])
+    try:
+        cmdline = Path(f"/proc/{process.pid}/cmdline")
+        while name.encode() not in cmdline.read_bytes():
+            time.sleep(0.01)
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture
 def demo_copy(tmp_path: Path) -> Path:
     """A private copy of the demo config directory; returns its sandbox.yaml."""

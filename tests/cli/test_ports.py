@@ -7,8 +7,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from click.testing import CliRunner
 from sandbox.cli import cli
 from sandbox.host.layout import Layout
 from sandbox.provisioning.ports import free_port, listening
+from tests.conftest import stand_in_process
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -64,10 +63,7 @@ def test_validate_warns(config: Path, taken: int):
 def test_the_port_of_this_sandboxs_own_running_proxy_is_fine(config: Path, state_dir: Path):
     pidfile = Layout(state_dir).proxy_pidfile("demo")
     pidfile.parent.mkdir(parents=True)
-    proxy = subprocess.Popen(  # a live process whose command names the proxy
-        [sys.executable, "-c", "import time; time.sleep(60)", "configurable-http-proxy"]
-    )
-    try:
+    with stand_in_process("configurable-http-proxy") as proxy:
         pidfile.write_text(str(proxy.pid))
         result = CliRunner().invoke(cli, ["-c", str(config), "plan", "--json"])
         assert result.exit_code == 0, result.output
@@ -75,9 +71,6 @@ def test_the_port_of_this_sandboxs_own_running_proxy_is_fine(config: Path, state
         pidfile.write_text(str(os.getpid()))
         result = CliRunner().invoke(cli, ["-c", str(config), "plan", "--json"])
         assert result.exit_code == 2 and "in use by another program" in result.stderr
-    finally:
-        proxy.kill()
-        proxy.wait()
 
 
 def test_init_picks_a_free_port(tmp_path: Path, taken: int):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from sandbox.config.scaffold import scaffold
 from sandbox.host.layout import Layout
 from sandbox.hub.settings import SANDBOX_HEADER
-from tests.conftest import SANDBOX_BIN
+from tests.conftest import SANDBOX_BIN, stand_in_process
 
 PORT = 18210
 
@@ -53,29 +52,25 @@ def test_up_fails_when_another_sandboxs_hub_answers_on_the_port(tmp_path_factory
     state = tmp_path / "state"
     pidfile = Layout(state).proxy_pidfile("first")
     pidfile.parent.mkdir(parents=True)
-    # a live process the state dir takes for its proxy (its command names it)
-    stand_in = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(600)", "configurable-http-proxy"]
-    )
-    pidfile.write_text(str(stand_in.pid))
     env = {
         **os.environ,
         "SANDBOX_CONFIG": str(config),
         "SANDBOX_STATE_DIR": str(state),
         "COLUMNS": "200",
     }
+    # a live process the state dir takes for its proxy (its command names it)
     try:
-        up = subprocess.run(
-            [SANDBOX_BIN, "up", "--full"], env=env, capture_output=True, text=True, timeout=600
-        )
+        with stand_in_process("configurable-http-proxy") as stand_in:
+            pidfile.write_text(str(stand_in.pid))
+            up = subprocess.run(
+                [SANDBOX_BIN, "up", "--full"], env=env, capture_output=True, text=True, timeout=600
+            )
         said = up.stdout + up.stderr
         assert up.returncode == 1, said
         assert "is answered by the hub of sandbox other, not this one" in said
         assert "jupyterhub.log" in said and "Traceback" not in up.stderr
     finally:
         pidfile.unlink(missing_ok=True)
-        stand_in.kill()
-        stand_in.wait()
         subprocess.run([SANDBOX_BIN, "down"], env=env, capture_output=True, timeout=300)
     # down stops what this hub started, its proxy too (found by its pidfile)
     assert not processes_naming(str(state)), processes_naming(str(state))

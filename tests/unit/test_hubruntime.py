@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from traitlets.config import Config
 
 from sandbox.host.secrets import ensure_secrets
 from sandbox.hub.runtime import configure, make_pre_spawn_hook, pick_service_ports
+from tests.conftest import stand_in_process
 
 
 def write_settings(tmp_path: Path, **extra) -> Path:
@@ -62,16 +61,10 @@ def test_a_proxy_pidfile_naming_another_program_is_forgotten(tmp_path: Path, mon
     pidfile.write_text(str(os.getpid()))  # live, but pytest, not a proxy
     configure(Config(), settings)
     assert not pidfile.exists()
-    proxy = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", "configurable-http-proxy"]
-    )
-    try:
+    with stand_in_process("configurable-http-proxy") as proxy:
         pidfile.write_text(str(proxy.pid))
         configure(Config(), settings)
         assert pidfile.read_text() == str(proxy.pid)  # a proxy: JupyterHub's to stop
-    finally:
-        proxy.kill()
-        proxy.wait()
 
 
 def test_pre_spawn_hook_refuses_after_expiry():
