@@ -66,7 +66,14 @@ def stage(
         for folder in sorted((p for p in tmp.rglob("*") if p.is_dir()), reverse=True):
             os.chmod(folder, 0o555)
         os.chmod(tmp, 0o555)
-        os.rename(tmp, dest)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            # staged meanwhile by another run (nodes sharing this filesystem)
+            if not (dest / MANIFEST).is_file():
+                raise
+            _remove(tmp)
+            return False
     except BaseException:
         _remove(tmp)
         raise

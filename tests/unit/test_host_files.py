@@ -53,6 +53,24 @@ def test_staging_copies_verifies_and_makes_read_only(tmp_path: Path):
     assert stage(source, dest, files) is False  # an existing version is never touched
 
 
+def test_staging_that_another_run_finished_meanwhile_is_left_as_it_is(tmp_path: Path, monkeypatch):
+    """Two nodes that share a filesystem stage the same version at once: the
+    second rename finds the first's finished copy, keeps it, leaves no temp."""
+    source, files = _source(tmp_path)
+    dest = tmp_path / "staged" / "ds" / "1-abc"
+    rename = os.rename
+
+    def first_run_wins(src, dst):
+        monkeypatch.setattr(os, "rename", rename)
+        stage(source, dest, files)  # the other run, finishing just before
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", first_run_wins)
+    assert stage(source, dest, files) is False
+    assert (dest / MANIFEST).is_file()
+    assert [p.name for p in dest.parent.iterdir()] == ["1-abc"]
+
+
 def test_staging_refuses_a_checksum_mismatch_and_leaves_nothing(tmp_path: Path):
     source, files = _source(tmp_path)
     files[1]["sha256"] = "0" * 64
