@@ -9,6 +9,7 @@ module is imported on target hosts too.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 # Docker labels. Every container, swarm service and network of a sandbox
@@ -46,9 +47,35 @@ def network_name(sandbox: str) -> str:
     return f"sandbox-{sandbox}"
 
 
-def network_config_name(sandbox: str) -> str:
-    """The node-local config network a swarm network is made from."""
-    return f"{network_name(sandbox)}-config"
+def staged_label(sandbox: str) -> str:
+    """The swarm node label saying which of the sandbox's dataset versions are
+    staged and verified on that node; its value is their ``staged_digest``.
+    Servers run only on nodes whose label matches (docs/swarm.md)."""
+    return f"org.data-sandbox.staged.{sandbox}"
+
+
+def staged_digest(folders: Iterable[str]) -> str:
+    """Short digest of a set of staged dataset folders (each names its version)."""
+    return hashlib.sha256("\n".join(sorted(folders)).encode()).hexdigest()[:16]
+
+
+def relay_name(server: str) -> str:
+    """The relay container of a swarm server (named ``server``) on the hub's
+    node. ``--`` never occurs in an escaped user name (``-`` is always
+    followed by two hex digits there), so no server is named so."""
+    return _dns_label(f"{server}--relay")
+
+
+def server_network(server: str) -> str:
+    """The overlay network only a swarm server and its relay join."""
+    return _dns_label(f"{server}--net")
+
+
+def _dns_label(name: str) -> str:
+    """Swarm names must be DNS labels: at most 63 characters."""
+    if len(name) <= 63:
+        return name
+    return f"{name[:40]}--{hashlib.sha256(name.encode()).hexdigest()[:16]}"
 
 
 def container_prefix(sandbox: str) -> str:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from ..config.model import Group, Sandbox
 from ..governance.catalog import StagedDataset
 from ..governance.policy import partner_listing
-from ..host import names
+from ..host import names, relay
 from ..host.dockerd import LOG_OPTIONS
 from ..host.layout import Layout
 from . import identity
@@ -26,7 +26,7 @@ from .pages import template_vars
 
 SPAWNERS = {
     "docker": "sandbox.hub.spawner.SandboxDockerSpawner",
-    "swarm": "sandbox.hub.spawner.SandboxSwarmSpawner",
+    "swarm": "sandbox.hub.swarm.SandboxSwarmSpawner",
     "local": "sandbox.hub.spawner.SandboxLocalSpawner",
 }
 AUTHENTICATORS = {
@@ -68,6 +68,12 @@ PICK_PORT = 0  # a service URL with this port gets a free one when the hub start
 # host's state directory (which a container user may not even traverse).
 CONTAINER_SERVER_SOCKETS = PurePosixPath("/sandbox/server")
 CONTAINER_HUB_SOCKETS = PurePosixPath("/sandbox/hub")
+# A swarm server reaches the hub and the registry through its relay, which
+# answers under this name on the server's own overlay network (docs/swarm.md).
+RELAY_ALIAS = "hub"
+RELAY_HUB_PORT = 8081
+RELAY_REGISTRY_PORT = 8082
+SERVER_PORT = 8888  # where a swarm server listens on its overlay network
 
 
 @dataclass(frozen=True)
@@ -92,60 +98,36 @@ def guarded(inputs: HubInputs) -> list[str]:
 
 def network_name(sandbox: Sandbox) -> str:
     """Docker containers without egress get no network at all, only their own
-    loopback; others join the sandbox's own network (see ``network_spec``)."""
+    loopback; others join the sandbox's own network (see ``network_spec``).
+    A swarm server gets an overlay network of its own (``SandboxSwarmSpawner``)."""
     if sandbox.spawner == "docker" and not sandbox.network.egress:
         return names.NO_NETWORK
     return names.network_name(sandbox.name)
 
 
 NO_ICC = "com.docker.network.bridge.enable_icc=false"
-NO_HOST_ADDRESS = "com.docker.network.bridge.inhibit_ipv4=true"
 
 
 def network_spec(sandbox: Sandbox) -> dict[str, Any] | None:
     """The Docker network a sandbox's containers join, as the commands that
-    create it; None when they join none. Every such network is a bridge
-    without traffic between its containers (icc off).
+    create it; None when they join none made here: docker containers without
+    egress have no network, and a swarm server's network is made by the hub
+    for that server alone. With egress, a docker sandbox's containers join a
+    local bridge without traffic between its containers (icc off).
 
-    - docker, egress: a local bridge.
-    - swarm: a swarm-scoped bridge made from a node-local config network
-      (services cannot run without a network, moby#42204); without egress it
-      is ``--internal`` and the host has no address on it, so a container
-      reaches neither outside, nor the host, nor another container.
-
-    ``labelled`` is the network that carries the design label, ``design_label``
-    (a network made from a config network takes no labels of its own).
+    ``labelled`` is the network that carries the design label, ``design_label``.
     """
-    if sandbox.spawner == "local" or (sandbox.spawner == "docker" and not sandbox.network.egress):
+    if sandbox.spawner != "docker" or not sandbox.network.egress:
         return None
-    name, egress = network_name(sandbox), sandbox.network.egress
-    if sandbox.spawner == "docker":
-        design = "bridge; no icc"
-        create = [["docker", "network", "create", *_labels(sandbox, design), "--opt", NO_ICC, name]]
-        return {
-            "name": name,
-            "labelled": name,
-            "design_label": names.LABEL_DESIGN,
-            "design": design,
-            "create": create,
-            "remove": [name],
-        }
-    design = "swarm bridge; no icc" + ("" if egress else "; internal; no host address")
-    options = ["--opt", NO_ICC] + ([] if egress else ["--opt", NO_HOST_ADDRESS])
-    config = names.network_config_name(sandbox.name)
-    create = [
-        ["docker", "network", "create", "--config-only", *_labels(sandbox, design), *options,
-         config],
-        ["docker", "network", "create", "--scope", "swarm", "--config-from", config,
-         *([] if egress else ["--internal"]), name],
-    ]  # fmt: skip
+    name, design = network_name(sandbox), "bridge; no icc"
+    create = [["docker", "network", "create", *_labels(sandbox, design), "--opt", NO_ICC, name]]
     return {
         "name": name,
-        "labelled": config,
+        "labelled": name,
         "design_label": names.LABEL_DESIGN,
         "design": design,
         "create": create,
-        "remove": [name, config],
+        "remove": [name],
     }
 
 
@@ -599,6 +581,51 @@ def airlock_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
     }
 
 
+def staged_node_label(sandbox: Sandbox, staged: dict[str, StagedDataset]) -> tuple[str, str]:
+    """The label (key, value) of a swarm node that staged and verified the
+    sandbox's dataset versions: the playbook sets it, servers are placed by it."""
+    return names.staged_label(sandbox.name), names.staged_digest(
+        str(s.path) for s in staged.values()
+    )
+
+
+def _swarm_settings(
+    sandbox: Sandbox, staged: dict[str, StagedDataset], labels: dict[str, str], user: str
+) -> dict[str, Any]:
+    """A swarm server is a service on any node whose staged datasets match
+    (the node label the playbook sets), alone on its own overlay network with
+    its relay on the hub's node; the hub reaches it through that relay's
+    socket (docs/swarm.md). Docker's service API has no no-new-privileges or
+    tmpfs mount options."""
+    label, digest = staged_node_label(sandbox, staged)
+    return {
+        "network_name": "",  # each server gets its own (SandboxSwarmSpawner)
+        "use_internal_ip": True,  # never a published port
+        "egress": sandbox.network.egress,
+        "relay_script": relay.__file__,
+        "hub_connect_url": f"http://{RELAY_ALIAS}:{RELAY_HUB_PORT}",
+        "port": SERVER_PORT,
+        "extra_container_spec": {
+            "user": user,
+            "cap_drop": ["ALL"],
+            "labels": labels,
+            "read_only": True,
+        },
+        "extra_task_spec": {
+            "log_driver": {"Name": "json-file", "Options": dict(LOG_OPTIONS)},
+            # a server whose node died stays stopped: the hub sees it at its next
+            # poll, and the user's next start lands on a live node
+            "restart_policy": {"Condition": "none", "MaxAttempts": 0},
+        },
+        # no IPVS needed: the relay finds the task by DNS
+        "extra_endpoint_spec": {"mode": "dnsrr"},
+        "extra_create_kwargs": {"labels": labels},
+        "pids_limit": sandbox.resources.pids,
+        "tmpfs": TMPFS,
+        "extra_placement_spec": {"constraints": [f"node.labels.{label} == {digest}"]},
+    }
+
+
 def _container_settings(
     sandbox: Sandbox, staged: dict[str, StagedDataset], inputs: HubInputs
 ) -> dict[str, Any]:
@@ -622,22 +649,7 @@ def _container_settings(
         "hub_connect_url": socket_url(CONTAINER_HUB_SOCKETS / layout.hub_socket(name).name),
     }
     if sandbox.spawner == "swarm":
-        # a swarm service takes its hardening in the ContainerSpec; Docker's
-        # service API has no no-new-privileges or tmpfs mount options (docs/swarm.md)
-        settings["extra_container_spec"] = {
-            "user": user,
-            "cap_drop": ["ALL"],
-            "labels": labels,
-            "read_only": True,
-        }
-        settings["extra_task_spec"] = {
-            "log_driver": {"Name": "json-file", "Options": dict(LOG_OPTIONS)}
-        }
-        settings["extra_create_kwargs"] = {"labels": labels}
-        settings["pids_limit"] = sandbox.resources.pids
-        settings["tmpfs"] = TMPFS
-        # the server's socket folder is on the hub's node
-        settings["extra_placement_spec"] = {"constraints": ["node.role == manager"]}
+        settings.update(_swarm_settings(sandbox, staged, labels, user))
         return settings
     settings["extra_create_kwargs"] = {"user": user, "labels": labels}
     settings["extra_host_config"] = {

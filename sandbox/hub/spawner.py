@@ -9,7 +9,8 @@ Container servers have no network the hub could reach them on: each listens
 on a unix socket in its user's own socket folder (``/sandbox/server`` inside
 the container), and reaches the hub API and the registry service through the
 sockets of the hub's folder (``/sandbox/hub``, read-only). The proxy routes to
-the server's socket on the host (``http+unix://``).
+the server's socket on the host (``http+unix://``). Swarm servers, which may
+run on another node, are reached through a relay (``sandbox.hub.swarm``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from docker.types import Mount
-from dockerspawner import DockerSpawner, SwarmSpawner
+from dockerspawner import DockerSpawner
 from jupyterhub.spawner import SimpleLocalProcessSpawner, Spawner
 from tornado import web
 from traitlets import Dict, HasTraits, Integer, List, Unicode
@@ -298,46 +298,6 @@ class ContainerStart(GovernedMounts, TeamFolders):
 
 class SandboxDockerSpawner(ContainerStart, DockerSpawner):
     pass
-
-
-class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
-    """Each server is a swarm service. Datasets are staged at the same path on
-    every node, so a task may run on any of them."""
-
-    pids_limit = Integer(0, config=True, help="TaskTemplate.Resources.Limits.Pids (0: none)")
-    tmpfs = Dict(config=True, help="path -> {size (bytes), mode} of a tmpfs mounted there")
-
-    @property
-    def mounts(self):
-        # SwarmSpawner binds everything; the home is a named volume on the node
-        mounts = []
-        for source, volume in self.volume_binds.items():
-            kind = "bind" if source.startswith("/") else "volume"
-            mounts.append(
-                Mount(
-                    target=volume["bind"],
-                    source=source,
-                    type=kind,
-                    read_only=volume["mode"] == "ro",
-                )
-            )
-        for path, tmpfs in self.tmpfs.items():
-            mounts.append(
-                Mount(
-                    target=path,
-                    source=None,
-                    type="tmpfs",
-                    tmpfs_size=tmpfs["size"],
-                    tmpfs_mode=tmpfs["mode"],
-                )
-            )
-        return mounts
-
-    async def docker(self, method, *args, **kwargs):
-        if method == "create_service" and self.pids_limit:
-            limits = kwargs["task_template"]["Resources"].setdefault("Limits", {})
-            limits["Pids"] = self.pids_limit  # Docker API 1.41; docker-py has no argument
-        return await super().docker(method, *args, **kwargs)
 
 
 class SandboxLocalSpawner(GovernedMounts, SimpleLocalProcessSpawner):

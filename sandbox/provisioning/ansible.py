@@ -16,7 +16,7 @@ from ..host import names
 from ..host.layout import private_dir
 from ..host.secrets import HUB_SECRETS, password_secret
 from ..hub import identity
-from ..hub.settings import SANDBOX_HEADER, hub_api
+from ..hub.settings import SANDBOX_HEADER, hub_api, staged_node_label
 from .context import Context
 from .images import DEFAULT_BASE, LOCAL_BASE
 from .offboarding import known_sandboxes
@@ -59,6 +59,12 @@ def extravars(plans: list[SandboxPlan], env: Context) -> dict[str, Any]:
         "sandbox_swarm": swarm,
         # with a swarm the hub runs on its first manager; else on every target
         "sandbox_hub_hosts": f"{SWARM_MANAGERS}[0]" if swarm else "all",
+        # on the nodes that staged and verified them (the hub places servers by it)
+        "sandbox_swarm_labels": [
+            "=".join(staged_node_label(p.sandbox, p.staged))
+            for p in plans
+            if p.sandbox.spawner == "swarm"
+        ],
         "sandbox_hub_secret_names": list(HUB_SECRETS),
         "sandbox_docker_install": env.allow_docker_install,
         "sandbox_dockerd_pidfile": str(layout.dockerd_pidfile()),

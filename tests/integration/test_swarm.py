@@ -1,6 +1,8 @@
 """`spawner: swarm` on a real single-node Docker Swarm, provisioned through an
 inventory with a `managers` group: the user's server runs as a swarm service,
-hardened, with its dataset mounted read-only, and is removed when it stops."""
+hardened, with its dataset mounted read-only, on its own overlay network
+reached through its relay, and is removed (with both) when it stops.
+tests/integration/test_swarm_nodes.py runs servers on a worker."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import time
 import pytest
 
 from sandbox.config.scaffold import scaffold
-from tests.conftest import SANDBOX_BIN, live_restore_off, require_docker
+from tests.conftest import SANDBOX_BIN, keep_logs, live_restore_off, require_docker
 from tests.hubclient import HubUser
 
 PORT = 18300
@@ -63,6 +65,7 @@ def swarm_sandbox(tmp_path_factory: pytest.TempPathFactory):
             user = HubUser(f"http://127.0.0.1:{PORT}", "analyst1", password.strip())
             yield user, up, was_in_swarm
         finally:
+            keep_logs(root / "state", root / "logs")  # `down --purge` removes them
             sandbox("down", "--purge", "--yes", "-i", str(inventory))
             if not was_in_swarm:
                 subprocess.run(["docker", "swarm", "leave", "--force"], capture_output=True)
@@ -100,20 +103,30 @@ def test_server_runs_as_a_hardened_service_with_read_only_data(swarm_sandbox):
         assert mounts["/tmp"]["Type"] == "tmpfs"
         limits = spec["TaskTemplate"]["Resources"]["Limits"]
         assert limits["Pids"] == 512 and limits["MemoryBytes"] > 0 and limits["NanoCPUs"] > 0
-        assert spec["TaskTemplate"]["Placement"]["Constraints"] == ["node.role == manager"]
+        # placed on a node labelled by the playbook as holding these datasets
+        (constraint,) = spec["TaskTemplate"]["Placement"]["Constraints"]
+        label, digest = constraint.removeprefix("node.labels.").split(" == ")
+        node = json.loads(docker("node", "inspect", "self"))[0]
+        assert node["Spec"]["Labels"][label] == digest
         assert container["ReadOnly"] is True
         assert {"/tmp", "/var/tmp", "/run"} <= set(mounts)
-        assert mounts["/sandbox/server"]["Type"] == "bind"
-        assert mounts["/sandbox/hub"]["ReadOnly"] is True
+        # no socket folder: the server listens on its own network, its relay
+        # (on the hub's node) owns the socket the proxy routes to
+        assert "/sandbox/server" not in mounts and "/sandbox/hub" not in mounts
         log = spec["TaskTemplate"]["LogDriver"]
         assert log == {"Name": "json-file", "Options": {"max-file": "3", "max-size": "10m"}}
-        # swarm services cannot run without a network (moby#42204): the sandbox's
-        # own bridge, no traffic between containers, never the host's network
+        assert spec["EndpointSpec"]["Mode"] == "dnsrr" and not spec["EndpointSpec"].get("Ports")
+        # an overlay network for this server and its relay only; the scaffold's
+        # sandbox has egress, so it is not internal (test_swarm_nodes: without)
         (network,) = [n["Target"] for n in spec["TaskTemplate"]["Networks"]]
         made = json.loads(docker("network", "inspect", network))[0]
-        assert made["Name"] == f"sandbox-{NAME}" and made["Scope"] == "swarm"
-        config = json.loads(docker("network", "inspect", made["ConfigFrom"]["Network"]))[0]
-        assert config["Options"]["com.docker.network.bridge.enable_icc"] == "false"
+        assert made["Name"] == f"{SERVICE}--net" and made["Driver"] == "overlay"
+        assert made["Internal"] is False and made["Scope"] == "swarm"
+        relay = json.loads(docker("inspect", f"{SERVICE}--relay"))[0]
+        assert list(relay["NetworkSettings"]["Networks"]) == [f"{SERVICE}--net"]
+        assert relay["Config"]["User"] == "1000:1000"
+        assert relay["HostConfig"]["CapDrop"] == ["ALL"] and relay["HostConfig"]["ReadonlyRootfs"]
+        assert not relay["HostConfig"]["PortBindings"]
 
         task = task_container()
         assert task, "no running task container"
@@ -143,3 +156,6 @@ def test_server_runs_as_a_hardened_service_with_read_only_data(swarm_sandbox):
             break
         time.sleep(1)
     assert not docker("service", "ls", "-q", "--filter", f"name={SERVICE}")
+    # its relay and network go with it
+    assert not docker("ps", "-aq", "--filter", f"name={SERVICE}.relay")
+    assert not docker("network", "ls", "-q", "--filter", f"name={SERVICE}.net")

@@ -12,7 +12,7 @@ from sandbox.host.layout import Layout
 
 
 def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():
-    from sandbox.hub.spawner import SandboxSwarmSpawner
+    from sandbox.hub.swarm import SandboxSwarmSpawner
 
     spawner = SandboxSwarmSpawner(
         volumes={"sandbox-demo-home-{username}": "/home/jovyan"},
@@ -23,14 +23,11 @@ def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():
     )
     spawner.user = SimpleNamespace(name="alice")
     mounts = {m["Target"]: m for m in spawner.mounts}
-    layout = Layout(Path("/srv/state"))
-    # the user's own socket folder, read-write; the hub's, read-only
-    assert mounts["/sandbox/server"]["Source"] == str(layout.user_sockets("demo", "alice"))
-    assert mounts["/sandbox/server"]["ReadOnly"] is False
-    assert mounts["/sandbox/hub"]["Source"] == "/srv/state/sockets/demo/hub"
-    assert mounts["/sandbox/hub"]["ReadOnly"] is True
+    # the socket folders are the relay's, on the hub's node: a server that may
+    # run on another node listens on its own network instead
+    assert "/sandbox/server" not in mounts and "/sandbox/hub" not in mounts
+    assert not any("--ServerApp.sock" in arg for arg in spawner.get_args())
     assert mounts["/run"]["TmpfsOptions"] == {"SizeBytes": 512, "Mode": 0o755}
-    assert "--ServerApp.sock=/sandbox/server/jupyter.sock" in spawner.get_args()
     assert mounts["/home/jovyan"]["Type"] == "volume"
     assert mounts["/home/jovyan"]["Source"] == "sandbox-demo-home-alice"
     assert mounts["/home/jovyan"]["ReadOnly"] is False
@@ -42,7 +39,8 @@ def test_home_is_a_volume_data_are_read_only_binds_and_tmp_a_tmpfs():
 
 
 def test_docker_calls_of_different_users_run_in_parallel():
-    from sandbox.hub.spawner import SandboxDockerSpawner, SandboxSwarmSpawner
+    from sandbox.hub.spawner import SandboxDockerSpawner
+    from sandbox.hub.swarm import SandboxSwarmSpawner
 
     # DockerSpawner's own executor has one thread for every user's calls
     first, second = SandboxDockerSpawner(), SandboxSwarmSpawner()
@@ -103,7 +101,7 @@ def test_a_socket_server_keeps_its_exact_url():
 
 
 def test_a_member_gets_her_groups_team_folders_read_write_and_nobody_elses():
-    from sandbox.hub.spawner import SandboxSwarmSpawner
+    from sandbox.hub.swarm import SandboxSwarmSpawner
 
     spawner = SandboxSwarmSpawner(
         state_dir="/srv/state",

@@ -9,9 +9,9 @@ import pytest
 from sandbox.config.loader import load_config
 from sandbox.config.model import Network
 from sandbox.governance.catalog import staged_datasets
+from sandbox.host import names
 from sandbox.host.layout import Layout
 from sandbox.hub.settings import (
-    NO_HOST_ADDRESS,
     NO_ICC,
     HubInputs,
     hub_settings,
@@ -151,7 +151,7 @@ def test_swarm_services_carry_the_same_hardening(demo):
     swarm = sandbox.model_copy(update={"spawner": "swarm"})
     inputs = HubInputs(layout, "sandbox-notebook:abc", "/venv/bin/python", "/chp")
     settings = hub_settings(swarm, staged, inputs)["traitlets"]
-    assert settings["JupyterHub"]["spawner_class"] == "sandbox.hub.spawner.SandboxSwarmSpawner"
+    assert settings["JupyterHub"]["spawner_class"] == "sandbox.hub.swarm.SandboxSwarmSpawner"
     spawner = settings["SandboxSwarmSpawner"]
     spec = spawner["extra_container_spec"]
     assert spec["user"] == "1000:1000" and spec["cap_drop"] == ["ALL"]
@@ -162,16 +162,18 @@ def test_swarm_services_carry_the_same_hardening(demo):
     assert spawner["extra_create_kwargs"]["labels"]["org.data-sandbox.sandbox"] == "demo"
     assert spawner["pids_limit"] == 512 and spawner["tmpfs"]["/tmp"]["size"] == 512 * 1024**2
     assert spawner["mem_limit"] == 2 * 1024**3 and spawner["cpu_limit"] == 1.0
-    # swarm services cannot run without a network: an internal one, made so
-    assert spawner["network_name"] == "sandbox-demo"
-    network = network_spec(swarm)
-    assert network and "internal" in network["design"] and "no host address" in network["design"]
-    create = network["create"]
-    assert "--config-only" in create[0] and NO_ICC in create[0] and NO_HOST_ADDRESS in create[0]
-    assert create[1][-1] == "sandbox-demo" and "--internal" in create[1]
-    assert "--label" not in create[1]  # refused on a network made from a config network
-    assert network["labelled"] == "sandbox-demo-config"
-    assert spawner["extra_placement_spec"] == {"constraints": ["node.role == manager"]}
+    # each server gets an overlay network of its own from the spawner: none
+    # made for the whole sandbox, no published port, found by DNS
+    assert spawner["network_name"] == "" and network_spec(swarm) is None
+    assert spawner["use_internal_ip"] is True and spawner["egress"] is False
+    assert spawner["extra_endpoint_spec"] == {"mode": "dnsrr"}
+    assert spawner["hub_connect_url"] == "http://hub:8081"
+    assert spawner["relay_script"].endswith("sandbox/host/relay.py")
+    assert spawner["extra_task_spec"]["restart_policy"]["Condition"] == "none"
+    # placed on nodes that staged exactly these dataset versions
+    (constraint,) = spawner["extra_placement_spec"]["constraints"]
+    digest = names.staged_digest(str(s.path) for s in staged.values())
+    assert constraint == f"node.labels.org.data-sandbox.staged.demo == {digest}"
     assert "extra_host_config" not in spawner  # ignored by services; nothing pretends
     assert spawner["user_datasets"] == user_mounts(sandbox, staged)
 

@@ -157,7 +157,13 @@ def test_names_fit_together():
     assert names.container_name("demo", "alice").startswith(names.container_prefix("demo"))
     assert names.home_volume("demo", "alice") == "sandbox-demo-home-alice"
     assert names.home_volume("demo", "alice").startswith(names.home_volume_prefix("demo"))
-    assert names.network_config_name("demo") == names.network_name("demo") + "-config"
+    assert names.relay_name("sandbox-demo-alice") == "sandbox-demo-alice--relay"
+    assert names.server_network("sandbox-demo-alice") == "sandbox-demo-alice--net"
+    assert "--" not in names.docker_escaped("a--b.-c")  # so no server is named like a relay
+    long = names.server_network("sandbox-demo-" + "x" * 60)
+    assert len(long) == 58 and long != names.server_network("sandbox-demo-" + "x" * 61)
+    assert names.staged_digest(["/b", "/a"]) == names.staged_digest(["/a", "/b"])
+    assert names.staged_digest(["/a"]) != names.staged_digest(["/a", "/b"])
     assert set(names.LABELS.values()) == {
         names.LABEL_SANDBOX, names.LABEL_USER, names.LABEL_IMAGE, names.LABEL_DESIGN,
         names.LABEL_GROUP,
@@ -303,12 +309,17 @@ def tasks_of(items: list[dict[str, Any]]):
 
 def role_made(role: Path) -> set[str]:
     """What a role sets itself: registered results, facts, task and block vars,
-    and its internal values (vars/main.yml)."""
+    loop variables, and its internal values (vars/main.yml)."""
     made: set[str] = set()
     for path in sorted((role / "tasks").glob("*.yml")):
         for task in tasks_of(yaml.safe_load(path.read_text())):
             made |= {task["register"]} if "register" in task else set()
             made |= set(task.get("vars", {}))
+            made |= (
+                {task["loop_control"]["loop_var"]}
+                if "loop_var" in task.get("loop_control", {})
+                else set()
+            )
             made |= set(task.get("ansible.builtin.set_fact", {}))
     internal = role / "vars" / "main.yml"
     return made | (set(yaml.safe_load(internal.read_text())) if internal.exists() else set())
