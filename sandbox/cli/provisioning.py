@@ -283,6 +283,14 @@ def status(opts: Options, as_json: bool):
                 f"{s.name}: partner {p['member']} ({p['organisation']}, group {p['group']}, "
                 f"agreement {p['reference'] or 'none'}{until}){state}"
             )
+        for node in s.nodes:
+            staged = "datasets staged" if node["datasets_staged"] else "no datasets staged"
+            click.echo(
+                f"{s.name}: node {node['hostname']} {node['state']}, {node['availability']}, "
+                f"{node['role']}, {staged}"
+            )
+        for user, where in sorted(s.placement.items()):
+            click.echo(f"{s.name}: server of {user} runs on {where}")
         if s.error:
             click.echo(f"{s.name}: {s.error}", err=True)
 

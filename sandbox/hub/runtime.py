@@ -58,6 +58,7 @@ def configure(c: Any, settings_path: str | Path) -> HubSettings:
         settings["sandbox"], settings["expires"], clock(settings.get("clock_file"))
     )
     pick_service_ports(c.JupyterHub.services)
+    pass_docker_host(c.JupyterHub.services, os.environ.get("DOCKER_HOST", ""))
     proxy_pidfile = settings["traitlets"].get("ConfigurableHTTPProxy", {}).get("pid_file")
     if proxy_pidfile:
         forget_foreign(Path(proxy_pidfile), PROXY)
@@ -71,6 +72,17 @@ def pick_service_ports(services: list[dict[str, Any]]) -> None:
         url = service.get("url", "")
         if url.endswith(f":{PICK_PORT}"):
             service["url"] = url.rsplit(":", 1)[0] + f":{random_port()}"
+
+
+def pass_docker_host(services: list[dict[str, Any]], docker_host: str) -> None:
+    """Services the hub runs get only the environment it gives them: the
+    engine the hub's spawner uses (a node's ``sandbox_docker_host``) is the
+    one the registry service must read homes from."""
+    if not docker_host:
+        return
+    for service in services:
+        if service.get("command"):
+            service["environment"] = {**service.get("environment", {}), "DOCKER_HOST": docker_host}
 
 
 def clock(clock_file: str | None) -> Callable[[], date]:

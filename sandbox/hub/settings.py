@@ -578,6 +578,8 @@ def airlock_settings(sandbox: Sandbox, inputs: HubInputs) -> dict[str, Any]:
         if sandbox.spawner == "local"
         else "",
         "home_volume_prefix": names.home_volume_prefix(sandbox.name),
+        # a swarm server's home is on the node that runs it
+        "swarm": sandbox.spawner == "swarm",
     }
 
 

@@ -103,15 +103,31 @@ class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
         return env
 
     async def docker(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        if method == "create_service" and self.pids_limit:
-            limits = kwargs["task_template"]["Resources"].setdefault("Limits", {})
-            limits["Pids"] = self.pids_limit  # Docker API 1.41; docker-py has no argument
+        if method == "create_service":
+            # DockerSpawner fills in {username} in a container's labels, not a service's
+            kwargs["labels"] = self._render_templates(kwargs.get("labels") or {})
+            spec = kwargs["task_template"]["ContainerSpec"]
+            spec["Labels"] = self._render_templates(spec.get("Labels") or {})
+            if self.pids_limit:
+                limits = kwargs["task_template"]["Resources"].setdefault("Limits", {})
+                limits["Pids"] = self.pids_limit  # Docker API 1.41; docker-py has no argument
         return await super().docker(method, *args, **kwargs)
+
+    _network_lock: asyncio.Lock | None = None
+
+    @property
+    def network_lock(self) -> asyncio.Lock:
+        # a start right after a stop (a dead node's server) must not create its
+        # service while the stop is still removing the network
+        if self._network_lock is None:
+            self._network_lock = asyncio.Lock()
+        return self._network_lock
 
     async def create_object(self) -> Any:
         self.network_name = self.server_network
-        await self.ensure_server_network()
-        return await super().create_object()
+        async with self.network_lock:
+            await self.ensure_server_network()
+            return await super().create_object()
 
     async def start_object(self) -> None:
         await super().start_object()
@@ -203,13 +219,29 @@ class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
             await self.docker("remove_container", self.relay_name, force=True)
 
     async def remove_server_network(self) -> None:
-        # a removed service leaves its task on the network for a moment
+        async with self.network_lock:
+            await self._remove_server_network()
+
+    async def _remove_server_network(self) -> None:
+        # a removed service leaves its task on the network for a moment (and a
+        # dead node's task until the node is removed: then the network stays
+        # and the next start uses it again)
         for _ in range(30):
             try:
                 await self.docker("remove_network", self.server_network)
-                return
+                break
             except NotFound:
                 return
             except APIError:
                 await asyncio.sleep(0.5)
-        self.log.warning("network %s still in use; `sandbox down` removes it", self.server_network)
+        else:
+            self.log.warning("network %s in use; `sandbox down` removes it", self.server_network)
+            return
+        # the manager still lists a removed network for a moment, and a service
+        # created on it then fails with "network not found"
+        for _ in range(50):
+            try:
+                await self.docker("inspect_network", self.server_network)
+            except NotFound:
+                return
+            await asyncio.sleep(0.1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -11,6 +13,7 @@ import requests
 from ..config.model import Sandbox
 from ..governance.catalog import granted_ids
 from ..governance.policy import partner_listing
+from ..host import names
 from ..host.daemon import read_pid
 from ..host.layout import Layout
 from ..hub.settings import hub_api
@@ -30,6 +33,10 @@ class SandboxStatus:
     expired: bool = False  # past expires: no server starts, running ones are stopped
     tier: int | None = None  # as provisioned (highest tier of the granted datasets)
     partners: list[dict[str, Any]] = field(default_factory=list)  # members from elsewhere
+    # swarm: every node (hostname, state, availability, role, whether it holds
+    # the sandbox's datasets) and the node each user's server runs on
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    placement: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -52,6 +59,11 @@ def sandbox_status(
         expired=bool(sandbox.expires and today > sandbox.expires),
         partners=partner_listing(sandbox, today),
     )
+    if sandbox.spawner == "swarm" and result.provisioned:
+        try:
+            result.nodes, result.placement = swarm_view(sandbox.name, timeout)
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            result.error = f"swarm: {exc}"
     if not result.hub_running:
         return result
     try:
@@ -74,6 +86,50 @@ def sandbox_status(
     except (requests.RequestException, OSError, ValueError) as exc:
         result.error = f"hub API: {type(exc).__name__}: {exc}"
     return result
+
+
+def _docker(timeout: float, *args: str) -> str:
+    done = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout * 5, check=False
+    )
+    if done.returncode:
+        raise ValueError(done.stderr.strip() or f"docker {args[0]} failed")
+    return done.stdout
+
+
+def swarm_view(sandbox: str, timeout: float) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The swarm's nodes and where each of the sandbox's servers runs, as the
+    manager this machine's engine is (DOCKER_HOST) sees them."""
+    label = names.staged_label(sandbox)
+    ids = _docker(timeout, "node", "ls", "-q").split()
+    nodes = [
+        {
+            "hostname": node["Description"]["Hostname"],
+            "state": node["Status"]["State"],
+            "availability": node["Spec"].get("Availability", ""),
+            "role": node["Spec"].get("Role", ""),
+            "datasets_staged": label in (node["Spec"].get("Labels") or {}),
+        }
+        for node in json.loads(_docker(timeout, "node", "inspect", *ids))
+    ]
+    services = _docker(
+        timeout, "service", "ls", "-q", "--filter", f"label={names.LABEL_SANDBOX}={sandbox}"
+    ).split()
+    placement: dict[str, str] = {}
+    if services:
+        users = {
+            spec["Spec"]["Name"]: (spec["Spec"].get("Labels") or {}).get(names.LABEL_USER, "")
+            for spec in json.loads(_docker(timeout, "service", "inspect", *services))
+        }
+        tasks = _docker(
+            timeout, "service", "ps", *services, "--filter", "desired-state=running",
+            "--format", "{{.Name}} {{.Node}}",
+        )  # fmt: skip
+        for line in tasks.splitlines():
+            task, _, node = line.partition(" ")
+            service = task.rsplit(".", 1)[0]
+            placement[users.get(service) or service] = node
+    return sorted(nodes, key=lambda n: n["hostname"]), placement
 
 
 def state_status(layout: Layout, timeout: float = 3.0) -> list[SandboxStatus]:

@@ -94,6 +94,9 @@ def test_server_runs_as_a_hardened_service_with_read_only_data(swarm_sandbox):
         assert len(services.split()) == 1
         spec = json.loads(docker("service", "inspect", SERVICE))[0]["Spec"]
         container = spec["TaskTemplate"]["ContainerSpec"]
+        # the user's name in the labels of the service and of its container
+        assert spec["Labels"]["org.data-sandbox.user"] == "analyst1"
+        assert container["Labels"]["org.data-sandbox.user"] == "analyst1"
         assert container["User"] == "1000:1000"
         assert container["CapabilityDrop"] == ["ALL"]
         mounts = {m["Target"]: m for m in container["Mounts"]}

@@ -12,7 +12,12 @@ from tornado import web
 from traitlets.config import Config
 
 from sandbox.host.secrets import ensure_secrets
-from sandbox.hub.runtime import configure, make_pre_spawn_hook, pick_service_ports
+from sandbox.hub.runtime import (
+    configure,
+    make_pre_spawn_hook,
+    pass_docker_host,
+    pick_service_ports,
+)
 from tests.conftest import stand_in_process
 
 
@@ -82,3 +87,15 @@ def test_services_on_port_0_get_a_free_loopback_port():
     host, port = services[0]["url"].rsplit(":", 1)
     assert host == "http://127.0.0.1" and 1024 < int(port) < 65536
     assert services[1] == {"name": "sandbox-cli"}
+
+
+def test_services_the_hub_runs_reach_the_hubs_docker_engine():
+    services = [
+        {"name": "registry", "command": ["python"], "environment": {"A": "1"}},
+        {"name": "sandbox-cli"},  # not run by the hub
+    ]
+    pass_docker_host(services, "")
+    assert services[0]["environment"] == {"A": "1"}
+    pass_docker_host(services, "unix:///tmp/n1/docker.sock")
+    assert services[0]["environment"] == {"A": "1", "DOCKER_HOST": "unix:///tmp/n1/docker.sock"}
+    assert "environment" not in services[1]

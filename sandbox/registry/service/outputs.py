@@ -18,7 +18,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ...errors import InvalidInput
-from ...host.names import docker_escaped
+from ...host.names import container_name, docker_escaped
 from .. import outputs
 from ..outputs import Airlock, View
 from . import pages
@@ -68,12 +68,29 @@ def home_of(settings: dict[str, Any], user: str) -> Path:
         return Path(settings["homes_dir"]) / user
     import docker
 
+    client = docker.from_env().api
+    if settings.get("swarm"):
+        refuse_a_home_on_another_node(client, settings["sandbox"], user)
     # DockerSpawner escapes the username in the volume's name (k.devries: k-2edevries)
     volume = settings["home_volume_prefix"] + docker_escaped(user)
     try:
-        return Path(docker.from_env().api.inspect_volume(volume)["Mountpoint"])
+        return Path(client.inspect_volume(volume)["Mountpoint"])
     except docker.errors.NotFound:
         raise InvalidInput("you have no home yet: start your server first") from None
+
+
+def refuse_a_home_on_another_node(client: Any, sandbox: str, user: str) -> None:
+    """A swarm server's home is a volume on the node that runs it; this
+    service reads homes on the hub's node only, and a volume of the same name
+    here would be an older home (docs/swarm.md)."""
+    service = container_name(sandbox, docker_escaped(user))
+    tasks = client.tasks(filters={"service": service, "desired-state": "running"})
+    here = client.info()["Swarm"]["NodeID"]
+    if tasks and tasks[0]["NodeID"] != here:
+        raise InvalidInput(
+            "your server runs on another node than the hub's: this version's airlock takes "
+            "files only from servers on the hub's node (docs/swarm.md, limits)"
+        )
 
 
 class OutputsMixin:
