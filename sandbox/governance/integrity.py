@@ -1,183 +1,134 @@
 """Re-check dataset files against their data cards: the source files in the
 config folder (sha256, and the Table Schema where the card has one) and the
-staged copies (sha256).
+staged copies (sha256), on this machine or, with an inventory, on every node
+(each node checks its own copies: ``python -m sandbox.host.checksums``).
 
-A small cache remembers (size, mtime, inode) -> sha256 per file, so unchanged
-files are not re-read unless a full check is asked for. Tampering that keeps
-size and mtime (and inode) is only caught by ``full=True``. Beside the sha256
-it keeps the result of each Table Schema the file was checked against: that
-result depends on the content and the schema only, so it is kept while the
-sha256 stays the same, also through a full check.
+The checksum cache (sandbox/host/checksums.py) answers for unchanged files
+unless a full check is asked for. Beside the sha256 it keeps the result of
+each Table Schema the file was checked against: that result depends on the
+content and the schema only, so it is kept while the sha256 stays the same,
+also through a full check.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..host.hashing import sha256_file
+from ..host.checksums import (
+    SOURCE,
+    STAGED,
+    ChecksumCache,
+    FileProblem,
+    NodeReport,
+    StagedCheck,
+    verify_files,
+)
 
 if TYPE_CHECKING:  # the hub imports this module: keep its imports light
     from ..config.loader import LoadedConfig
     from ..host.layout import Layout
 
-SOURCE, STAGED = "source", "staged"
 SCHEMA_FAILURE = "fails its schema"
 
 
-@dataclass(frozen=True)
-class FileProblem:
-    dataset: str
-    path: str  # as the card lists it
-    problem: str  # missing | tampered (changed, in the source) | unreadable | fails its schema
-    detail: str = ""
-    copy: str = ""  # source (the config folder) | staged; empty: the only copy checked
-    location: str = ""  # the file's full path, when ``copy`` is set
-
-    def __str__(self) -> str:
-        extra = f" ({self.detail})" if self.detail else ""
-        where = f"{self.copy} {self.location}" if self.copy else self.path
-        return f"{self.dataset}: {where}: {self.problem}{extra}"
+def tally(states: list[str]) -> str:
+    """``ok`` when every file is, else ``1 tampered, 2 ok``."""
+    if not states:
+        return "no files"
+    if all(state == "ok" for state in states):
+        return "ok" if len(states) == 1 else f"ok ({len(states)} files)"
+    counts = {state: states.count(state) for state in dict.fromkeys(states)}
+    return ", ".join(f"{n} {state}" for state, n in counts.items())
 
 
 @dataclass
-class VerifyResult:
-    problems: list[FileProblem]
-    checked: int = 0
-    hashed: int = 0  # files actually read (not answered from the cache)
+class NodeVerification:
+    """The staged copies on one inventory node, as the node's own check found
+    them, or why the check did not run there (``error``)."""
+
+    node: str
+    report: NodeReport | None = None
+    error: str = ""  # unreachable, no project venv yet, an unreadable answer
+
+    def check_of(self, path: Path) -> StagedCheck | None:
+        """This node's check of the copy at ``path``."""
+        found = [c for c in self.report.datasets if c.path == str(path)] if self.report else []
+        return found[0] if found else None
+
+    @property
+    def problems(self) -> list[FileProblem]:
+        checks = self.report.datasets if self.report else []
+        return [replace(p, node=self.node) for c in checks for p in c.problems]
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.error and not self.problems
 
+    def summary(self) -> str:
+        """``2 of 3 datasets staged, ok`` or ``1 problem(s)`` or the error."""
+        if self.error or self.report is None:
+            return self.error or "no answer"
+        staged = sum(1 for c in self.report.datasets if c.staged)
+        found = self.problems
+        state = f"{len(found)} problem(s)" if found else "ok"
+        return f"{staged} of {len(self.report.datasets)} datasets staged, {state}"
 
-class ChecksumCache:
-    """(path, size, mtime_ns, inode) -> sha256, kept in one JSON file."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self.entries: dict[str, list] = {}
-        if path and path.is_file():
-            try:
-                self.entries = json.loads(path.read_text())
-            except ValueError:
-                self.entries = {}
-        self.dirty = False
-
-    def lookup(self, file: Path, stat: os.stat_result) -> str | None:
-        entry = self.entries.get(str(file))
-        if entry and entry[:3] == [stat.st_size, stat.st_mtime_ns, stat.st_ino]:
-            return str(entry[3])
-        return None
-
-    def store(self, file: Path, stat: os.stat_result, digest: str) -> None:
-        old = self.entries.get(str(file)) or []
-        schema_results = old[4:5] if len(old) > 4 and old[3] == digest else []
-        self.entries[str(file)] = [
-            stat.st_size,
-            stat.st_mtime_ns,
-            stat.st_ino,
-            digest,
-            *schema_results,
-        ]
-        self.dirty = True
-
-    def schema_result(self, file: Path, stat: os.stat_result, schema_key: str) -> str | None:
-        """The schema check kept for this file as it is now ("" when it passed)."""
-        entry = self.entries.get(str(file)) or []
-        if not self.lookup(file, stat) or len(entry) < 5 or not isinstance(entry[4], dict):
-            return None
-        kept = entry[4].get(schema_key)
-        return kept if isinstance(kept, str) else None
-
-    def store_schema_result(
-        self, file: Path, stat: os.stat_result, schema_key: str, failure: str
-    ) -> None:
-        """Kept only beside the checksum of the same (size, mtime, inode)."""
-        entry = self.entries.get(str(file))
-        if not self.lookup(file, stat) or entry is None:
-            return
-        results = entry[4] if len(entry) > 4 and isinstance(entry[4], dict) else {}
-        self.entries[str(file)] = [*entry[:4], {**results, schema_key: failure}]
-        self.dirty = True
-
-    def save(self) -> None:
-        if not (self.path and self.dirty):
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".cache.")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self.entries, handle)
-        os.replace(tmp, self.path)
-        self.dirty = False
-
-
-def verify_files(
-    dataset: str,
-    folder: Path,
-    files: list[tuple[str, str]],
-    cache: ChecksumCache,
-    *,
-    full: bool = False,
-    copy: str = "",
-) -> VerifyResult:
-    """``copy`` (source | staged) names the copy and each file's full path in problems."""
-    result = VerifyResult(problems=[])
-    for relative, expected in files:
-        target = folder / relative
-        location = str(target) if copy else ""
-        result.checked += 1
-        try:
-            stat = target.stat()
-        except FileNotFoundError:
-            result.problems.append(FileProblem(dataset, relative, "missing", "", copy, location))
-            continue
-        digest = None if full else cache.lookup(target, stat)
-        if digest is None:
-            try:
-                digest = sha256_file(target)
-            except OSError as exc:
-                unreadable = FileProblem(dataset, relative, "unreadable", str(exc), copy, location)
-                result.problems.append(unreadable)
-                continue
-            result.hashed += 1
-            cache.store(target, stat, digest)
-        if digest != expected:
-            detail = f"sha256 {digest}, card says {expected}"
-            # a source file may be edited on purpose (then the card is updated);
-            # a staged copy is read-only and never legitimately changes
-            kind = "changed" if copy == SOURCE else "tampered"
-            result.problems.append(FileProblem(dataset, relative, kind, detail, copy, location))
-    return result
+    def as_dict(self) -> dict[str, Any]:
+        report = self.report
+        return {
+            "node": self.node,
+            "ok": self.ok,
+            "error": self.error,
+            "python": report.python if report else "",
+            "version": report.version if report else "",
+            "datasets": [
+                {
+                    "dataset": c.dataset,
+                    "path": c.path,
+                    "staged": c.staged,
+                    "ok": not c.problems,
+                    "files": [{"path": f, STAGED: s} for f, s in c.file_states().items()],
+                    "problems": [str(replace(p, node=self.node)) for p in c.problems],
+                }
+                for c in (report.datasets if report else [])
+            ],
+        }
 
 
 @dataclass
 class DatasetVerification:
     """One data card's files: the source files in the config folder (sha256 and
-    Table Schema) and the staged copy of its current version (sha256)."""
+    Table Schema) and the staged copy of its current version (sha256), on this
+    machine (``staged``) or on each inventory node (``nodes``)."""
 
     dataset: str
     version: str
     source: Path  # datasets/<id>/ in the config folder
     path: Path  # where this version is staged
-    staged: bool
+    staged: bool | None  # None: this machine's copy not checked (the nodes' are)
     strict: bool  # quality: strict on the card: a schema failure is a problem
     files: tuple[str, ...]  # as the card lists them
     schemas: tuple[str, ...]  # the files with a Table Schema
     source_problems: list[FileProblem] = field(default_factory=list)
     schema_failures: list[FileProblem] = field(default_factory=list)
     staged_problems: list[FileProblem] = field(default_factory=list)
+    nodes: list[NodeVerification] = field(default_factory=list)
+
+    @property
+    def node_problems(self) -> list[FileProblem]:
+        """The nodes' copies of this version that are not as the card says."""
+        checks = [(node.node, node.check_of(self.path)) for node in self.nodes]
+        return [replace(p, node=name) for name, check in checks if check for p in check.problems]
 
     @property
     def problems(self) -> list[FileProblem]:
         """What makes ``datasets verify`` fail."""
         schema = self.schema_failures if self.strict else []
-        return [*self.source_problems, *schema, *self.staged_problems]
+        return [*self.source_problems, *schema, *self.staged_problems, *self.node_problems]
 
     @property
     def warnings(self) -> list[FileProblem]:
@@ -186,22 +137,36 @@ class DatasetVerification:
 
     def file_states(self) -> list[dict[str, str]]:
         """Per file: source ok | missing | changed | unreadable, staged ok | missing |
-        tampered | unreadable | not staged, schema ok | fails | none."""
+        tampered | unreadable | not staged (| not checked, with nodes), schema
+        ok | fails | none."""
         source = {p.path: p.problem for p in self.source_problems}
         staged = {p.path: p.problem for p in self.staged_problems}
         failing = {p.path for p in self.schema_failures}
+        here = "not checked" if self.staged is None else "not staged"
         return [
             {
                 "path": name,
                 SOURCE: source.get(name, "ok"),
                 "schema": "fails" if name in failing else "ok" if name in self.schemas else "none",
-                STAGED: staged.get(name, "ok") if self.staged else "not staged",
+                STAGED: staged.get(name, "ok") if self.staged else here,
             }
             for name in self.files
         ]
 
+    def node_states(self) -> dict[str, str]:
+        """Per node, its copy of this version: ``ok``, ``not staged``,
+        ``1 tampered``, or why the node did not answer."""
+        states = {}
+        for node in self.nodes:
+            check = node.check_of(self.path)
+            if check is None:  # the node's table says why
+                states[node.node] = "not checked"
+            else:
+                states[node.node] = tally(list(check.file_states().values()))
+        return states
+
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "dataset": self.dataset,
             "version": self.version,
             "ok": not self.problems,
@@ -213,6 +178,9 @@ class DatasetVerification:
             "warnings": [str(p) for p in self.warnings],
             "files": self.file_states(),
         }
+        if self.nodes:
+            found["nodes"] = self.node_states()
+        return found
 
 
 @dataclass
@@ -220,21 +188,55 @@ class CatalogVerification:
     datasets: list[DatasetVerification]
     files_read: int = 0  # hashed in full, not answered from the cache
     schemas_checked: int = 0  # checked against their Table Schema, not from the cache
+    nodes: list[NodeVerification] | None = None  # with an inventory: each node's copies
 
     @property
     def problems(self) -> list[FileProblem]:
         return [p for d in self.datasets for p in d.problems]
 
     @property
+    def node_errors(self) -> list[str]:
+        """Nodes whose check did not run, each as ``node: why``."""
+        return [f"{n.node}: {n.error}" for n in self.nodes or [] if n.error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.node_errors
+
+    @property
     def warnings(self) -> list[FileProblem]:
         return [w for d in self.datasets for w in d.warnings]
 
+    def add_nodes(self, nodes: list[NodeVerification]) -> None:
+        """Each node's answer, beside the datasets it is about."""
+        self.nodes = nodes
+        for check in self.datasets:
+            check.nodes = nodes
+        self.files_read += sum(c.hashed for n in nodes if n.report for c in n.report.datasets)
+
+
+def node_verification(node: str, output: str, error: str = "") -> NodeVerification:
+    """A node's answer: the JSON ``python -m sandbox.host.checksums`` printed
+    there, or the error its task failed with."""
+    if error:
+        return NodeVerification(node, error=error)
+    try:
+        return NodeVerification(node, NodeReport.from_dict(json.loads(output)))
+    except (ValueError, KeyError, TypeError) as exc:
+        return NodeVerification(node, error=f"unreadable answer ({exc}): {output[:200]!r}")
+
 
 def verify_catalog(
-    loaded: LoadedConfig, layout: Layout, dataset: str | None = None, *, full: bool = False
+    loaded: LoadedConfig,
+    layout: Layout,
+    dataset: str | None = None,
+    *,
+    full: bool = False,
+    staged_here: bool = True,
 ) -> CatalogVerification:
-    """Every card's source files against its sha256 and Table Schema, and the
-    staged copy of its current version where this machine has one."""
+    """Every card's source files against its sha256 and Table Schema, and
+    (``staged_here``) the staged copy of its current version where this
+    machine has one."""
     from ..errors import InvalidInput
     from .catalog import staged_dataset
 
@@ -251,7 +253,7 @@ def verify_catalog(
             version=staged.version,
             source=entry.data_dir,
             path=staged.path,
-            staged=staged.path.is_dir(),
+            staged=staged.path.is_dir() if staged_here else None,
             strict=entry.card.quality == "strict",
             files=tuple(name for name, _ in files),
             schemas=tuple(f.path for f in entry.card.files if f.table_schema is not None),
