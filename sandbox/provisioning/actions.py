@@ -19,7 +19,7 @@ from ..governance import policy
 from ..host.layout import Layout
 from . import offboarding, revocation
 from . import plan as planning
-from .ansible import Progress, RunResult, extravars, record_applied, run_playbook
+from .ansible import Progress, RunResult, TaskEvent, extravars, record_applied, run_playbook
 from .context import Context
 from .drift import drift
 from .purge import purge_plan
@@ -94,7 +94,8 @@ def up(
         env.witness_head("up")
         return UpResult(plans, RunResult(), homes=homes)
     try:
-        run = run_playbook("site.yml", extravars(plans, env), env, progress)
+        wheel = project_wheel(env, progress) if env.inventory is not None else None
+        run = run_playbook("site.yml", extravars(plans, env, wheel), env, progress)
     except SandboxError as exc:
         _audit(env, actor, "provision", plans, {"action": "up", "failed": str(exc)})
         raise
@@ -128,6 +129,19 @@ def up(
     _audit(env, actor, "provision", plans, details)
     env.witness_head("up")
     return UpResult(plans, run, revoked, homes)
+
+
+def project_wheel(env: Context, progress: Progress | None = None) -> Path:
+    """The project's wheel for the inventory's targets (built when its sources changed)."""
+    from .wheel import project_wheel as build
+
+    wheel = build(env.project, env.layout.cache_dir(), env.python)
+    if progress:
+        what = "Build" if wheel.built else "Reuse"
+        status = "changed" if wheel.built else "ok"
+        task = f"{what} the project's wheel {wheel.path.name} ({wheel.seconds:.1f} s)"
+        progress(TaskEvent("localhost", task, status))
+    return wheel.path
 
 
 def homes_here(plan: planning.SandboxPlan, env: Context) -> bool:

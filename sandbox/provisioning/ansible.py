@@ -35,6 +35,13 @@ Progress = Callable[[TaskEvent], None]
 
 
 SWARM_MANAGERS = "managers"
+# The venv the project's wheel goes into on an inventory target: the
+# host_tools role's default, which a host may override (host_tools_venv).
+HOST_TOOLS_DEFAULTS = Path("roles", "host_tools", "defaults", "main.yml")
+HOST_TOOLS_VENV = "host_tools_venv"
+# The host is the controller itself: its hub runs from this venv, as without
+# an inventory.
+ON_CONTROLLER = "(ansible_connection | default('ssh')) == 'local'"
 
 
 @dataclass
@@ -45,15 +52,20 @@ class RunResult:
     changed_tasks: list[str] = field(default_factory=list)
 
 
-def extravars(plans: list[SandboxPlan], env: Context) -> dict[str, Any]:
+def extravars(plans: list[SandboxPlan], env: Context, wheel: Path | None = None) -> dict[str, Any]:
     """What the playbooks get: every path from the layout, every shared name
-    from ``sandbox.host.names``; the roles build neither themselves."""
+    from ``sandbox.host.names``; the roles build neither themselves. With an
+    inventory, ``wheel`` is the project's wheel for the targets' venvs, and the
+    Pythons (and the proxy a hub runs) are chosen per host (``host_pythons``)."""
     layout = env.layout
     images = {p.image.tag: p.image for p in plans if p.image}
     swarm = any(p.sandbox.spawner == "swarm" for p in plans)
     datasets = {s.path: s for p in plans for s in p.staged.values()}
+    hub_python, host_python = host_pythons(env)
     return {
-        "sandbox_python": env.python,
+        "sandbox_python": hub_python,
+        "sandbox_host_python": host_python,
+        "sandbox_wheel": str(wheel) if wheel else "",
         "sandbox_labels": dict(names.LABELS),
         "sandbox_docker_required": any(p.sandbox.spawner != "local" for p in plans),
         "sandbox_swarm": swarm,
@@ -87,9 +99,59 @@ def extravars(plans: list[SandboxPlan], env: Context) -> dict[str, Any]:
         "sandbox_datasets": [_dataset_vars(s, env) for s in datasets.values()],
         "sandbox_hubs": [_hub_vars(p, env) for p in plans],
         "sandbox_hub_loader": str(env.hub_loader),
-        "sandbox_proxy_command": env.proxy_command,
+        "sandbox_proxy_command": proxy_command(env),
         "sandbox_proxy_prefix": str(layout.proxy_prefix()),
     }
+
+
+def host_tools_venv(env: Context) -> str:
+    """The default venv of the project's tools on a target (the host_tools role's)."""
+    import yaml
+
+    defaults = yaml.safe_load((env.playbooks / HOST_TOOLS_DEFAULTS).read_text(encoding="utf-8"))
+    return str(defaults[HOST_TOOLS_VENV])
+
+
+def host_pythons(env: Context) -> tuple[str, str]:
+    """(``sandbox_python``, ``sandbox_host_python``): the Python that runs a
+    hub (the full install) and the one that runs the standard-library helpers
+    (``python -m sandbox.host.*``). Without an inventory both are this venv's.
+    With one they are templates Ansible renders per host: the helpers run from
+    the target's venv (``host_tools_venv``, made by the host_tools role); the
+    hub from this venv on the controller itself (``ansible_connection=local``),
+    elsewhere from the target's venv, which then also gets the dependencies."""
+    if env.inventory is None:
+        return env.python, env.python
+    venv = f"{HOST_TOOLS_VENV} | default({json.dumps(host_tools_venv(env))})"
+    host = "{{ [" + venv + ", 'bin', 'python'] | path_join }}"
+    hub = "{{ " + f"{json.dumps(env.python)} if {ON_CONTROLLER} else sandbox_host_python" + " }}"
+    return hub, host
+
+
+def proxy_command(env: Context) -> str:
+    """configurable-http-proxy for the hubs; on a target that is not the
+    controller, the copy the hub role installs into the state directory."""
+    if env.inventory is None:
+        return env.proxy_command
+    here, there = json.dumps(env.proxy_command), json.dumps(str(env.layout.proxy_command()))
+    return "{{ " + f"{here} if {ON_CONTROLLER} else {there}" + " }}"
+
+
+def _per_host(settings: Any, env: Context) -> Any:
+    """The hub's settings with this controller's Python and proxy replaced by
+    the host's (``sandbox_python``, ``sandbox_proxy_command``), which Ansible
+    renders where it writes hub.json."""
+    if env.inventory is None:
+        return settings
+    if isinstance(settings, dict):
+        return {key: _per_host(value, env) for key, value in settings.items()}
+    if isinstance(settings, list):
+        return [_per_host(value, env) for value in settings]
+    if settings == env.python:
+        return "{{ sandbox_python }}"
+    if settings == env.proxy_command:
+        return "{{ sandbox_proxy_command }}"
+    return settings
 
 
 def _dataset_vars(staged: StagedDataset, env: Context) -> dict[str, Any]:
@@ -119,7 +181,7 @@ def _hub_vars(plan: SandboxPlan, env: Context) -> dict[str, Any]:
         "sockets_root": str(layout.sockets_root()),
         "sockets_dir": str(layout.sockets_dir(name)),
         "hub_sockets_dir": str(layout.hub_sockets(name)),
-        "settings": plan.settings,
+        "settings": _per_host(plan.settings, env),
         "settings_file": str(layout.hub_settings(name)),
         "loader": str(layout.hub_loader(name)),
         "pidfile": str(layout.pidfile(name)),
