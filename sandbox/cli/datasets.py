@@ -10,9 +10,10 @@ import click
 
 from ..errors import InvalidInput, SandboxError
 from .common import Options, console, emit_json, pass_options, write_output
+from .provisioning import inventory_option
 
 if TYPE_CHECKING:
-    from ..governance.integrity import CatalogVerification
+    from ..governance.integrity import CatalogVerification, FileProblem
 
 
 @click.group()
@@ -122,74 +123,115 @@ def _pii(table_schema: dict | None) -> list[str]:
 @datasets.command("verify")
 @click.argument("dataset_id", required=False)
 @click.option("--full", is_flag=True, help="Re-read every file (ignore the checksum cache).")
+@inventory_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_options
-def datasets_verify(opts: Options, dataset_id: str | None, full: bool, as_json: bool):
+def datasets_verify(
+    opts: Options, dataset_id: str | None, full: bool, inventory: Path | None, as_json: bool
+):
     """Re-check every data card's source files (sha256, and the Table Schema
     where the card has one) and the staged copies on this machine (sha256);
-    exit 1 naming every missing, changed or unreadable file."""
+    exit 1 naming every missing, changed or unreadable file.
+
+    With -i, the staged copies are checked on every node of the inventory
+    instead, each by the project's venv there (`sandbox up -i` makes it), and
+    reported per node; a node that cannot be checked is a problem too."""
     from ..config.loader import load_config
     from ..governance.integrity import verify_catalog
 
+    env = opts.env(inventory=inventory)
     loaded = load_config(opts.config, verify_checksums=False, require_files=False)
-    result = verify_catalog(loaded, opts.env().layout, dataset_id, full=full)
+    result = verify_catalog(loaded, env.layout, dataset_id, full=full, staged_here=not inventory)
+    if inventory is not None:
+        from ..provisioning.actions import verify_nodes
+
+        result.add_nodes(verify_nodes(loaded, env, dataset_id, full=full))
     problems = result.problems
     if as_json:
-        emit_json(
-            {
-                "datasets": [d.as_dict() for d in result.datasets],
-                "ok": not problems,
-                "problems": [str(p) for p in problems],
-                "warnings": [str(w) for w in result.warnings],
-                "files_read": result.files_read,
-                "schemas_checked": result.schemas_checked,
-            }
-        )
+        report = {
+            "datasets": [d.as_dict() for d in result.datasets],
+            "ok": result.ok,
+            "problems": [str(p) for p in problems] + result.node_errors,
+            "warnings": [str(w) for w in result.warnings],
+            "files_read": result.files_read,
+            "schemas_checked": result.schemas_checked,
+        }
+        if result.nodes is not None:
+            report["nodes"] = [n.as_dict() for n in result.nodes]
+        emit_json(report)
     else:
         _show_verification(result)
-    if problems:
-        named = ", ".join(f"{p.location} ({p.copy}, {p.problem})" for p in problems)
-        raise SandboxError(f"{len(problems)} bad file(s): {named}")
+    if not result.ok:
+        said = []
+        if problems:
+            named = ", ".join(f"{p.location} ({_copy(p)}, {p.problem})" for p in problems)
+            said.append(f"{len(problems)} bad file(s): {named}")
+        if result.node_errors:
+            errors = result.node_errors
+            said.append(f"{len(errors)} node(s) not checked: {', '.join(errors)}")
+        raise SandboxError("; ".join(said))
+
+
+def _copy(problem: FileProblem) -> str:
+    return f"{problem.copy} on {problem.node}" if problem.node else problem.copy
 
 
 def _show_verification(result: CatalogVerification) -> None:
+    from ..governance.integrity import tally
     from ..reporting.tables import Grid, show
 
+    nodes = result.nodes is not None
+    staged_column = "staged copies (per node)" if nodes else "staged copy"
     grid = Grid(
-        ("dataset", "version", "source files", "schema", "staged copy"),
+        ("dataset", "version", "source files", "schema", staged_column),
         frozenset({"dataset", "version"}),
     )
     for check in result.datasets:
         states = check.file_states()
-        schema = _tally([s["schema"] for s in states if s["schema"] != "none"]) or "none"
-        staged = _tally([s["staged"] for s in states]) if check.staged else "not staged"
+        schema = tally([s["schema"] for s in states if s["schema"] != "none"]) or "none"
+        if nodes:
+            staged = _per_node(check.node_states())
+        else:
+            staged = tally([s["staged"] for s in states]) if check.staged else "not staged"
         if check.strict and check.schema_failures:
             schema += " (quality: strict)"
         grid.add_row(
-            check.dataset, check.version, _tally([s["source"] for s in states]), schema, staged
+            check.dataset, check.version, tally([s["source"] for s in states]), schema, staged
         )
-    show([grid], console())
+    grids = [grid]
+    if nodes:
+        per_node = Grid(("node", "staged copies", "checked by"), frozenset({"node"}))
+        for node in result.nodes or []:
+            report = node.report
+            by = f"data-sandbox {report.version} ({report.python})" if report else ""
+            per_node.add_row(node.node, node.summary(), by)
+        grids.append(per_node)
+    show(grids, console())
     for problem in result.problems:
         click.echo(problem, err=True)
+    for error in result.node_errors:
+        click.echo(f"node {error}", err=True)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if any(not check.staged for check in result.datasets):
+    if not nodes and any(not check.staged for check in result.datasets):
         click.echo("not staged: no copy on this machine (`sandbox up` stages what is granted)")
+    where = f" on {len(result.nodes or [])} node(s)" if nodes else ""
     click.echo(
-        f"verify: {len(result.problems)} problem(s), {len(result.warnings)} warning(s);"
-        f" {result.files_read} file(s) read, {result.schemas_checked} checked against"
-        " their schema, the rest unchanged since last check"
+        f"verify: {len(result.problems) + len(result.node_errors)} problem(s){where},"
+        f" {len(result.warnings)} warning(s); {result.files_read} file(s) read,"
+        f" {result.schemas_checked} checked against their schema, the rest unchanged since"
+        " last check"
     )
 
 
-def _tally(states: list[str]) -> str:
-    """``ok`` when every file is, else ``1 tampered, 2 ok``."""
+def _per_node(states: dict[str, str]) -> str:
+    """``ok on 2 nodes``, or each node's state: ``a: ok; b: 1 tampered``."""
     if not states:
-        return "no files"
-    if all(state == "ok" for state in states):
-        return "ok" if len(states) == 1 else f"ok ({len(states)} files)"
-    counts = {state: states.count(state) for state in dict.fromkeys(states)}
-    return ", ".join(f"{n} {state}" for state, n in counts.items())
+        return "no node answered"
+    values = set(states.values())
+    if len(values) == 1:
+        return f"{values.pop()} on {len(states)} node(s)"
+    return "; ".join(f"{node}: {state}" for node, state in states.items())
 
 
 @datasets.command("export")

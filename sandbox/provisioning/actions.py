@@ -16,10 +16,20 @@ from pathlib import Path
 from ..config.loader import LoadedConfig, load_config
 from ..errors import EngineUnavailable, SandboxError
 from ..governance import policy
+from ..governance.integrity import NodeVerification
 from ..host.layout import Layout
 from . import offboarding, revocation
 from . import plan as planning
-from .ansible import Progress, RunResult, TaskEvent, extravars, record_applied, run_playbook
+from .ansible import (
+    VERIFY_TASK,
+    Progress,
+    RunResult,
+    TaskEvent,
+    extravars,
+    record_applied,
+    run_playbook,
+    verify_variables,
+)
 from .context import Context
 from .drift import drift
 from .purge import purge_plan
@@ -142,6 +152,29 @@ def project_wheel(env: Context, progress: Progress | None = None) -> Path:
         task = f"{what} the project's wheel {wheel.path.name} ({wheel.seconds:.1f} s)"
         progress(TaskEvent("localhost", task, status))
     return wheel.path
+
+
+def verify_nodes(
+    loaded: LoadedConfig, env: Context, dataset: str | None = None, *, full: bool = False
+) -> list[NodeVerification]:
+    """Every inventory node checks its own staged copies of the current
+    versions (of ``dataset``, else of every card) with the project's venv
+    there; a node where that could not run is reported with why."""
+    from ..governance.catalog import staged_dataset
+    from ..governance.integrity import node_verification
+
+    ids = [dataset] if dataset else sorted(loaded.cards)
+    staged = [staged_dataset(loaded, i, env.layout) for i in ids]
+    run = run_playbook("verify.yml", verify_variables(staged, env, full), env, fail_on_task=False)
+    nodes = {
+        host: node_verification(host, tasks[VERIFY_TASK])
+        for host, tasks in run.outputs.items()
+        if VERIFY_TASK in tasks
+    }
+    for failed in run.failed:
+        error = f"{failed.status}: {failed.message}"
+        nodes[failed.host] = node_verification(failed.host, "", error)
+    return [nodes[host] for host in sorted(nodes)]
 
 
 def homes_here(plan: planning.SandboxPlan, env: Context) -> bool:

@@ -50,6 +50,8 @@ class RunResult:
     ok: int = 0
     failed: list[TaskEvent] = field(default_factory=list)
     changed_tasks: list[str] = field(default_factory=list)
+    # what each host's tasks printed: host -> task -> stdout (ok or changed)
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def extravars(plans: list[SandboxPlan], env: Context, wheel: Path | None = None) -> dict[str, Any]:
@@ -154,7 +156,21 @@ def _per_host(settings: Any, env: Context) -> Any:
     return settings
 
 
-def _dataset_vars(staged: StagedDataset, env: Context) -> dict[str, Any]:
+# the datasets role's task (tasks/verify.yml) whose output is a node's report
+VERIFY_TASK = "Verify the staged datasets"
+
+
+def verify_variables(staged: list[StagedDataset], env: Context, full: bool) -> dict[str, Any]:
+    """What playbooks/verify.yml gets: the dataset versions each node checks."""
+    return {
+        "sandbox_host_python": host_pythons(env)[1],
+        "sandbox_datasets": [_dataset_vars(s, env, extras=False) for s in staged],
+        "sandbox_verify_cache": str(env.layout.verify_cache()),
+        "sandbox_verify_full": full,
+    }
+
+
+def _dataset_vars(staged: StagedDataset, env: Context, extras: bool = True) -> dict[str, Any]:
     layout = env.layout
     marker = layout.staged_marker(staged.id, staged.version_key)
     entry: dict[str, Any] = {
@@ -167,7 +183,7 @@ def _dataset_vars(staged: StagedDataset, env: Context) -> dict[str, Any]:
         "files": [{"path": f, "sha256": sha} for f, sha in staged.files],
     }
     # the quality check reads the data: only for versions not yet staged here
-    if env.inventory is not None or not marker.exists():
+    if extras and (env.inventory is not None or not marker.exists()):
         entry["extras"] = generated_files(staged)
     return entry
 
@@ -211,8 +227,12 @@ def run_playbook(
     variables: dict[str, Any],
     env: Context,
     progress: Progress | None = None,
+    *,
+    fail_on_task: bool = True,
 ) -> RunResult:
-    """Run one playbook; raise ``ProvisionError`` naming the first failing task."""
+    """Run one playbook; raise ``ProvisionError`` naming the first failing task
+    (unless not ``fail_on_task``: then the failures are in the result, for a
+    caller that reports each host's)."""
     import ansible_runner  # slow import: only when provisioning
 
     result = RunResult()
@@ -240,6 +260,8 @@ def run_playbook(
         task = data.get("task") or current["task"]
         message = _failure_message(res) if status in ("failed", "unreachable") else ""
         item = TaskEvent(data.get("host", ""), task, status, message)
+        if status in ("ok", "changed") and isinstance(res.get("stdout"), str):
+            result.outputs.setdefault(item.host, {})[task] = res["stdout"]
         if status == "changed":
             result.changed += 1
             result.changed_tasks.append(task)
@@ -276,6 +298,8 @@ def run_playbook(
                 "PATH": os.pathsep.join([str(Path(env.python).parent), os.environ.get("PATH", "")]),
             },
         )
+        if result.failed and not fail_on_task:
+            return result
         if result.failed:
             first = result.failed[0]
             raise ProvisionError(

@@ -1,11 +1,14 @@
 """`up -i` on targets without a checkout: a real Ansible run against an
 inventory of two hosts, both this machine (ansible_connection=local), each
 with a venv of its own (host_tools_venv). Each venv gets the project's wheel
-(without dependencies), the helpers run with that venv's Python, and a
-second `up` changes nothing. Local spawner: no Docker needed."""
+(without dependencies), the helpers run with that venv's Python, a second
+`up` changes nothing, and `datasets verify -i` reports per node; a tampered
+staged copy fails it on both nodes (they share this filesystem). Local
+spawner: no Docker needed."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -121,6 +124,64 @@ def test_a_second_up_changes_nothing(deployed):
     assert "up: no changes" in again.stdout, again.stdout
     assert "Reuse the project's wheel" in again.stdout
     assert " changed " not in again.stdout
+
+
+def test_verify_reports_each_node_and_fails_on_a_tampered_copy(deployed):
+    root, inventory, venvs, _, sandbox = deployed
+    version = wheel_of(root).name.split("-")[1]
+    clean = sandbox("datasets", "verify", "-i", str(inventory), "--json")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    report = json.loads(clean.stdout)
+    assert report["ok"] and [n["node"] for n in report["nodes"]] == list(NODES)
+    for node in report["nodes"]:
+        assert node["ok"] and node["version"] == version
+        assert node["python"] == str(venv_python(venvs[node["node"]]))
+        (dataset,) = node["datasets"]
+        assert dataset["staged"] and dataset["files"] == [{"path": "example.csv", "staged": "ok"}]
+    (card,) = report["datasets"]
+    assert card["staged"] is None and card["nodes"] == {"node-a": "ok", "node-b": "ok"}
+    text = sandbox("datasets", "verify", "-i", str(inventory))
+    assert text.returncode == 0 and "ok on 2 node(s)" in text.stdout, text.stdout
+
+    (staged,) = (root / "state" / "datasets" / "example-public").glob("*/example.csv")
+    original = staged.read_bytes()
+    os.chmod(staged.parent, 0o755)
+    os.chmod(staged, 0o644)
+    try:
+        staged.write_bytes(original.replace(b"1", b"2", 1))  # same size, other bytes
+        bad = sandbox("datasets", "verify", "-i", str(inventory), "--json")
+        assert bad.returncode == 1, bad.stdout + bad.stderr
+        report = json.loads(bad.stdout)
+        assert not report["ok"]
+        assert {n["node"]: n["ok"] for n in report["nodes"]} == {"node-a": False, "node-b": False}
+        for node in NODES:
+            assert any(f"staged on {node} {staged}: tampered" in p for p in report["problems"])
+        assert "2 bad file(s)" in bad.stderr and "Traceback" not in bad.stderr
+        shown = sandbox("datasets", "verify", "-i", str(inventory))
+        assert shown.returncode == 1
+        assert "1 tampered on 2 node(s)" in shown.stdout, shown.stdout
+    finally:
+        staged.write_bytes(original)
+        os.chmod(staged, 0o444)
+        os.chmod(staged.parent, 0o555)
+
+
+def test_verify_names_a_node_without_the_project(deployed):
+    root, inventory, _, _, sandbox = deployed
+    other = root / "hosts-more.ini"
+    missing = root / "no-venv"
+    other.write_text(
+        inventory.read_text()
+        + f"node-c ansible_connection=local ansible_python_interpreter={sys.executable}"
+        f" host_tools_venv={missing}\n"
+    )
+    result = sandbox("datasets", "verify", "-i", str(other), "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    nodes = {n["node"]: n for n in report["nodes"]}
+    assert nodes["node-a"]["ok"] and nodes["node-b"]["ok"]
+    assert f"{venv_python(missing)} is missing" in nodes["node-c"]["error"]
+    assert "1 node(s) not checked: node-c" in result.stderr
 
 
 def test_two_installs_into_one_venv_at_once(deployed, tmp_path: Path):
