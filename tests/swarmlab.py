@@ -574,13 +574,16 @@ class SwarmLab:
 
     def inventory(self, path: Path | str, python: str = sys.executable) -> Path:
         """An Ansible INI inventory of the lab: every node runs locally
-        (ansible_connection=local); ``sandbox_docker_host`` names its engine."""
+        (ansible_connection=local); ``sandbox_docker_host`` names its engine,
+        ``host_tools_venv`` the project's venv on it (in the lab's folder, one
+        for all nodes: they share this machine's filesystem)."""
         path = Path(path)
 
         def line(node: Node) -> str:
             return (
                 f"{node.name} ansible_connection=local ansible_python_interpreter={python} "
-                f"sandbox_docker_host={node.host} sandbox_node_address={node.address}"
+                f"sandbox_docker_host={node.host} sandbox_node_address={node.address} "
+                f"host_tools_venv={LAB_DIR / 'venv'}"
             )
 
         managers = [line(n) for n in self.nodes if n.role == "manager"]

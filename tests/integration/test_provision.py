@@ -82,8 +82,13 @@ def test_up_repairs_what_drifted_although_the_plan_is_unchanged(deployment: Depl
 
 def test_up_through_an_inventory_uses_the_same_playbook(deployment: Deployment, tmp_path):
     inventory = tmp_path / "hosts.ini"
-    host = f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}"
+    host = (
+        f"localhost ansible_connection=local ansible_python_interpreter={sys.executable} "
+        f"host_tools_venv={tmp_path / 'venv'}"
+    )
     inventory.write_text(f"[sandbox]\n{host}\n")
+    # the first run puts the project's wheel into the node's venv; then nothing changes
+    deployment.sandbox("up", "-i", str(inventory))
     result = deployment.sandbox("up", "-i", str(inventory))
     assert "up: no changes" in result.stdout
 

@@ -43,7 +43,10 @@ def swarm_sandbox(tmp_path_factory: pytest.TempPathFactory):
     text = config.read_text().replace("spawner: docker", "spawner: swarm")
     config.write_text(text.replace("- name: first", f"- name: {NAME}"))
     inventory = root / "hosts.ini"
-    local = f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}"
+    local = (
+        f"localhost ansible_connection=local ansible_python_interpreter={sys.executable} "
+        f"host_tools_venv={root / 'venv'}"  # the project's venv on the node
+    )
     inventory.write_text(f"[managers]\n{local}\n\n[workers]\n")
     env = {
         **os.environ,
