@@ -42,6 +42,8 @@ def run_tasks(tmp_path: Path, tasks: str, network: dict, purge: bool) -> None:
                     "vars": {
                         "hub": hub,
                         "sandbox_python": sys.executable,
+                        "sandbox_host_python": sys.executable,
+                        "hub_runs_here": True,  # the role's vars/main.yml, not loaded here
                         "sandbox_purge": purge,
                         "sandbox_labels": names.LABELS,
                     },
