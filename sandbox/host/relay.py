@@ -77,7 +77,9 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 async def until_reachable(target: Endpoint) -> None:
     while True:
         try:
-            _, writer = await asyncio.wait_for(target.connect(), 5)
+            # short: a connect over an overlay network that is not routed yet
+            # hangs instead of failing, and the next try may already succeed
+            _, writer = await asyncio.wait_for(target.connect(), 1)
         except (TimeoutError, OSError):
             await asyncio.sleep(RETRY)
             continue

@@ -651,6 +651,7 @@ def _container_settings(
         "hub_connect_url": socket_url(CONTAINER_HUB_SOCKETS / layout.hub_socket(name).name),
     }
     if sandbox.spawner == "swarm":
+        del settings["remove"]  # a service is always removed; SwarmSpawner has no such option
         settings.update(_swarm_settings(sandbox, staged, labels, user))
         return settings
     settings["extra_create_kwargs"] = {"user": user, "labels": labels}

@@ -40,6 +40,18 @@ from .spawner import ContainerStart
 
 RELAY_SCRIPT = "/sandbox/relay.py"
 RELAY_LIMITS = {"mem_limit": 64 * 1024**2, "pids_limit": 64}
+RELAY_ATTEMPTS = 3
+RELAY_STARTS_AT_ONCE = 4
+_relay_starts: asyncio.Semaphore | None = None
+
+
+def relay_starts() -> asyncio.Semaphore:
+    """Relays being created and started at once, across all users (one per
+    hub process, made on its event loop)."""
+    global _relay_starts
+    if _relay_starts is None:
+        _relay_starts = asyncio.Semaphore(RELAY_STARTS_AT_ONCE)
+    return _relay_starts
 
 
 class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
@@ -202,17 +214,30 @@ class SandboxSwarmSpawner(ContainerStart, SwarmSpawner):
         networking = self.client.create_networking_config(
             {self.server_network: self.client.create_endpoint_config(aliases=[RELAY_ALIAS])}
         )
-        relay = await self.docker(
-            "create_container",
-            image=self.image,
-            name=self.relay_name,
-            command=command,
-            user=f"{self.socket_owner}:{self.socket_owner}",
-            labels={names.LABEL_SANDBOX: self.sandbox_name, names.LABEL_USER: self.user.name},
-            host_config=host_config,
-            networking_config=networking,
-        )
-        await self.docker("start", relay["Id"])
+        create = {
+            "image": self.image,
+            "name": self.relay_name,
+            "command": command,
+            "user": f"{self.socket_owner}:{self.socket_owner}",
+            "labels": {names.LABEL_SANDBOX: self.sandbox_name, names.LABEL_USER: self.user.name},
+            "host_config": host_config,
+            "networking_config": networking,
+        }
+        # many relays joining their overlay networks at once can time out in the
+        # manager's network allocator ("attaching to network failed ... context
+        # deadline exceeded"): a few at a time, and again after such a failure
+        for attempt in range(1, RELAY_ATTEMPTS + 1):
+            async with relay_starts():
+                relay = await self.docker("create_container", **create)
+                try:
+                    await self.docker("start", relay["Id"])
+                    return
+                except APIError as exc:
+                    if attempt == RELAY_ATTEMPTS:
+                        raise
+                    self.log.warning("relay of %s did not start (%s); again", self.user.name, exc)
+                    await self.remove_relay()
+            await asyncio.sleep(attempt)
 
     async def remove_relay(self) -> None:
         with contextlib.suppress(NotFound):
