@@ -76,7 +76,11 @@ def wait_for_a_connected_kernel(page, server: str, xsrf: str, timeout: float = 1
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         kernels = page.request.get(f"{server}/api/kernels", headers={"X-XSRFToken": xsrf})
-        if any(k["connections"] and k["execution_state"] == "idle" for k in kernels.json()):
+        # jupyter_server answers 500 while a kernel it lists is still starting
+        # (its last_activity not set yet): ask again
+        if kernels.ok and any(
+            k["connections"] and k["execution_state"] == "idle" for k in kernels.json()
+        ):
             return
         time.sleep(0.25)
     raise AssertionError(f"no kernel connected within {timeout:.0f} s: {kernels.text()}")
