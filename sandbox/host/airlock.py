@@ -9,11 +9,15 @@ swapped for one while we copy, cannot lead outside the home.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import io
 import json
 import os
 import shutil
 import stat
+import tarfile
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
@@ -155,6 +159,34 @@ def take(home: Path, requested: str, into: Path, max_bytes: int) -> list[Taken]:
     finally:
         for _, opened, _ in found:
             os.close(opened)
+
+
+def unpack(upload: str, into: Path, max_bytes: int) -> None:
+    """Unpack a request's files sent with it (base64 of a tar: what the
+    client found at the path in its home, and the evidence beside it) into
+    the empty folder ``into``, which ``take`` then reads as the home. Only
+    regular files and folders under relative paths, at most ``max_bytes``
+    in all; anything else refuses the whole upload."""
+    not_a_tar = Refused("the files sent with the request are not a base64 tar")
+    try:
+        data = base64.b64decode(upload, validate=True)
+    except (binascii.Error, ValueError):
+        raise not_a_tar from None
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+            members = archive.getmembers()
+            for member in members:
+                path = PurePosixPath(member.name)
+                if not (member.isfile() or member.isdir()):
+                    raise Refused(f"{member.name}: only files and folders can be requested")
+                if path.is_absolute() or ".." in path.parts:
+                    raise Refused(f"{member.name}: not a path in your home")
+            total = sum(m.size for m in members if m.isfile())
+            if total > max_bytes:
+                raise Refused(f"{total:,} bytes is over the airlock's limit of {max_bytes:,}")
+            archive.extractall(into, filter="data")
+    except tarfile.TarError:
+        raise not_a_tar from None
 
 
 def _copy(fd: int, to: Path, relative: str, size: int, requested: str) -> Taken:

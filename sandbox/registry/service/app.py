@@ -381,7 +381,10 @@ def main(argv: list[str]) -> int:
     # the proxy routes to the loopback port the hub chose; the users' containers
     # connect to the socket, through the read-only mount of the hub's socket folder
     host, port = os.environ["JUPYTERHUB_SERVICE_URL"].split("://", 1)[1].rsplit(":", 1)
-    server = HTTPServer(app)
+    # a request from a swarm server on another node carries its files, base64
+    # in JSON: room for the airlock's limit and a third more (docs/swarm.md)
+    max_body = max(100 * 1024**2, config["airlock"]["max_bytes"] * 4 // 3 + 1024**2)
+    server = HTTPServer(app, max_body_size=max_body)
     server.listen(int(port.rstrip("/")), address=host)
     server.add_socket(bind_unix_socket(config["socket"], mode=SOCKET_MODE))
     today = clock(settings.get("clock_file"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ...errors import InvalidInput
+from ...host.airlock import unpack
 from ...host.names import container_name, docker_escaped
 from .. import outputs
 from ..outputs import Airlock, View
@@ -79,6 +81,11 @@ def home_of(settings: dict[str, Any], user: str) -> Path:
         raise InvalidInput("you have no home yet: start your server first") from None
 
 
+class HomeElsewhere(InvalidInput):
+    """The requester's server (and home) is on another swarm node: the
+    client sends the files with the request instead (``upload``)."""
+
+
 def refuse_a_home_on_another_node(client: Any, sandbox: str, user: str) -> None:
     """A swarm server's home is a volume on the node that runs it; this
     service reads homes on the hub's node only, and a volume of the same name
@@ -87,9 +94,9 @@ def refuse_a_home_on_another_node(client: Any, sandbox: str, user: str) -> None:
     tasks = client.tasks(filters={"service": service, "desired-state": "running"})
     here = client.info()["Swarm"]["NodeID"]
     if tasks and tasks[0]["NodeID"] != here:
-        raise InvalidInput(
-            "your server runs on another node than the hub's: this version's airlock takes "
-            "files only from servers on the hub's node (docs/swarm.md, limits)"
+        raise HomeElsewhere(
+            "your server runs on another node than the hub's: send the files with the "
+            "request (upload), as sandbox_client does"
         )
 
 
@@ -142,24 +149,32 @@ def routes(api_base: type, page_base: type, prefix: str, api: str) -> list[tuple
             if "analyst" not in self.who.roles:
                 raise web.HTTPError(403, "only analysts request outputs")
             body = self.body()
-            try:
-                home = home_of(self.settings["registry"]["airlock"], self.who.name)
-                # copying up to airlock.max_bytes: off the service's event loop
-                view = await IOLoop.current().run_in_executor(
-                    None,
-                    partial(
-                        outputs.request,
-                        self.engine,
-                        self.airlock,
-                        home,
-                        self.who.name,
-                        str(body.get("path", "")),
-                        str(body.get("justification", "")),
-                        str(body.get("experiment") or ""),
-                    ),
-                )
-            except InvalidInput as exc:
-                raise web.HTTPError(400, str(exc)) from None
+            with tempfile.TemporaryDirectory(prefix="upload-") as uploaded:
+                try:
+                    try:
+                        home = home_of(self.settings["registry"]["airlock"], self.who.name)
+                    except HomeElsewhere as exc:
+                        if not body.get("upload"):
+                            raise web.HTTPError(409, str(exc)) from None
+                        # what the client found in the home on its node
+                        unpack(str(body["upload"]), Path(uploaded), self.airlock.max_bytes)
+                        home = Path(uploaded)
+                    # copying up to airlock.max_bytes: off the service's event loop
+                    view = await IOLoop.current().run_in_executor(
+                        None,
+                        partial(
+                            outputs.request,
+                            self.engine,
+                            self.airlock,
+                            home,
+                            self.who.name,
+                            str(body.get("path", "")),
+                            str(body.get("justification", "")),
+                            str(body.get("experiment") or ""),
+                        ),
+                    )
+                except InvalidInput as exc:
+                    raise web.HTTPError(400, str(exc)) from None
             self.set_status(201)
             self.finish(json.dumps(view.as_dict()))
 

@@ -25,10 +25,13 @@ publish beside the table (secondary disclosure) is not blanked for you.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
+import io
 import json
 import os
 import sys
+import tarfile
 from typing import Any
 
 from .client import Registry, RegistryError
@@ -48,7 +51,26 @@ def request(
         "justification": justification,
         "experiment": experiment or "",
     }
-    return (client or Registry())._call("POST", "/outputs", body)
+    registry = client or Registry()
+    try:
+        return registry._call("POST", "/outputs", body)
+    except RegistryError as exc:
+        # a swarm server on another node than the hub's: the airlock cannot
+        # read this home, so the files go with the request
+        if exc.status != 409 or "upload" not in exc.message:
+            raise
+    return registry._call("POST", "/outputs", {**body, "upload": packed(body["path"])})
+
+
+def packed(relative: str) -> str:
+    """``relative`` (a file or folder in the home) and the evidence beside it,
+    as base64 of a tar; links are sent as links (the airlock refuses them)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:") as archive:
+        for name in (relative, relative + ".sdc.json"):
+            if os.path.lexists(os.path.join(HOME, name)):
+                archive.add(os.path.join(HOME, name), arcname=name)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def home_relative(path: str) -> str:
