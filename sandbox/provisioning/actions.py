@@ -291,9 +291,22 @@ def keep_access(layout: Layout, sandbox: str, purge: bool) -> None:
 
 
 def status(config_path: Path, env: Context, today: date | None = None) -> list[SandboxStatus]:
+    from ..governance.catalog import staged_datasets
+    from ..hub.settings import staged_node_label
+
     loaded = load_config(config_path, verify_checksums=False)
     day = today or env.today()
-    return [sandbox_status(s, env.layout, day) for s in loaded.config.sandboxes]
+    return [
+        sandbox_status(
+            s,
+            env.layout,
+            day,
+            staged_label=staged_node_label(s, staged_datasets(loaded, s, env.layout))
+            if s.spawner == "swarm"
+            else None,
+        )
+        for s in loaded.config.sandboxes
+    ]
 
 
 @dataclass

@@ -44,8 +44,14 @@ class SandboxStatus:
 
 
 def sandbox_status(
-    sandbox: Sandbox, layout: Layout, today: date, timeout: float = 3.0
+    sandbox: Sandbox,
+    layout: Layout,
+    today: date,
+    timeout: float = 3.0,
+    staged_label: tuple[str, str] | None = None,
 ) -> SandboxStatus:
+    """``staged_label``: for a swarm sandbox, the node label (key, value) its
+    servers are placed by (``sandbox.hub.settings.staged_node_label``)."""
     applied = read_applied(layout.applied(sandbox.name))
     result = SandboxStatus(
         name=sandbox.name,
@@ -59,9 +65,9 @@ def sandbox_status(
         expired=bool(sandbox.expires and today > sandbox.expires),
         partners=partner_listing(sandbox, today),
     )
-    if sandbox.spawner == "swarm" and result.provisioned:
+    if sandbox.spawner == "swarm" and result.provisioned and staged_label:
         try:
-            result.nodes, result.placement = swarm_view(sandbox.name, timeout)
+            result.nodes, result.placement = swarm_view(sandbox.name, staged_label, timeout)
         except (OSError, subprocess.SubprocessError, ValueError) as exc:
             result.error = f"swarm: {exc}"
     if not result.hub_running:
@@ -97,19 +103,28 @@ def _docker(timeout: float, *args: str) -> str:
     return done.stdout
 
 
-def swarm_view(sandbox: str, timeout: float) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def node_row(node: dict[str, Any], staged_label: tuple[str, str]) -> dict[str, Any]:
+    """A node as ``docker node inspect`` describes it, for status: it holds the
+    datasets only when its label has the value servers are placed by (a node
+    whose last staging failed keeps an older value)."""
+    key, value = staged_label
+    return {
+        "hostname": node["Description"]["Hostname"],
+        "state": node["Status"]["State"],
+        "availability": node["Spec"].get("Availability", ""),
+        "role": node["Spec"].get("Role", ""),
+        "datasets_staged": (node["Spec"].get("Labels") or {}).get(key) == value,
+    }
+
+
+def swarm_view(
+    sandbox: str, staged_label: tuple[str, str], timeout: float
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The swarm's nodes and where each of the sandbox's servers runs, as the
     manager this machine's engine is (DOCKER_HOST) sees them."""
-    label = names.staged_label(sandbox)
     ids = _docker(timeout, "node", "ls", "-q").split()
     nodes = [
-        {
-            "hostname": node["Description"]["Hostname"],
-            "state": node["Status"]["State"],
-            "availability": node["Spec"].get("Availability", ""),
-            "role": node["Spec"].get("Role", ""),
-            "datasets_staged": label in (node["Spec"].get("Labels") or {}),
-        }
+        node_row(node, staged_label)
         for node in json.loads(_docker(timeout, "node", "inspect", *ids))
     ]
     services = _docker(
