@@ -15,11 +15,13 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from sandbox.config.scaffold import scaffold
 from tests.conftest import SANDBOX_BIN, keep_logs, require_chromium
+from tests.e2e.browsing import log_in
 from tests.hubclient import HubUser
 from tests.swarmlab import SwarmLab, swarm_lab_fixture  # noqa: F401  (the swarm_lab fixture)
 
@@ -184,11 +186,14 @@ def test_a_server_on_the_worker_reads_its_dataset_through_the_proxy(deployed):
     with chromium() as browser:
         page = browser.new_page()
         page.set_default_timeout(120_000)
-        page.goto(f"http://127.0.0.1:{PORT}/hub/login?next=/user/{user}/lab")
-        page.fill("input[name=username]", user)
-        page.fill("input[name=password]", password)
-        page.click("#login_submit")
-        page.wait_for_selector("#jp-main-dock-panel")
+        # the journeys' log_in: it submits once more if the proxy answered 503
+        hub = SimpleNamespace(url=f"http://127.0.0.1:{PORT}", password=lambda _: password)
+        log_in(page, hub, user, next_url=f"/user/{user}/lab")
+        try:
+            page.wait_for_selector("#jp-main-dock-panel")
+        except Exception:
+            print(f"--- the page at {page.url}:\n{page.inner_text('body')[:3000]}")
+            raise
         assert page.url.startswith(f"http://127.0.0.1:{PORT}/user/{user}/lab")
 
 
